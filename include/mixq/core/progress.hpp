@@ -1,0 +1,25 @@
+#pragma once
+// A one-line progress bar on stderr, redrawn in place; silent when disabled or not a terminal
+// unless forced.
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace mixq {
+
+class Progress {
+ public:
+  Progress(std::string label, size_t total, bool enabled = true);
+  ~Progress();
+  void advance(size_t steps = 1, const std::string& status = "");
+  void finish();
+
+ private:
+  void draw(const std::string& status);
+  std::string label_;
+  size_t total_, done_ = 0;
+  bool enabled_, finished_ = false;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+};
+
+}  // namespace mixq

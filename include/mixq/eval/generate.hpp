@@ -1,0 +1,31 @@
+#pragma once
+// Text generation: the prompt is processed in one batch, then one token per step with the KV
+// cache, stopping at BOS (llama2.c's sequence delimiter), EOS or the context limit.
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mixq/io/tokenizer.hpp"
+#include "mixq/model/llama.hpp"
+#include "mixq/model/sampler.hpp"
+
+namespace mixq::eval {
+
+struct GenerateOptions {
+  int steps = 256;  // new tokens at most
+  model::SamplerOptions sampler;
+};
+
+struct GenerateResult {
+  std::vector<int> tokens;  // BOS, prompt, then generated tokens
+  std::string text;         // decoded prompt + generated text
+  size_t prompt_tokens = 0, generated_tokens = 0;
+  double prompt_seconds = 0, decode_seconds = 0;
+  double decode_tokens_per_second() const { return decode_seconds > 0 ? double(generated_tokens) / decode_seconds : 0; }
+};
+
+GenerateResult generate(model::LlamaModel& model, const io::Tokenizer& tok, std::string_view prompt,
+                        const GenerateOptions& opt, const std::function<void(const std::string&)>& on_text = {});
+
+}  // namespace mixq::eval

@@ -1,0 +1,45 @@
+#pragma once
+// Perplexity (DESIGN.md §7) under three window protocols over one token stream:
+//  gptq     — non-overlapping windows of ctx tokens, every next-token prediction scored;
+//  llamacpp — windows of ctx tokens starting with BOS, only the second half scored (llama.cpp);
+//  llama2c  — non-overlapping windows of ctx+1 tokens, ctx targets each (shared/models/README.md).
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mixq/io/tokenizer.hpp"
+#include "mixq/model/llama.hpp"
+
+namespace mixq::eval {
+
+enum class PplProtocol { Gptq, LlamaCpp, Llama2c };
+const char* protocol_name(PplProtocol p);
+PplProtocol parse_protocol(const std::string& s);
+
+struct PerplexityOptions {
+  PplProtocol protocol = PplProtocol::Gptq;
+  int ctx = 0;               // 0: the model's seq_len
+  size_t max_windows = 0;    // 0: every full window of the stream
+  int batch = 128;           // tokens per forward call (bounds logits memory)
+  bool progress = true;
+};
+
+struct PerplexityResult {
+  PplProtocol protocol;
+  int ctx;
+  size_t windows = 0, scored_tokens = 0;
+  double mean_nll = 0, ppl = 0;
+};
+
+// The evaluation token stream. Whole text: BOS + encode(text) (GPTQ's recipe). Split blocks:
+// the text cut on "\n\n", each non-empty block BOS + encode(block), concatenated (llama2.c's).
+std::vector<int> tokenize_eval_text(const io::Tokenizer& tok, std::string_view text, bool split_blocks);
+
+PerplexityResult perplexity(model::LlamaModel& model, std::span<const int> stream, const PerplexityOptions& opt);
+
+// -log softmax(logits)[target], computed stably in double.
+double token_nll(const float* logits, int vocab, int target);
+
+}  // namespace mixq::eval

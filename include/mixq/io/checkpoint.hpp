@@ -1,0 +1,37 @@
+#pragma once
+// A loaded fp32 checkpoint: config, tensors under canonical names, and the tokenizer.
+// q/k projection rows are in llama2.c's order (RoPE on adjacent pairs) whatever the source.
+#include <map>
+#include <memory>
+#include <string>
+
+#include "mixq/core/tensor.hpp"
+#include "mixq/io/llama_config.hpp"
+#include "mixq/io/tokenizer.hpp"
+
+namespace mixq::io {
+
+struct Checkpoint {
+  LlamaConfig config;
+  std::map<std::string, Tensor> tensors;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::string source;  // the path it was loaded from
+
+  // The tensor `name`, or Error(source, "missing tensor ...").
+  const Tensor& at(const std::string& name) const;
+  Tensor& at(const std::string& name);
+};
+
+// Checks that every tensor a Llama model needs is present with the shape `config` implies and
+// holds only finite values.
+void validate_llama_tensors(const Checkpoint& ckpt);
+
+// Loads a llama2.c checkpoint (a file) or a Hugging Face directory (config.json +
+// model.safetensors[.index.json]). The tokenizer comes from `tokenizer_path` when given, else from
+// beside the model (tokenizer.model, tokenizer.bin or tok512.bin).
+Checkpoint load_checkpoint(const std::string& path, const std::string& tokenizer_path = "");
+
+// llama2.c "legacy" (version 0) format: header of 7 int32, then fp32 tensors (DESIGN.md §2).
+Checkpoint load_llama2c(const std::string& path);
+
+}  // namespace mixq::io

@@ -1,0 +1,28 @@
+#pragma once
+// Hugging Face LlamaForCausalLM directories: config.json + model.safetensors (or a sharded
+// model.safetensors.index.json). HF stores q/k rows permuted for rotate-half RoPE; mixq keeps
+// llama2.c's adjacent-pair order inside, so rows are permuted on the way in and out.
+#include <string>
+
+#include "mixq/io/checkpoint.hpp"
+#include "mixq/io/safetensors.hpp"
+
+namespace mixq::io {
+
+LlamaConfig parse_hf_config(const std::string& json_text, const std::string& where);
+std::string hf_config_json(const LlamaConfig& c, DType dtype);
+
+// Loads an HF directory (tokenizer not included).
+Checkpoint load_hf_dir(const std::string& dir);
+
+// Writes `ckpt` as an HF directory with weights in `dtype` (F32, F16 or BF16), and copies the
+// tokenizer file `tokenizer_src` into it when given. Files are written atomically.
+void save_hf_dir(const Checkpoint& ckpt, const std::string& dir, DType dtype,
+                 const std::string& tokenizer_src = "");
+
+// Row permutations between llama2.c's adjacent-pair RoPE order and HF's rotate-half order for a
+// [n_heads * head_size, cols] projection.
+Tensor permute_rows_to_hf(const Tensor& w, int n_heads);
+Tensor permute_rows_from_hf(const Tensor& w, int n_heads);
+
+}  // namespace mixq::io

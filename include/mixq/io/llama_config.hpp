@@ -1,0 +1,41 @@
+#pragma once
+// Hyper-parameters of a Llama-family model, as read from a llama2.c header or an HF config.json.
+#include <string>
+
+namespace mixq::io {
+
+struct LlamaConfig {
+  int dim = 0;          // hidden size
+  int hidden_dim = 0;   // MLP intermediate size
+  int n_layers = 0;
+  int n_heads = 0;
+  int n_kv_heads = 0;   // < n_heads: grouped-query attention
+  int vocab_size = 0;
+  int seq_len = 0;      // maximum context
+  float rope_theta = 10000.f;
+  float rms_norm_eps = 1e-5f;
+  bool tied_classifier = true;  // classifier shares the token embedding
+
+  int head_size() const { return dim / n_heads; }
+  int kv_dim() const { return head_size() * n_kv_heads; }
+  // Throws Error(where, ...) when any value is impossible.
+  void validate(const std::string& where) const;
+};
+
+// Canonical tensor names (Hugging Face's) used everywhere inside mixq, whatever the source file.
+namespace names {
+std::string embedding();
+std::string final_norm();
+std::string classifier();
+std::string attn_norm(int layer);
+std::string ffn_norm(int layer);
+std::string wq(int layer);
+std::string wk(int layer);
+std::string wv(int layer);
+std::string wo(int layer);
+std::string w1(int layer);  // gate_proj
+std::string w2(int layer);  // down_proj
+std::string w3(int layer);  // up_proj
+}  // namespace names
+
+}  // namespace mixq::io

@@ -1,0 +1,32 @@
+#pragma once
+// A read-only memory-mapped file: parsers read straight from the mapping, so a multi-GB
+// checkpoint costs no copy until a tensor is converted.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace mixq::io {
+
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&&) = delete;
+  MappedFile(const MappedFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::span<const uint8_t> bytes() const { return {data_, size_}; }
+  size_t size() const { return size_; }
+
+ private:
+  std::string path_;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// Reads a whole text file (for evaluation and calibration text).
+std::string read_text_file(const std::string& path);
+
+}  // namespace mixq::io

@@ -1,0 +1,70 @@
+#pragma once
+// Text <-> token ids. Two implementations: llama2.c's tokenizer.bin (BPE by merge score with
+// byte fallback, exactly as run.c encodes) and SentencePiece's tokenizer.model.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mixq::io {
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  // Token ids of `text`, with BOS first when `bos`; a leading dummy-prefix space as Llama's
+  // SentencePiece model adds.
+  virtual std::vector<int> encode(std::string_view text, bool bos) const = 0;
+  // The bytes token `token` stands for when it follows `prev` (the space after BOS is dropped,
+  // byte-fallback tokens become their byte).
+  virtual std::string decode(int prev, int token) const = 0;
+  virtual int vocab_size() const = 0;
+  int bos_id() const { return 1; }
+  int eos_id() const { return 2; }
+
+  // Concatenated decode of a whole id sequence.
+  std::string decode_all(const std::vector<int>& ids) const;
+};
+
+class Llama2cTokenizer final : public Tokenizer {
+ public:
+  // Reads tokenizer.bin / tok512.bin: int32 max_token_length, then per token float32 score,
+  // int32 length, bytes — until the end of the file.
+  explicit Llama2cTokenizer(const std::string& path);
+
+  // O(n log n): merges from a priority queue (highest score, then leftmost), which gives the
+  // same ids as run.c's quadratic loop.
+  std::vector<int> encode(std::string_view text, bool bos) const override;
+  // run.c's encode() verbatim in behaviour (quadratic): the specification the fast path is
+  // tested against.
+  std::vector<int> encode_reference(std::string_view text, bool bos) const;
+  std::string decode(int prev, int token) const override;
+  int vocab_size() const override { return int(pieces_.size()); }
+  const std::string& piece(int id) const { return pieces_.at(size_t(id)); }
+
+ private:
+  std::vector<int> initial_tokens(std::string_view text, bool bos) const;
+  int lookup(std::string_view s) const;
+
+  std::vector<std::string> pieces_;
+  std::vector<float> scores_;
+  struct Index;
+  std::shared_ptr<const Index> index_;
+};
+
+class SentencePieceTokenizer final : public Tokenizer {
+ public:
+  explicit SentencePieceTokenizer(const std::string& path);
+  ~SentencePieceTokenizer() override;
+  std::vector<int> encode(std::string_view text, bool bos) const override;
+  std::string decode(int prev, int token) const override;
+  int vocab_size() const override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Opens `path` as SentencePiece (.model) or llama2.c (anything else).
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
+
+}  // namespace mixq::io

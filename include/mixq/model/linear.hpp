@@ -1,0 +1,38 @@
+#pragma once
+// The one interface every linear layer goes through. Dense fp32 weights implement it today;
+// each packed quantization format plugs in behind it (DESIGN.md §4) without touching the model.
+#include <cstddef>
+#include <string>
+
+#include "mixq/core/tensor.hpp"
+#include "mixq/core/thread_pool.hpp"
+
+namespace mixq::model {
+
+class Linear {
+ public:
+  virtual ~Linear() = default;
+  virtual size_t rows() const = 0;  // output features
+  virtual size_t cols() const = 0;  // input features
+  // Y[n][rows] = X[n][cols] Wᵀ.
+  virtual void forward(const float* x, size_t n, float* y, ThreadPool& pool) const = 0;
+  // Bytes of weight data one forward pass reads (for bandwidth figures).
+  virtual size_t weight_bytes() const = 0;
+  virtual std::string format_name() const = 0;
+};
+
+class DenseLinear final : public Linear {
+ public:
+  explicit DenseLinear(Tensor w);
+  size_t rows() const override { return size_t(w_.rows()); }
+  size_t cols() const override { return size_t(w_.cols()); }
+  void forward(const float* x, size_t n, float* y, ThreadPool& pool) const override;
+  size_t weight_bytes() const override { return w_.data.size() * sizeof(float); }
+  std::string format_name() const override { return "f32"; }
+  const Tensor& weight() const { return w_; }
+
+ private:
+  Tensor w_;
+};
+
+}  // namespace mixq::model

@@ -1,0 +1,65 @@
+#pragma once
+// Llama-family forward pass (RMSNorm, RoPE on adjacent pairs, GQA attention, SwiGLU MLP), as
+// llama2.c's run.c computes it, over a batch of consecutive tokens with a KV cache.
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "mixq/core/thread_pool.hpp"
+#include "mixq/io/checkpoint.hpp"
+#include "mixq/model/linear.hpp"
+
+namespace mixq::model {
+
+using io::LlamaConfig;
+
+struct LayerWeights {
+  std::vector<float> attn_norm, ffn_norm;
+  std::unique_ptr<Linear> wq, wk, wv, wo;  // attention projections
+  std::unique_ptr<Linear> w1, w2, w3;      // MLP: gate, down, up
+};
+
+struct LlamaWeights {
+  Tensor embedding;  // [vocab][dim]
+  std::vector<LayerWeights> layers;
+  std::vector<float> final_norm;
+  std::unique_ptr<Linear> classifier;  // [vocab][dim]; a copy of the embedding when tied
+};
+
+// Keys and values of every layer for positions [0, capacity).
+struct KvCache {
+  KvCache(const LlamaConfig& c, int capacity);
+  int capacity;
+  size_t layer_stride;      // floats per layer: capacity * kv_dim
+  std::vector<float> k, v;  // [layer][pos][kv_dim]
+};
+
+class LlamaModel {
+ public:
+  LlamaModel(LlamaConfig config, LlamaWeights weights, int threads);
+  // Builds dense fp32 linears from a loaded checkpoint (its tensors are moved out).
+  static LlamaModel from_checkpoint(io::Checkpoint& ckpt, int threads);
+
+  const LlamaConfig& config() const { return config_; }
+  const LlamaWeights& weights() const { return weights_; }
+  ThreadPool& pool() const { return *pool_; }
+  // Bytes of weights one decode step reads (all linears + the embedding row, which is negligible).
+  size_t weight_bytes() const;
+
+  // Runs tokens at positions [pos, pos + tokens.size()) and writes logits: all positions
+  // ([n][vocab]) when `all_logits`, else only the last token's ([vocab]).
+  void forward(std::span<const int> tokens, int pos, KvCache& cache, float* logits, bool all_logits = true);
+
+ private:
+  void attention(int layer, size_t n, int pos, KvCache& cache);
+  void ensure_scratch(size_t n);
+
+  LlamaConfig config_;
+  LlamaWeights weights_;
+  std::unique_ptr<ThreadPool> pool_;
+  // Scratch, grown to the largest batch seen (never shrunk, so steady state allocates nothing).
+  size_t scratch_tokens_ = 0;
+  std::vector<float> x_, xb_, q_, k_, v_, att_out_, h1_, h3_, last_;
+};
+
+}  // namespace mixq::model

@@ -1,0 +1,47 @@
+#include "mixq/eval/generate.hpp"
+
+#include <chrono>
+
+#include "mixq/core/error.hpp"
+
+namespace mixq::eval {
+
+GenerateResult generate(model::LlamaModel& model, const io::Tokenizer& tok, std::string_view prompt,
+                        const GenerateOptions& opt, const std::function<void(const std::string&)>& on_text) {
+  using clock = std::chrono::steady_clock;
+  const auto& cfg = model.config();
+  if (opt.steps < 0) fail("--steps", "must be >= 0, got {}", opt.steps);
+  GenerateResult r;
+  r.tokens = tok.encode(prompt, true);
+  r.prompt_tokens = r.tokens.size();
+  if (int(r.tokens.size()) >= cfg.seq_len)
+    fail("prompt", "{} tokens do not leave room in the model's context of {}", r.tokens.size(), cfg.seq_len);
+  model::KvCache cache(cfg, cfg.seq_len);
+  model::Sampler sampler(cfg.vocab_size, opt.sampler);
+  std::vector<float> logits(size_t(cfg.vocab_size));
+  auto emit = [&](int prev, int token) {
+    const std::string piece = tok.decode(prev, token);
+    r.text += piece;
+    if (on_text) on_text(piece);
+  };
+  for (size_t i = 1; i < r.tokens.size(); ++i) emit(r.tokens[i - 1], r.tokens[i]);
+
+  auto t0 = clock::now();
+  model.forward(r.tokens, 0, cache, logits.data(), false);
+  auto t1 = clock::now();
+  r.prompt_seconds = std::chrono::duration<double>(t1 - t0).count();
+  for (int step = 0; step < opt.steps; ++step) {
+    const int next = sampler.sample(logits.data());
+    if (next == tok.bos_id() || next == tok.eos_id()) break;
+    emit(r.tokens.back(), next);
+    r.tokens.push_back(next);
+    ++r.generated_tokens;
+    const int pos = int(r.tokens.size()) - 1;
+    if (pos >= cfg.seq_len) break;
+    model.forward(std::span<const int>(&r.tokens.back(), 1), pos, cache, logits.data(), false);
+  }
+  r.decode_seconds = std::chrono::duration<double>(clock::now() - t1).count();
+  return r;
+}
+
+}  // namespace mixq::eval

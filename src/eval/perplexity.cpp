@@ -1,0 +1,96 @@
+#include "mixq/eval/perplexity.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "mixq/core/error.hpp"
+#include "mixq/core/progress.hpp"
+
+namespace mixq::eval {
+
+const char* protocol_name(PplProtocol p) {
+  switch (p) {
+    case PplProtocol::Gptq: return "gptq";
+    case PplProtocol::LlamaCpp: return "llamacpp";
+    case PplProtocol::Llama2c: return "llama2c";
+  }
+  return "?";
+}
+
+PplProtocol parse_protocol(const std::string& s) {
+  for (auto p : {PplProtocol::Gptq, PplProtocol::LlamaCpp, PplProtocol::Llama2c})
+    if (s == protocol_name(p)) return p;
+  fail("--protocol", "unknown perplexity protocol '{}' (gptq, llamacpp, llama2c)", s);
+}
+
+std::vector<int> tokenize_eval_text(const io::Tokenizer& tok, std::string_view text, bool split_blocks) {
+  if (text.empty()) fail("evaluation text", "is empty");
+  if (!split_blocks) return tok.encode(text, true);
+  std::vector<int> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find("\n\n", start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view block = text.substr(start, end - start);
+    if (!block.empty()) {
+      const auto ids = tok.encode(block, true);
+      out.insert(out.end(), ids.begin(), ids.end());
+    }
+    start = end + 2;
+  }
+  if (out.empty()) fail("evaluation text", "holds no text (only blank lines)");
+  return out;
+}
+
+double token_nll(const float* logits, int vocab, int target) {
+  const float mx = *std::max_element(logits, logits + vocab);
+  double sum = 0;
+  for (int i = 0; i < vocab; ++i) sum += std::exp(double(logits[i]) - mx);
+  return std::log(sum) + mx - double(logits[target]);
+}
+
+PerplexityResult perplexity(model::LlamaModel& model, std::span<const int> stream, const PerplexityOptions& opt) {
+  const auto& cfg = model.config();
+  const int ctx = opt.ctx > 0 ? opt.ctx : cfg.seq_len;
+  if (opt.ctx < 0) fail("--ctx", "must be positive, got {}", opt.ctx);
+  if (ctx > cfg.seq_len) fail("--ctx", "{} is larger than the model's context length {}", ctx, cfg.seq_len);
+  if (ctx < 2) fail("--ctx", "must be at least 2, got {}", ctx);
+  // Window length in stream tokens, and the first prediction index scored within a window.
+  const size_t window = opt.protocol == PplProtocol::Llama2c ? size_t(ctx) + 1 : size_t(ctx);
+  const size_t first_scored = opt.protocol == PplProtocol::LlamaCpp ? size_t(ctx) / 2 : 0;
+  size_t windows = stream.size() / window;
+  if (windows == 0)
+    fail("evaluation text", "has {} tokens, fewer than one window of {} ({} protocol)", stream.size(), window,
+         protocol_name(opt.protocol));
+  if (opt.max_windows) windows = std::min(windows, opt.max_windows);
+
+  const int vocab = cfg.vocab_size;
+  const size_t batch = size_t(std::max(1, opt.batch));
+  model::KvCache cache(cfg, ctx);
+  std::vector<float> logits(batch * size_t(vocab));
+  std::vector<int> tokens(window);
+  PerplexityResult r{opt.protocol, ctx};
+  double total = 0;
+  Progress progress(fmt::format("ppl {} ctx {}", protocol_name(opt.protocol), ctx), windows, opt.progress);
+  for (size_t w = 0; w < windows; ++w) {
+    std::copy_n(stream.begin() + long(w * window), window, tokens.begin());
+    if (opt.protocol == PplProtocol::LlamaCpp) tokens[0] = 1;  // llama.cpp starts every chunk with BOS
+    const size_t predictions = window - 1;  // inputs 0..window-2 predict tokens 1..window-1
+    for (size_t b = 0; b < predictions; b += batch) {
+      const size_t n = std::min(batch, predictions - b);
+      model.forward(std::span<const int>(tokens).subspan(b, n), int(b), cache, logits.data(), true);
+      for (size_t i = 0; i < n; ++i) {
+        if (b + i < first_scored) continue;
+        total += token_nll(&logits[i * size_t(vocab)], vocab, tokens[b + i + 1]);
+        ++r.scored_tokens;
+      }
+    }
+    ++r.windows;
+    progress.advance(1, fmt::format("ppl {:.4f}", std::exp(total / double(r.scored_tokens))));
+  }
+  r.mean_nll = total / double(r.scored_tokens);
+  r.ppl = std::exp(r.mean_nll);
+  return r;
+}
+
+}  // namespace mixq::eval

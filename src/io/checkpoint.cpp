@@ -1,0 +1,74 @@
+#include "mixq/io/checkpoint.hpp"
+
+#include <cmath>
+#include <filesystem>
+
+#include "mixq/core/error.hpp"
+#include "mixq/io/hf_checkpoint.hpp"
+
+namespace mixq::io {
+namespace fs = std::filesystem;
+
+const Tensor& Checkpoint::at(const std::string& name) const {
+  auto it = tensors.find(name);
+  if (it == tensors.end()) fail(source, "missing tensor '{}'", name);
+  return it->second;
+}
+
+Tensor& Checkpoint::at(const std::string& name) {
+  return const_cast<Tensor&>(static_cast<const Checkpoint&>(*this).at(name));
+}
+
+void validate_llama_tensors(const Checkpoint& ck) {
+  const LlamaConfig& c = ck.config;
+  const int64_t dim = c.dim, hid = c.hidden_dim, kv = c.kv_dim(), V = c.vocab_size;
+  auto expect = [&](const std::string& name, std::vector<int64_t> shape) {
+    const Tensor& t = ck.at(name);
+    if (t.shape != shape)
+      fail(ck.source, "tensor '{}' has shape {}, expected {}", name, shape_string(t.shape), shape_string(shape));
+    for (size_t i = 0; i < t.data.size(); ++i)
+      if (!std::isfinite(t.data[i]))
+        fail(ck.source, "tensor '{}' holds a non-finite value ({}) at flat index {}", name, t.data[i], i);
+  };
+  expect(names::embedding(), {V, dim});
+  expect(names::final_norm(), {dim});
+  if (!c.tied_classifier) expect(names::classifier(), {V, dim});
+  for (int l = 0; l < c.n_layers; ++l) {
+    expect(names::attn_norm(l), {dim});
+    expect(names::ffn_norm(l), {dim});
+    expect(names::wq(l), {dim, dim});
+    expect(names::wk(l), {kv, dim});
+    expect(names::wv(l), {kv, dim});
+    expect(names::wo(l), {dim, dim});
+    expect(names::w1(l), {hid, dim});
+    expect(names::w2(l), {dim, hid});
+    expect(names::w3(l), {hid, dim});
+  }
+}
+
+namespace {
+
+std::string find_tokenizer_beside(const fs::path& dir) {
+  for (const char* name : {"tokenizer.model", "tokenizer.bin", "tok512.bin"})
+    if (fs::exists(dir / name)) return (dir / name).string();
+  return "";
+}
+
+}  // namespace
+
+Checkpoint load_checkpoint(const std::string& path, const std::string& tokenizer_path) {
+  if (!fs::exists(path)) fail(path, "no such file or directory");
+  const bool is_dir = fs::is_directory(path);
+  Checkpoint ck = is_dir ? load_hf_dir(path) : load_llama2c(path);
+  std::string tok = tokenizer_path;
+  if (tok.empty()) tok = find_tokenizer_beside(is_dir ? fs::path(path) : fs::path(path).parent_path());
+  if (tok.empty())
+    fail(path, "no tokenizer found beside the model (tokenizer.model, tokenizer.bin or tok512.bin); pass --tokenizer");
+  ck.tokenizer = load_tokenizer(tok);
+  if (ck.tokenizer->vocab_size() != ck.config.vocab_size)
+    fail(tok, "tokenizer has {} tokens but the model's vocabulary is {}", ck.tokenizer->vocab_size(),
+         ck.config.vocab_size);
+  return ck;
+}
+
+}  // namespace mixq::io

@@ -1,0 +1,54 @@
+#include "mixq/io/llama_config.hpp"
+
+#include <cmath>
+
+#include "mixq/core/error.hpp"
+
+namespace mixq::io {
+
+void LlamaConfig::validate(const std::string& where) const {
+  auto positive = [&](const char* what, long v) {
+    if (v <= 0) fail(where, "{} must be positive, got {}", what, v);
+  };
+  positive("dim", dim);
+  positive("hidden_dim", hidden_dim);
+  positive("n_layers", n_layers);
+  positive("n_heads", n_heads);
+  positive("n_kv_heads", n_kv_heads);
+  positive("vocab_size", vocab_size);
+  positive("seq_len", seq_len);
+  // Guards against headers that would make later size arithmetic overflow.
+  constexpr long kMaxDim = 1L << 20, kMaxLayers = 4096, kMaxVocab = 1L << 22;
+  if (dim > kMaxDim || hidden_dim > kMaxDim || n_layers > kMaxLayers || vocab_size > kMaxVocab ||
+      seq_len > (1L << 24) || n_heads > dim)
+    fail(where, "implausible size (dim {}, hidden_dim {}, layers {}, vocab {}, seq_len {})", dim,
+         hidden_dim, n_layers, vocab_size, seq_len);
+  if (dim % n_heads != 0) fail(where, "dim {} is not a multiple of n_heads {}", dim, n_heads);
+  if (n_heads % n_kv_heads != 0)
+    fail(where, "n_heads {} is not a multiple of n_kv_heads {}", n_heads, n_kv_heads);
+  if (head_size() % 2 != 0) fail(where, "head size {} must be even for RoPE", head_size());
+  if (!(rope_theta > 0.f) || !std::isfinite(rope_theta))
+    fail(where, "rope_theta must be positive, got {}", rope_theta);
+  if (!(rms_norm_eps > 0.f) || !std::isfinite(rms_norm_eps))
+    fail(where, "rms_norm_eps must be positive, got {}", rms_norm_eps);
+}
+
+namespace names {
+namespace {
+std::string layer(int i, const char* rest) { return "model.layers." + std::to_string(i) + "." + rest; }
+}  // namespace
+std::string embedding() { return "model.embed_tokens.weight"; }
+std::string final_norm() { return "model.norm.weight"; }
+std::string classifier() { return "lm_head.weight"; }
+std::string attn_norm(int i) { return layer(i, "input_layernorm.weight"); }
+std::string ffn_norm(int i) { return layer(i, "post_attention_layernorm.weight"); }
+std::string wq(int i) { return layer(i, "self_attn.q_proj.weight"); }
+std::string wk(int i) { return layer(i, "self_attn.k_proj.weight"); }
+std::string wv(int i) { return layer(i, "self_attn.v_proj.weight"); }
+std::string wo(int i) { return layer(i, "self_attn.o_proj.weight"); }
+std::string w1(int i) { return layer(i, "mlp.gate_proj.weight"); }
+std::string w2(int i) { return layer(i, "mlp.down_proj.weight"); }
+std::string w3(int i) { return layer(i, "mlp.up_proj.weight"); }
+}  // namespace names
+
+}  // namespace mixq::io

@@ -1,0 +1,204 @@
+#include "mixq/io/safetensors.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "mixq/core/error.hpp"
+#include "mixq/core/half.hpp"
+#include "mixq/io/atomic_file.hpp"
+
+namespace mixq::io {
+namespace {
+
+struct DTypeInfo {
+  DType type;
+  const char* name;
+  size_t size;
+};
+constexpr DTypeInfo kDTypes[] = {
+    {DType::F32, "F32", 4}, {DType::F16, "F16", 2},  {DType::BF16, "BF16", 2}, {DType::F64, "F64", 8},
+    {DType::I8, "I8", 1},   {DType::U8, "U8", 1},    {DType::I16, "I16", 2},   {DType::I32, "I32", 4},
+    {DType::I64, "I64", 8}, {DType::U16, "U16", 2},  {DType::U32, "U32", 4},   {DType::U64, "U64", 8},
+    {DType::BOOL, "BOOL", 1},
+};
+
+const DTypeInfo* dtype_by_name(const std::string& s) {
+  for (const auto& d : kDTypes)
+    if (s == d.name) return &d;
+  return nullptr;
+}
+
+}  // namespace
+
+const char* dtype_name(DType t) {
+  for (const auto& d : kDTypes)
+    if (d.type == t) return d.name;
+  return "?";
+}
+
+size_t dtype_size(DType t) {
+  for (const auto& d : kDTypes)
+    if (d.type == t) return d.size;
+  return 0;
+}
+
+int64_t SafetensorsEntry::numel() const {
+  int64_t n = 1;
+  for (auto d : shape) n *= d;
+  return n;
+}
+
+SafetensorsFile::SafetensorsFile(const std::string& path) : file_(path) {
+  const auto b = file_.bytes();
+  if (b.size() < 8) fail(path, "not a safetensors file: {} bytes, shorter than the 8-byte header length", b.size());
+  uint64_t n;
+  std::memcpy(&n, b.data(), 8);
+  if (n > b.size() - 8) fail(path, "header length {} runs past end of file ({} bytes)", n, b.size());
+  if (n > kMaxHeaderBytes) fail(path, "header length {} exceeds the {} byte limit", n, kMaxHeaderBytes);
+  const std::string_view text(reinterpret_cast<const char*>(b.data() + 8), size_t(n));
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, "header is not valid JSON: {}", e.what());
+  }
+  if (!header.is_object()) fail(path, "header is not a JSON object");
+  const uint8_t* data = b.data() + 8 + n;
+  const uint64_t data_size = b.size() - 8 - n;
+
+  for (const auto& [name, info] : header.items()) {
+    if (name == "__metadata__") {
+      if (!info.is_object()) fail(path, "__metadata__ is not an object");
+      for (const auto& [k, v] : info.items()) {
+        if (!v.is_string()) fail(path, "__metadata__ value of '{}' is not a string", k);
+        metadata_[k] = v.get<std::string>();
+      }
+      continue;
+    }
+    const std::string where = path + ": tensor '" + name + "'";
+    if (!info.is_object()) fail(where, "entry is not an object");
+    const auto dt = info.find("dtype");
+    const auto sh = info.find("shape");
+    const auto off = info.find("data_offsets");
+    if (dt == info.end() || !dt->is_string()) fail(where, "missing dtype");
+    const DTypeInfo* type = dtype_by_name(dt->get<std::string>());
+    if (!type) fail(where, "unknown dtype '{}'", dt->get<std::string>());
+    if (sh == info.end() || !sh->is_array()) fail(where, "missing shape");
+    if (off == info.end() || !off->is_array() || off->size() != 2 || !(*off)[0].is_number_unsigned() ||
+        !(*off)[1].is_number_unsigned())
+      fail(where, "data_offsets must be two non-negative integers");
+    SafetensorsEntry e{name, type->type, {}, {}};
+    uint64_t numel = 1;
+    for (const auto& d : *sh) {
+      if (!d.is_number_unsigned()) fail(where, "shape holds a non-integer or negative dimension");
+      const uint64_t v = d.get<uint64_t>();
+      if (v != 0 && numel > std::numeric_limits<uint64_t>::max() / v / type->size)
+        fail(where, "shape {} overflows", sh->dump());
+      numel *= v;
+      e.shape.push_back(int64_t(v));
+    }
+    const uint64_t begin = (*off)[0].get<uint64_t>(), end = (*off)[1].get<uint64_t>();
+    if (begin > end) fail(where, "data_offsets [{}, {}) has begin after end", begin, end);
+    if (end > data_size)
+      fail(where, "data_offsets [{}, {}) end past data size {} (file size {})", begin, end, data_size, b.size());
+    if (end - begin != numel * type->size)
+      fail(where, "shape {} of {} needs {} bytes but data_offsets [{}, {}) hold {}", sh->dump(),
+           type->name, numel * type->size, begin, end, end - begin);
+    e.bytes = {data + begin, size_t(end - begin)};
+    by_name_[name] = entries_.size();
+    entries_.push_back(std::move(e));
+  }
+  // The data region must be tiled exactly: no overlap between tensors and no unindexed bytes.
+  std::vector<const SafetensorsEntry*> sorted;
+  for (const auto& e : entries_) sorted.push_back(&e);
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* x) {
+    return a->bytes.data() != x->bytes.data() ? a->bytes.data() < x->bytes.data() : a->bytes.size() < x->bytes.size();
+  });
+  uint64_t cursor = 0;
+  for (const auto* e : sorted) {
+    const uint64_t begin = uint64_t(e->bytes.data() - data);
+    if (begin < cursor) fail(path, "tensor '{}' data_offsets overlap the previous tensor's", e->name);
+    if (begin > cursor) fail(path, "unindexed bytes [{}, {}) before tensor '{}'", cursor, begin, e->name);
+    cursor = begin + e->bytes.size();
+  }
+  if (cursor != data_size) fail(path, "unindexed bytes [{}, {}) after the last tensor", cursor, data_size);
+}
+
+const SafetensorsEntry* SafetensorsFile::find(const std::string& name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : &entries_[it->second];
+}
+
+const SafetensorsEntry& SafetensorsFile::at(const std::string& name) const {
+  const auto* e = find(name);
+  if (!e) fail(path(), "missing tensor '{}'", name);
+  return *e;
+}
+
+Tensor SafetensorsFile::to_f32(const SafetensorsEntry& e) const {
+  Tensor t;
+  t.shape = e.shape;
+  t.data.resize(size_t(e.numel()));
+  const uint8_t* p = e.bytes.data();
+  switch (e.dtype) {
+    case DType::F32:
+      std::memcpy(t.data.data(), p, t.data.size() * 4);
+      break;
+    case DType::F16:
+    case DType::BF16:
+      for (size_t i = 0; i < t.data.size(); ++i) {
+        uint16_t h;
+        std::memcpy(&h, p + 2 * i, 2);
+        t.data[i] = e.dtype == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
+      }
+      break;
+    default:
+      fail(path(), "tensor '{}' has unsupported dtype {} (expected F32, F16 or BF16)", e.name, dtype_name(e.dtype));
+  }
+  return t;
+}
+
+std::vector<uint8_t> encode_f32_as(std::span<const float> values, DType dtype) {
+  std::vector<uint8_t> out(values.size() * dtype_size(dtype));
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (dtype == DType::F32) {
+      std::memcpy(&out[4 * i], &values[i], 4);
+    } else if (dtype == DType::F16 || dtype == DType::BF16) {
+      const uint16_t h = dtype == DType::F16 ? f32_to_f16(values[i]) : f32_to_bf16(values[i]);
+      std::memcpy(&out[2 * i], &h, 2);
+    } else {
+      fail("", "cannot encode floats as {}", dtype_name(dtype));
+    }
+  }
+  return out;
+}
+
+void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  nlohmann::ordered_json header;
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  uint64_t offset = 0;
+  for (const auto& t : tensors) {
+    uint64_t numel = 1;
+    for (auto d : t.shape) numel *= uint64_t(d);
+    if (numel * dtype_size(t.dtype) != t.bytes.size())
+      fail(path, "tensor '{}': shape {} of {} needs {} bytes, given {}", t.name, shape_string(t.shape),
+           dtype_name(t.dtype), numel * dtype_size(t.dtype), t.bytes.size());
+    header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape},
+                      {"data_offsets", {offset, offset + t.bytes.size()}}};
+    offset += t.bytes.size();
+  }
+  std::string json = header.dump();
+  json.append((8 - json.size() % 8) % 8, ' ');  // pad so the data starts 8-byte aligned
+  const uint64_t n = json.size();
+  AtomicFile out(path);
+  out.write({reinterpret_cast<const uint8_t*>(&n), 8});
+  out.write(json);
+  for (const auto& t : tensors) out.write(t.bytes);
+  out.commit();
+}
+
+}  // namespace mixq::io

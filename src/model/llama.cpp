@@ -1,0 +1,196 @@
+#include "mixq/model/llama.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "mixq/core/error.hpp"
+
+namespace mixq::model {
+namespace {
+
+// run.c's rmsnorm: o = w * (x / sqrt(mean(x²) + eps)), in the same operation order.
+void rmsnorm(float* o, const float* x, const float* w, int size, float eps) {
+  float ss = 0.f;
+  for (int j = 0; j < size; ++j) ss += x[j] * x[j];
+  ss = 1.f / std::sqrt(ss / float(size) + eps);
+  for (int j = 0; j < size; ++j) o[j] = w[j] * (ss * x[j]);
+}
+
+void softmax(float* x, int size) {
+  const float mx = *std::max_element(x, x + size);
+  float sum = 0.f;
+  for (int i = 0; i < size; ++i) {
+    x[i] = std::exp(x[i] - mx);
+    sum += x[i];
+  }
+  for (int i = 0; i < size; ++i) x[i] /= sum;
+}
+
+// RoPE on adjacent pairs (i, i+1) of each head, as llama2.c (HF checkpoints are un-permuted at load).
+void rope(float* vec, int size, int head_size, int pos, float theta) {
+  for (int i = 0; i < size; i += 2) {
+    const int head_dim = i % head_size;
+    const float freq = 1.0f / std::pow(theta, float(head_dim) / float(head_size));
+    const float val = float(pos) * freq;
+    const float fcr = std::cos(val), fci = std::sin(val);
+    const float v0 = vec[i], v1 = vec[i + 1];
+    vec[i] = v0 * fcr - v1 * fci;
+    vec[i + 1] = v0 * fci + v1 * fcr;
+  }
+}
+
+// Head-sized dot product, inlined: heads are short (8..128), where a dispatched SIMD call costs
+// more than it saves.
+inline float head_dot(const float* a, const float* b, int n) {
+  float s0 = 0.f, s1 = 0.f;
+  int i = 0;
+  for (; i + 1 < n; i += 2) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+  }
+  if (i < n) s0 += a[i] * b[i];
+  return s0 + s1;
+}
+
+std::unique_ptr<Linear> dense(io::Checkpoint& ck, const std::string& name) {
+  return std::make_unique<DenseLinear>(std::move(ck.at(name)));
+}
+
+}  // namespace
+
+KvCache::KvCache(const LlamaConfig& c, int cap)
+    : capacity(cap), layer_stride(size_t(cap) * size_t(c.kv_dim())),
+      k(size_t(c.n_layers) * layer_stride), v(size_t(c.n_layers) * layer_stride) {}
+
+LlamaModel::LlamaModel(LlamaConfig config, LlamaWeights weights, int threads)
+    : config_(config), weights_(std::move(weights)), pool_(std::make_unique<ThreadPool>(threads)) {}
+
+LlamaModel LlamaModel::from_checkpoint(io::Checkpoint& ck, int threads) {
+  io::validate_llama_tensors(ck);
+  const LlamaConfig& c = ck.config;
+  LlamaWeights w;
+  for (int l = 0; l < c.n_layers; ++l) {
+    LayerWeights lw;
+    lw.attn_norm = std::move(ck.at(io::names::attn_norm(l)).data);
+    lw.ffn_norm = std::move(ck.at(io::names::ffn_norm(l)).data);
+    lw.wq = dense(ck, io::names::wq(l));
+    lw.wk = dense(ck, io::names::wk(l));
+    lw.wv = dense(ck, io::names::wv(l));
+    lw.wo = dense(ck, io::names::wo(l));
+    lw.w1 = dense(ck, io::names::w1(l));
+    lw.w2 = dense(ck, io::names::w2(l));
+    lw.w3 = dense(ck, io::names::w3(l));
+    w.layers.push_back(std::move(lw));
+  }
+  w.final_norm = std::move(ck.at(io::names::final_norm()).data);
+  w.classifier = c.tied_classifier ? std::make_unique<DenseLinear>(ck.at(io::names::embedding()))
+                                   : dense(ck, io::names::classifier());
+  w.embedding = std::move(ck.at(io::names::embedding()));
+  ck.tensors.clear();
+  return LlamaModel(c, std::move(w), threads);
+}
+
+size_t LlamaModel::weight_bytes() const {
+  size_t b = weights_.classifier->weight_bytes();
+  for (const auto& l : weights_.layers)
+    for (const Linear* lin : {l.wq.get(), l.wk.get(), l.wv.get(), l.wo.get(), l.w1.get(), l.w2.get(), l.w3.get()})
+      b += lin->weight_bytes();
+  return b;
+}
+
+void LlamaModel::ensure_scratch(size_t n) {
+  if (n <= scratch_tokens_) return;
+  const auto& c = config_;
+  x_.resize(n * size_t(c.dim));
+  xb_.resize(n * size_t(c.dim));
+  q_.resize(n * size_t(c.dim));
+  k_.resize(n * size_t(c.kv_dim()));
+  v_.resize(n * size_t(c.kv_dim()));
+  att_out_.resize(n * size_t(c.dim));
+  h1_.resize(n * size_t(c.hidden_dim));
+  h3_.resize(n * size_t(c.hidden_dim));
+  scratch_tokens_ = n;
+}
+
+// Causal attention of the n new tokens (positions pos..pos+n-1) over the cache, one
+// (token, head) pair per work item.
+void LlamaModel::attention(int layer, size_t n, int pos, KvCache& cache) {
+  const auto& c = config_;
+  const int hs = c.head_size(), kv_dim = c.kv_dim(), kv_mul = c.n_heads / c.n_kv_heads;
+  const float* kc = cache.k.data() + size_t(layer) * cache.layer_stride;
+  const float* vc = cache.v.data() + size_t(layer) * cache.layer_stride;
+  const float inv_sqrt = 1.f / std::sqrt(float(hs));
+  pool_->parallel_for(n * size_t(c.n_heads), [&](size_t b, size_t e) {
+    thread_local std::vector<float> att;
+    att.resize(size_t(cache.capacity));
+    for (size_t item = b; item < e; ++item) {
+      const size_t t = item / size_t(c.n_heads);
+      const int h = int(item % size_t(c.n_heads));
+      const int p = pos + int(t);
+      const float* q = q_.data() + t * size_t(c.dim) + size_t(h * hs);
+      const size_t koff = size_t((h / kv_mul) * hs);
+      for (int s = 0; s <= p; ++s)
+        att[size_t(s)] = head_dot(q, kc + size_t(s) * size_t(kv_dim) + koff, hs) * inv_sqrt;
+      softmax(att.data(), p + 1);
+      float* out = att_out_.data() + t * size_t(c.dim) + size_t(h * hs);
+      std::fill(out, out + hs, 0.f);
+      for (int s = 0; s <= p; ++s) {
+        const float a = att[size_t(s)];
+        const float* vs = vc + size_t(s) * size_t(kv_dim) + koff;
+        for (int i = 0; i < hs; ++i) out[i] += a * vs[i];
+      }
+    }
+  });
+}
+
+void LlamaModel::forward(std::span<const int> tokens, int pos, KvCache& cache, float* logits, bool all_logits) {
+  const auto& c = config_;
+  const size_t n = tokens.size();
+  if (n == 0) return;
+  if (pos < 0 || pos + int(n) > cache.capacity)
+    fail("forward", "positions [{}, {}) exceed the KV cache capacity {}", pos, pos + int(n), cache.capacity);
+  ensure_scratch(n);
+  const size_t dim = size_t(c.dim), kv_dim = size_t(c.kv_dim()), hid = size_t(c.hidden_dim);
+  for (size_t t = 0; t < n; ++t) {
+    const int tok = tokens[t];
+    if (tok < 0 || tok >= c.vocab_size) fail("forward", "token id {} outside vocabulary of {}", tok, c.vocab_size);
+    std::memcpy(&x_[t * dim], &weights_.embedding.data[size_t(tok) * dim], dim * sizeof(float));
+  }
+  ThreadPool& pool = *pool_;
+  for (int l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& L = weights_.layers[size_t(l)];
+    for (size_t t = 0; t < n; ++t) rmsnorm(&xb_[t * dim], &x_[t * dim], L.attn_norm.data(), c.dim, c.rms_norm_eps);
+    L.wq->forward(xb_.data(), n, q_.data(), pool);
+    L.wk->forward(xb_.data(), n, k_.data(), pool);
+    L.wv->forward(xb_.data(), n, v_.data(), pool);
+    float* kc = cache.k.data() + size_t(l) * cache.layer_stride;
+    float* vc = cache.v.data() + size_t(l) * cache.layer_stride;
+    for (size_t t = 0; t < n; ++t) {
+      const int p = pos + int(t);
+      rope(&q_[t * dim], c.dim, c.head_size(), p, c.rope_theta);
+      rope(&k_[t * kv_dim], c.kv_dim(), c.head_size(), p, c.rope_theta);
+      std::memcpy(kc + size_t(p) * kv_dim, &k_[t * kv_dim], kv_dim * sizeof(float));
+      std::memcpy(vc + size_t(p) * kv_dim, &v_[t * kv_dim], kv_dim * sizeof(float));
+    }
+    attention(l, n, pos, cache);
+    L.wo->forward(att_out_.data(), n, xb_.data(), pool);
+    for (size_t i = 0; i < n * dim; ++i) x_[i] += xb_[i];
+
+    for (size_t t = 0; t < n; ++t) rmsnorm(&xb_[t * dim], &x_[t * dim], L.ffn_norm.data(), c.dim, c.rms_norm_eps);
+    L.w1->forward(xb_.data(), n, h1_.data(), pool);
+    L.w3->forward(xb_.data(), n, h3_.data(), pool);
+    for (size_t i = 0; i < n * hid; ++i) {
+      float v = h1_[i];
+      v *= 1.0f / (1.0f + std::exp(-v));  // SiLU
+      h1_[i] = v * h3_[i];
+    }
+    L.w2->forward(h1_.data(), n, xb_.data(), pool);
+    for (size_t i = 0; i < n * dim; ++i) x_[i] += xb_[i];
+  }
+  const size_t first = all_logits ? 0 : n - 1;
+  for (size_t t = first; t < n; ++t) rmsnorm(&x_[t * dim], &x_[t * dim], weights_.final_norm.data(), c.dim, c.rms_norm_eps);
+  weights_.classifier->forward(&x_[first * dim], n - first, logits, pool);
+}
+
+}  // namespace mixq::model

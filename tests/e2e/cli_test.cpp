@@ -1,0 +1,121 @@
+// The mixq binary end to end: bad input gives one clear line and a non-zero exit, never a crash.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+
+#include "test_paths.hpp"
+
+namespace mixq {
+namespace {
+
+struct Run {
+  int exit_code;
+  std::string output;  // stdout + stderr
+};
+
+Run run_mixq(const std::string& args) {
+  const std::string cmd = std::string(MIXQ_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  Run r{-1, ""};
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) r.output.append(buf.data(), n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+const std::string kModel = test::repo_model_path("stories260K/stories260K.bin");
+
+void expect_clean_error(const Run& r, const std::string& needle) {
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.output.rfind("mixq: ", 0), 0u) << r.output;
+  EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
+}
+
+}  // namespace
+
+TEST(Cli, EvalPrintsBothProtocols) {
+  test::TempDir dir;
+  std::ofstream(dir / "t.txt") << std::string(4000, 'a') + " Once upon a time there was a cat.";
+  const auto r = run_mixq("eval -m " + kModel + " --text " + (dir / "t.txt") + " --ctx 64 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"protocol\": \"gptq\""), std::string::npos);
+  EXPECT_NE(r.output.find("\"protocol\": \"llamacpp\""), std::string::npos);
+}
+
+TEST(Cli, RunGeneratesText) {
+  const auto r = run_mixq("run -m " + kModel + " -n 20 -t 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("Once upon a time", 0), 0u) << r.output;
+  EXPECT_NE(r.output.find("tok/s"), std::string::npos);
+}
+
+TEST(Cli, TruncatedCheckpoint) {
+  test::TempDir dir;
+  std::ofstream(dir / "m.bin", std::ios::binary) << std::string(1000, '\x01');
+  expect_clean_error(run_mixq("run -m " + (dir / "m.bin") + " --tokenizer " + test::repo_model_path("stories260K/tok512.bin")),
+                     "m.bin");
+}
+
+TEST(Cli, MissingModel) { expect_clean_error(run_mixq("run -m /no/such/model.bin"), "/no/such/model.bin: no such file"); }
+
+TEST(Cli, EmptyEvaluationText) {
+  test::TempDir dir;
+  std::ofstream(dir / "empty.txt").flush();
+  expect_clean_error(run_mixq("eval -m " + kModel + " --text " + (dir / "empty.txt")), "evaluation text: is empty");
+}
+
+TEST(Cli, ContextLargerThanModel) {
+  test::TempDir dir;
+  std::ofstream(dir / "t.txt") << "Once upon a time.";
+  expect_clean_error(run_mixq("eval -m " + kModel + " --text " + (dir / "t.txt") + " --ctx 4096"),
+                     "larger than the model's context length 512");
+}
+
+TEST(Cli, SafetensorsHeaderPastEof) {
+  test::TempDir dir;
+  std::ofstream(dir / "hf/config.json").flush();
+  std::filesystem::create_directories(dir / "hf");
+  std::ofstream(dir / "hf/config.json")
+      << R"({"hidden_size":64,"intermediate_size":172,"num_hidden_layers":5,"num_attention_heads":8,)"
+         R"("num_key_value_heads":4,"vocab_size":512,"max_position_embeddings":512})";
+  std::ofstream f(dir / "hf/model.safetensors", std::ios::binary);
+  const uint64_t n = 1 << 20;
+  f.write(reinterpret_cast<const char*>(&n), 8);
+  f << "{}";
+  f.close();
+  expect_clean_error(run_mixq("run -m " + (dir / "hf") + " --tokenizer " + test::repo_model_path("stories260K/tok512.bin")),
+                     "runs past end of file");
+}
+
+TEST(Cli, ConfigWithImpossibleValues) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir / "hf");
+  std::ofstream(dir / "hf/config.json")
+      << R"({"hidden_size":64,"intermediate_size":172,"num_hidden_layers":5,"num_attention_heads":6,)"
+         R"("vocab_size":512,"max_position_embeddings":512})";
+  expect_clean_error(run_mixq("run -m " + (dir / "hf")), "dim 64 is not a multiple of n_heads 6");
+}
+
+TEST(Cli, MissingTensorInHfDirectory) {
+  test::TempDir dir;
+  ASSERT_EQ(run_mixq("convert -m " + kModel + " -o " + (dir / "hf")).exit_code, 0);
+  // Rewrite the safetensors without one tensor by converting, then dropping it with a tiny header edit
+  // is awkward; instead point a config with more layers at the same weights.
+  std::ofstream(dir / "hf/config.json")
+      << R"({"hidden_size":64,"intermediate_size":172,"num_hidden_layers":6,"num_attention_heads":8,)"
+         R"("num_key_value_heads":4,"vocab_size":512,"max_position_embeddings":512,"tie_word_embeddings":true})";
+  expect_clean_error(run_mixq("run -m " + (dir / "hf")), "missing tensor 'model.layers.5.input_layernorm.weight'");
+}
+
+TEST(Cli, BadArgumentsGiveUsageError) {
+  const auto r = run_mixq("run -m " + kModel + " --top-p 2");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("top-p"), std::string::npos) << r.output;
+}
+
+}  // namespace mixq

@@ -1,0 +1,32 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <vector>
+
+#include "mixq/core/thread_pool.hpp"
+
+namespace mixq {
+
+TEST(ThreadPool, ParallelForCoversEveryIndexExactlyOnce) {
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    for (size_t n : {0, 1, 7, 64, 1000}) {
+      for (size_t grain : {1, 16}) {
+        std::vector<std::atomic<int>> hits(n);
+        pool.parallel_for(n, [&](size_t b, size_t e) {
+          for (size_t i = b; i < e; ++i) hits[i]++;
+        }, grain);
+        for (size_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "n " << n << " i " << i;
+      }
+    }
+  }
+}
+
+TEST(ThreadPool, RangesAreGrainAligned) {
+  ThreadPool pool(2);
+  std::atomic<int> misaligned{0};
+  pool.parallel_for(100, [&](size_t b, size_t) { misaligned += (b % 16) != 0; }, 16);
+  EXPECT_EQ(misaligned.load(), 0);
+}
+
+}  // namespace mixq

@@ -1,0 +1,113 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "mixq/io/mapped_file.hpp"
+#include "mixq/io/tokenizer.hpp"
+#include "test_paths.hpp"
+
+namespace mixq::io {
+namespace {
+
+std::vector<int> read_ids(const std::string& path) {
+  std::ifstream f(path);
+  std::vector<int> ids;
+  for (int id; f >> id;) ids.push_back(id);
+  return ids;
+}
+
+const char* kLily =
+    "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, "
+    "she saw a big, red ball.";
+const char* kUnicode = "Tom said: \"Wow! Look at the 3 dogs and the caf\xC3\xA9 \xE2\x80\x94 they're running fast!\" Then he laughed.";
+
+}  // namespace
+
+// Token ids for the prompts must equal those llama2.c's own encode() produced.
+TEST(Llama2cTokenizer, MatchesReferenceIdsForEveryModelAndPrompt) {
+  for (const auto& m : test::kRealModels) {
+    const std::string dir = test::shared_path(std::string("reference/") + m.name);
+    MIXQ_REQUIRE_FILE(dir);
+    Llama2cTokenizer tok(test::shared_path(std::string("models/") + m.name + "/tok512.bin"));
+    EXPECT_EQ(tok.encode(kLily, true), read_ids(dir + "/lily.tokens.txt")) << m.name;
+    EXPECT_EQ(tok.encode(kUnicode, true), read_ids(dir + "/unicode.tokens.txt")) << m.name;
+    EXPECT_EQ(tok.encode_reference(kUnicode, true), read_ids(dir + "/unicode.tokens.txt")) << m.name;
+  }
+}
+
+TEST(Llama2cTokenizer, RepositoryCopyOfTok512MatchesReference) {
+  MIXQ_REQUIRE_FILE(test::shared_path("reference/stories260K/lily.tokens.txt"));
+  Llama2cTokenizer tok(test::repo_model_path("stories260K/tok512.bin"));
+  EXPECT_EQ(tok.encode(kLily, true), read_ids(test::shared_path("reference/stories260K/lily.tokens.txt")));
+}
+
+// The priority-queue merge must give exactly run.c's quadratic merge result.
+TEST(Llama2cTokenizer, PriorityQueueMergeEqualsReferenceLoop) {
+  struct Case {
+    const char* tokenizer;
+    const char* text;
+  };
+  for (const Case c : {Case{"models/stories260K/tok512.bin", "data/tinystories/tinystories_valid_head.txt"},
+                       Case{"models/llama2-tokenizer-32k/tokenizer.bin", "data/wikitext-2-raw/wiki.test.raw"}}) {
+    MIXQ_REQUIRE_FILE(test::shared_path(c.tokenizer));
+    Llama2cTokenizer tok(test::shared_path(c.tokenizer));
+    const std::string text = read_text_file(test::shared_path(c.text));
+    // Quadratic reference: compare on 40 slices of 1500 bytes from across the file.
+    for (size_t i = 0; i < 40; ++i) {
+      const size_t start = text.size() * i / 40;
+      const std::string slice = text.substr(start, 1500);
+      ASSERT_EQ(tok.encode(slice, true), tok.encode_reference(slice, true)) << c.text << " @" << start;
+    }
+  }
+}
+
+TEST(Llama2cTokenizer, DecodeRoundTripsEvaluationTextsByteExactly) {
+  for (const char* rel : {"data/tinystories/tinystories_valid_head.txt", "data/wikitext-2-raw/wiki.test.raw"}) {
+    MIXQ_REQUIRE_FILE(test::shared_path(rel));
+    const std::string text = read_text_file(test::shared_path(rel));
+    for (const char* tk : {"models/stories260K/tok512.bin", "models/llama2-tokenizer-32k/tokenizer.bin"}) {
+      Llama2cTokenizer tok(test::shared_path(tk));
+      const auto ids = tok.encode(text, true);
+      EXPECT_GT(ids.size(), text.size() / 8);
+      EXPECT_TRUE(tok.decode_all(ids) == text) << rel << " with " << tk;
+    }
+  }
+}
+
+TEST(Llama2cTokenizer, ByteFallbackForCharactersOutsideTheVocabulary) {
+  MIXQ_REQUIRE_FILE(test::shared_path("models/stories260K/tok512.bin"));
+  Llama2cTokenizer tok(test::shared_path("models/stories260K/tok512.bin"));
+  const auto ids = tok.encode("\xE4\xB8\xAD", false);  // 中: 3 bytes, not in tok512
+  ASSERT_EQ(ids.size(), 4u);
+  EXPECT_EQ(std::vector<int>(ids.begin() + 1, ids.end()), (std::vector<int>{0xE4 + 3, 0xB8 + 3, 0xAD + 3}));
+  EXPECT_EQ(tok.piece(ids[0]), " ");  // the dummy-prefix space
+  EXPECT_EQ(tok.decode_all(ids), " \xE4\xB8\xAD");
+}
+
+// SentencePiece's own encoder and llama2.c's export of the same 32k vocabulary agree.
+TEST(SentencePieceTokenizer, AgreesWithLlama2cExportOfTheSameVocabulary) {
+  MIXQ_REQUIRE_FILE(test::shared_path("models/llama2-tokenizer-32k/tokenizer.model"));
+  SentencePieceTokenizer sp(test::shared_path("models/llama2-tokenizer-32k/tokenizer.model"));
+  Llama2cTokenizer l2c(test::shared_path("models/llama2-tokenizer-32k/tokenizer.bin"));
+  EXPECT_EQ(sp.vocab_size(), 32000);
+  for (const char* text : {kLily, kUnicode, "Hello world", " = Robert Boulter = "})
+    EXPECT_EQ(sp.encode(text, true), l2c.encode(text, true)) << text;
+  const auto ids = sp.encode(kUnicode, true);
+  EXPECT_EQ(sp.decode_all(ids), kUnicode);
+}
+
+TEST(Llama2cTokenizer, TruncatedFileIsReported) {
+  test::TempDir dir;
+  const std::string src = read_text_file(test::repo_model_path("stories260K/tok512.bin"));
+  const std::string path = dir / "tok.bin";
+  std::ofstream(path, std::ios::binary) << src.substr(0, src.size() - 3);
+  try {
+    Llama2cTokenizer tok(path);
+    FAIL();
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("truncated tokenizer"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace mixq::io
