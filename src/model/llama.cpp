@@ -53,9 +53,6 @@ inline float head_dot(const float* a, const float* b, int n) {
   return s0 + s1;
 }
 
-std::unique_ptr<Linear> dense(io::Checkpoint& ck, const std::string& name) {
-  return std::make_unique<DenseLinear>(std::move(ck.at(name)));
-}
 
 }  // namespace
 
@@ -66,26 +63,30 @@ KvCache::KvCache(const LlamaConfig& c, int cap)
 LlamaModel::LlamaModel(LlamaConfig config, LlamaWeights weights, int threads)
     : config_(config), weights_(std::move(weights)), pool_(std::make_unique<ThreadPool>(threads)) {}
 
-LlamaModel LlamaModel::from_checkpoint(io::Checkpoint& ck, int threads) {
+LlamaModel LlamaModel::from_checkpoint(io::Checkpoint& ck, int threads, const LinearFactory& make_linear) {
   io::validate_llama_tensors(ck);
+  auto linear = [&](const std::string& name) -> std::unique_ptr<Linear> {
+    if (make_linear) return make_linear(name, std::move(ck.at(name)));
+    return std::make_unique<DenseLinear>(std::move(ck.at(name)));
+  };
   const LlamaConfig& c = ck.config;
   LlamaWeights w;
   for (int l = 0; l < c.n_layers; ++l) {
     LayerWeights lw;
     lw.attn_norm = std::move(ck.at(io::names::attn_norm(l)).data);
     lw.ffn_norm = std::move(ck.at(io::names::ffn_norm(l)).data);
-    lw.wq = dense(ck, io::names::wq(l));
-    lw.wk = dense(ck, io::names::wk(l));
-    lw.wv = dense(ck, io::names::wv(l));
-    lw.wo = dense(ck, io::names::wo(l));
-    lw.w1 = dense(ck, io::names::w1(l));
-    lw.w2 = dense(ck, io::names::w2(l));
-    lw.w3 = dense(ck, io::names::w3(l));
+    lw.wq = linear(io::names::wq(l));
+    lw.wk = linear(io::names::wk(l));
+    lw.wv = linear(io::names::wv(l));
+    lw.wo = linear(io::names::wo(l));
+    lw.w1 = linear(io::names::w1(l));
+    lw.w2 = linear(io::names::w2(l));
+    lw.w3 = linear(io::names::w3(l));
     w.layers.push_back(std::move(lw));
   }
   w.final_norm = std::move(ck.at(io::names::final_norm()).data);
   w.classifier = c.tied_classifier ? std::make_unique<DenseLinear>(ck.at(io::names::embedding()))
-                                   : dense(ck, io::names::classifier());
+                                   : std::make_unique<DenseLinear>(std::move(ck.at(io::names::classifier())));
   w.embedding = std::move(ck.at(io::names::embedding()));
   ck.tensors.clear();
   return LlamaModel(c, std::move(w), threads);

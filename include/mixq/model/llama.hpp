@@ -1,6 +1,7 @@
 #pragma once
 // Llama-family forward pass (RMSNorm, RoPE on adjacent pairs, GQA attention, SwiGLU MLP), as
 // llama2.c's run.c computes it, over a batch of consecutive tokens with a KV cache.
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -37,8 +38,11 @@ struct KvCache {
 class LlamaModel {
  public:
   LlamaModel(LlamaConfig config, LlamaWeights weights, int threads);
-  // Builds dense fp32 linears from a loaded checkpoint (its tensors are moved out).
-  static LlamaModel from_checkpoint(io::Checkpoint& ckpt, int threads);
+  // Turns one decoder-layer weight (canonical name, fp32 tensor) into a linear layer.
+  using LinearFactory = std::function<std::unique_ptr<Linear>(const std::string& name, Tensor&& w)>;
+  // Builds the model from a loaded checkpoint (its tensors are moved out). Decoder-layer linears
+  // come from `make_linear` (default: dense fp32); the classifier stays dense fp32.
+  static LlamaModel from_checkpoint(io::Checkpoint& ckpt, int threads, const LinearFactory& make_linear = {});
 
   const LlamaConfig& config() const { return config_; }
   const LlamaWeights& weights() const { return weights_; }

@@ -1,0 +1,26 @@
+#include "mixq/quant/formats/registry.hpp"
+
+#include "mixq/core/error.hpp"
+#include "mixq/quant/formats/uniform.hpp"
+
+namespace mixq::quant {
+namespace {
+
+template <typename Format>
+constexpr FormatOps ops_of() {
+  return {Format::name.data(), &Format::dequantize_row, &Format::gemm_reference};
+}
+
+constexpr FormatOps kFormats[] = {
+    ops_of<UniformFormat>(),
+};
+
+}  // namespace
+
+const FormatOps& format_ops(const std::string& name) {
+  for (const auto& f : kFormats)
+    if (name == f.name) return f;
+  fail("format registry", "unknown packed format '{}'", name);
+}
+
+}  // namespace mixq::quant

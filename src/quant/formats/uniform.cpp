@@ -1,0 +1,125 @@
+#include "mixq/quant/formats/uniform.hpp"
+
+#include <cstring>
+
+#include "mixq/core/error.hpp"
+#include "mixq/core/half.hpp"
+
+namespace mixq::quant {
+namespace {
+
+float half_at(const PackedPart& p, size_t i) {
+  uint16_t h;
+  std::memcpy(&h, p.bytes.data() + 2 * i, 2);
+  return f16_to_f32(h);
+}
+
+std::vector<uint8_t> halves(std::span<const float> v) { return io::encode_f32_as(v, io::DType::F16); }
+
+}  // namespace
+
+void UniformParams::validate() const {
+  if (bits != 2 && bits != 3 && bits != 4 && bits != 8) fail("uniform", "bits must be 2, 3, 4 or 8, got {}", bits);
+  if (group < 0) fail("uniform", "group size must be positive (or 0 for one group per row), got {}", group);
+}
+
+nlohmann::json UniformParams::to_json() const { return {{"bits", bits}, {"group", group}, {"symmetric", symmetric}}; }
+
+UniformParams UniformParams::from_json(const nlohmann::json& j) {
+  UniformParams p;
+  try {
+    p.bits = j.at("bits").get<int>();
+    p.group = j.at("group").get<int>();
+    p.symmetric = j.at("symmetric").get<bool>();
+  } catch (const nlohmann::json::exception& e) {
+    fail("uniform", "bad format parameters {}: {}", j.dump(), e.what());
+  }
+  p.validate();
+  return p;
+}
+
+size_t UniformFormat::bytes_for(int64_t rows, int64_t cols, const UniformParams& p) {
+  const size_t per_row = size_t(words_per_row(cols, p.bits)) * 4 + size_t(p.groups(cols)) * 2 * (p.symmetric ? 1 : 2);
+  return size_t(rows) * per_row;
+}
+
+PackedTensor UniformFormat::pack(int64_t rows, int64_t cols, std::span<const uint8_t> codes,
+                                 std::span<const float> scales, std::span<const float> zeros, const UniformParams& p) {
+  p.validate();
+  const int64_t groups = p.groups(cols), words = words_per_row(cols, p.bits);
+  if (codes.size() != size_t(rows * cols) || scales.size() != size_t(rows * groups) ||
+      (!p.symmetric && zeros.size() != size_t(rows * groups)))
+    fail("uniform", "pack: sizes do not match a [{}, {}] tensor with {} groups per row", rows, cols, groups);
+  const int k = codes_per_word(p.bits);
+  std::vector<uint32_t> packed(size_t(rows * words), 0u);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < cols; ++i) {
+      const uint32_t q = codes[size_t(r * cols + i)];
+      if (q >> p.bits) fail("uniform", "code {} does not fit in {} bits", q, p.bits);
+      packed[size_t(r * words + i / k)] |= q << ((i % k) * p.bits);
+    }
+  PackedTensor t{std::string(name), p.to_json(), rows, cols, {}};
+  std::vector<uint8_t> code_bytes(packed.size() * 4);
+  for (size_t w = 0; w < packed.size(); ++w)
+    for (int b = 0; b < 4; ++b) code_bytes[w * 4 + size_t(b)] = uint8_t(packed[w] >> (8 * b));  // little-endian
+  t.parts.push_back({"codes", io::DType::U8, {rows, words * 4}, std::move(code_bytes)});
+  t.parts.push_back({"scales", io::DType::F16, {rows, groups}, halves(scales)});
+  if (!p.symmetric) t.parts.push_back({"zeros", io::DType::F16, {rows, groups}, halves(zeros)});
+  return t;
+}
+
+namespace {
+
+// Row decoding with the parameters already parsed (they are JSON in the tensor).
+void unpack_row_with(const PackedTensor& t, const UniformParams& p, int64_t row, uint8_t* codes) {
+  const int k = UniformFormat::codes_per_word(p.bits);
+  const int64_t words = UniformFormat::words_per_row(t.cols, p.bits);
+  const uint8_t* base = t.part("codes").bytes.data() + size_t(row * words * 4);
+  const uint32_t mask = (1u << p.bits) - 1;
+  for (int64_t i = 0; i < t.cols; ++i) {
+    const uint8_t* w = base + (i / k) * 4;
+    const uint32_t word = uint32_t(w[0]) | uint32_t(w[1]) << 8 | uint32_t(w[2]) << 16 | uint32_t(w[3]) << 24;
+    codes[i] = uint8_t((word >> ((i % k) * p.bits)) & mask);
+  }
+}
+
+void dequantize_row_with(const PackedTensor& t, const UniformParams& p, int64_t row, float* out, uint8_t* codes) {
+  const int64_t groups = p.groups(t.cols), gs = p.group_size(t.cols);
+  unpack_row_with(t, p, row, codes);
+  const PackedPart& scales = t.part("scales");
+  const float sym_zero = float(1 << (p.bits - 1));
+  for (int64_t g = 0; g < groups; ++g) {
+    const float s = half_at(scales, size_t(row * groups + g));
+    const float z = p.symmetric ? sym_zero : half_at(t.part("zeros"), size_t(row * groups + g));
+    for (int64_t i = g * gs; i < std::min(t.cols, (g + 1) * gs); ++i) out[i] = s * (float(codes[i]) - z);
+  }
+}
+
+}  // namespace
+
+void UniformFormat::unpack_row(const PackedTensor& t, int64_t row, uint8_t* codes) {
+  unpack_row_with(t, UniformParams::from_json(t.params), row, codes);
+}
+
+void UniformFormat::dequantize_row(const PackedTensor& t, int64_t row, float* out) {
+  std::vector<uint8_t> codes(size_t(t.cols));
+  dequantize_row_with(t, UniformParams::from_json(t.params), row, out, codes.data());
+}
+
+void UniformFormat::gemm_reference(const PackedTensor& t, const float* x, size_t n, float* y, int64_t row_begin,
+                                   int64_t row_end) {
+  const auto p = UniformParams::from_json(t.params);
+  std::vector<float> w(size_t(t.cols));
+  std::vector<uint8_t> codes(size_t(t.cols));
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    dequantize_row_with(t, p, r, w.data(), codes.data());
+    for (size_t k = 0; k < n; ++k) {
+      const float* xk = x + k * size_t(t.cols);
+      float acc = 0.f;
+      for (int64_t i = 0; i < t.cols; ++i) acc += w[size_t(i)] * xk[i];
+      y[k * size_t(t.rows) + size_t(r)] = acc;
+    }
+  }
+}
+
+}  // namespace mixq::quant

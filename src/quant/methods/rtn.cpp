@@ -1,0 +1,33 @@
+#include "mixq/quant/methods/rtn.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "mixq/core/error.hpp"
+#include "mixq/quant/quantizer.hpp"
+
+namespace mixq::quant {
+
+PackedTensor quantize_rtn(const Tensor& w, const RtnOptions& opt) {
+  const auto& p = opt.format;
+  p.validate();
+  if (w.shape.size() != 2) fail("rtn", "expects a 2-D weight, got shape {}", shape_string(w.shape));
+  const int64_t rows = w.rows(), cols = w.cols(), groups = p.groups(cols), gs = p.group_size(cols);
+  for (float v : w.data)
+    if (!std::isfinite(v)) fail("rtn", "weight holds a non-finite value ({})", v);
+  std::vector<uint8_t> codes(size_t(rows * cols));
+  std::vector<float> scales(size_t(rows * groups)), zeros(size_t(rows * groups));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t begin = g * gs, len = std::min(cols, begin + gs) - begin;
+      const float* src = &w.data[size_t(r * cols + begin)];
+      const GridQuantizer q = opt.mse_clip ? GridQuantizer::fit_mse(src, size_t(len), 1, p.bits, p.symmetric)
+                                           : GridQuantizer::fit(src, size_t(len), 1, p.bits, p.symmetric);
+      scales[size_t(r * groups + g)] = q.scale;
+      zeros[size_t(r * groups + g)] = q.zero;
+      for (int64_t i = 0; i < len; ++i) codes[size_t(r * cols + begin + i)] = q.code(src[i]);
+    }
+  return UniformFormat::pack(rows, cols, codes, scales, zeros, p);
+}
+
+}  // namespace mixq::quant

@@ -1,0 +1,93 @@
+// Golden vectors pin the `uniform` bit layout documented in quant/formats/uniform.hpp.
+#include <gtest/gtest.h>
+
+#include "mixq/core/error.hpp"
+#include "mixq/quant/formats/registry.hpp"
+#include "mixq/quant/formats/uniform.hpp"
+#include "mixq/quant/quantizer.hpp"
+
+namespace mixq::quant {
+namespace {
+
+PackedTensor pack_one_row(const std::vector<uint8_t>& codes, int bits, float scale = 1.f, float zero = 0.f) {
+  UniformParams p{bits, 0, false};
+  return UniformFormat::pack(1, int64_t(codes.size()), codes, std::vector<float>{scale}, std::vector<float>{zero}, p);
+}
+
+}  // namespace
+
+TEST(UniformFormat, ThreeBitCodesPackTenPerWordWithoutStraddling) {
+  const auto t = pack_one_row({0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3}, 3);
+  EXPECT_EQ(t.part("codes").bytes, (std::vector<uint8_t>{0x88, 0xc6, 0xfa, 0x08, 0x1a, 0x00, 0x00, 0x00}));
+}
+
+TEST(UniformFormat, TwoFourAndEightBitGoldenVectors) {
+  EXPECT_EQ(pack_one_row({3, 2, 1, 0, 3, 2, 1, 0, 3, 2, 1, 0, 3, 2, 1, 0}, 2).part("codes").bytes,
+            (std::vector<uint8_t>{0x1b, 0x1b, 0x1b, 0x1b}));
+  EXPECT_EQ(pack_one_row({15, 1, 2, 3, 4, 5, 6, 7, 9}, 4).part("codes").bytes,
+            (std::vector<uint8_t>{0x1f, 0x32, 0x54, 0x76, 0x09, 0x00, 0x00, 0x00}));
+  EXPECT_EQ(pack_one_row({0xab, 0x01, 0xff}, 8).part("codes").bytes, (std::vector<uint8_t>{0xab, 0x01, 0xff, 0x00}));
+}
+
+TEST(UniformFormat, ScalesAndZerosAreFp16AndDequantizeAsScaleTimesCodeMinusZero) {
+  const auto t = pack_one_row({0, 1, 2, 3}, 2, 0.5f, 1.f);
+  EXPECT_EQ(t.part("scales").bytes, (std::vector<uint8_t>{0x00, 0x38}));  // 0.5 in fp16
+  EXPECT_EQ(t.part("zeros").bytes, (std::vector<uint8_t>{0x00, 0x3c}));   // 1.0 in fp16
+  std::vector<float> row(4);
+  UniformFormat::dequantize_row(t, 0, row.data());
+  EXPECT_EQ(row, (std::vector<float>{-0.5f, 0.f, 0.5f, 1.f}));
+}
+
+TEST(UniformFormat, SymmetricStoresNoZerosAndCentresTheGrid) {
+  UniformParams p{4, 0, true};
+  const auto t = UniformFormat::pack(1, 3, std::vector<uint8_t>{0, 8, 15}, std::vector<float>{1.f}, {}, p);
+  EXPECT_THROW(t.part("zeros"), Error);
+  std::vector<float> row(3);
+  UniformFormat::dequantize_row(t, 0, row.data());
+  EXPECT_EQ(row, (std::vector<float>{-8.f, 0.f, 7.f}));
+}
+
+TEST(UniformFormat, BitsPerWeightAreCountedFromStoredBytes) {
+  for (int bits : {2, 3, 4, 8})
+    for (int group : {0, 32, 64, 128})
+      for (bool sym : {false, true})
+        for (auto [rows, cols] : {std::pair<int64_t, int64_t>{256, 768}, {172, 64}, {64, 172}, {3, 5}}) {
+          UniformParams p{bits, group, sym};
+          const int64_t groups = p.groups(cols);
+          const auto t = UniformFormat::pack(rows, cols, std::vector<uint8_t>(size_t(rows * cols), 1),
+                                             std::vector<float>(size_t(rows * groups), 1.f),
+                                             std::vector<float>(size_t(rows * groups), 0.f), p);
+          EXPECT_EQ(t.total_bytes(), UniformFormat::bytes_for(rows, cols, p));
+        }
+  // 4-bit, group 128, asymmetric on a 768-wide row: 96 words (384 B) + 6 × (2 + 2) B = 408 B.
+  UniformParams p{4, 128, false};
+  EXPECT_EQ(UniformFormat::bytes_for(1, 768, p), 408u);
+  // 3-bit rows of 172 (stories260K's w2): ⌈172 / 10⌉ = 18 words; groups of 128 leave a 44-wide last group.
+  EXPECT_EQ(UniformParams({3, 128, false}).groups(172), 2);
+  EXPECT_EQ(UniformFormat::bytes_for(1, 172, {3, 128, false}), 18u * 4 + 2 * 4);
+}
+
+TEST(UniformFormat, RejectsBadParametersAndCodes) {
+  EXPECT_THROW(UniformParams({5, 128, false}).validate(), Error);
+  EXPECT_THROW(UniformParams({1, 128, false}).validate(), Error);
+  EXPECT_THROW(UniformParams({4, -1, false}).validate(), Error);
+  EXPECT_THROW(pack_one_row({4}, 2), Error);  // 4 needs 3 bits
+  EXPECT_THROW(format_ops("q9_magic"), Error);
+}
+
+TEST(GridQuantizer, KeepsZeroExactAndFitsTheRange) {
+  const std::vector<float> w = {-0.3f, 0.1f, 0.9f, 0.f};
+  const auto q = GridQuantizer::fit(w.data(), w.size(), 1, 4, false);
+  EXPECT_EQ(q.value(q.code(0.f)), 0.f);
+  for (float v : w) EXPECT_LE(std::fabs(q.value(q.code(v)) - v), q.scale / 2 * 1.001f);
+  const auto m = GridQuantizer::fit_mse(w.data(), w.size(), 1, 2, false);
+  double e_mse = 0, e_minmax = 0;
+  const auto mm = GridQuantizer::fit(w.data(), w.size(), 1, 2, false);
+  for (float v : w) {
+    e_mse += std::pow(m.value(m.code(v)) - v, 2);
+    e_minmax += std::pow(mm.value(mm.code(v)) - v, 2);
+  }
+  EXPECT_LE(e_mse, e_minmax);
+}
+
+}  // namespace mixq::quant
