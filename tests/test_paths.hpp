@@ -5,7 +5,13 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <memory>
 #include <string>
+#include <vector>
+
+#include "mixq/io/checkpoint.hpp"
+#include "mixq/model/llama.hpp"
 
 namespace mixq::test {
 
@@ -19,6 +25,27 @@ struct RealModel {
 inline constexpr RealModel kRealModels[] = {{"stories260K", "stories260K.bin"}, {"tinystories5M", "model.bin"}};
 
 inline std::string model_file(const RealModel& m) { return shared_path(std::string("models/") + m.name + "/" + m.file); }
+
+// Token ids written one line, space-separated (shared/reference/*.tokens.txt).
+inline std::vector<int> read_ids(const std::string& path) {
+  std::ifstream f(path);
+  std::vector<int> ids;
+  for (int id; f >> id;) ids.push_back(id);
+  return ids;
+}
+
+// A checkpoint loaded as a dense fp32 model, with its tokenizer.
+struct LoadedModel {
+  std::unique_ptr<io::Tokenizer> tok;
+  std::unique_ptr<model::LlamaModel> model;
+};
+inline LoadedModel load_model(const std::string& path, int threads = 2) {
+  io::Checkpoint ck = io::load_checkpoint(path);
+  LoadedModel l;
+  l.tok = std::move(ck.tokenizer);
+  l.model = std::make_unique<model::LlamaModel>(model::LlamaModel::from_checkpoint(ck, threads));
+  return l;
+}
 
 // A fresh temporary directory removed at the end of the test.
 class TempDir {

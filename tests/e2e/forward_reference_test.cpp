@@ -13,13 +13,6 @@
 namespace mixq {
 namespace {
 
-std::vector<int> read_ids(const std::string& path) {
-  std::ifstream f(path);
-  std::vector<int> ids;
-  for (int id; f >> id;) ids.push_back(id);
-  return ids;
-}
-
 std::vector<float> read_f32(const std::string& path) {
   const std::string b = io::read_text_file(path);
   std::vector<float> v(b.size() / 4);
@@ -42,7 +35,7 @@ TEST_P(ForwardMatchesLlama2c, LogitsWithin1e3) {
   const std::string ref = test::shared_path(std::string("reference/") + m.name + "/" + prompt);
   MIXQ_REQUIRE_FILE(ref + ".logits.f32");
   io::Checkpoint ck = io::load_checkpoint(test::model_file(m));
-  const auto ids = read_ids(ref + ".tokens.txt");
+  const auto ids = test::read_ids(ref + ".tokens.txt");
   const auto expected = read_f32(ref + ".logits.f32");
   const int V = ck.config.vocab_size;
   ASSERT_EQ(expected.size(), ids.size() * size_t(V));

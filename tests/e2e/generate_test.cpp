@@ -7,13 +7,11 @@ namespace mixq::eval {
 
 // shared/models/README.md: llama2.c's greedy sample of stories260K begins with this text.
 TEST(Generate, GreedyStories260KMatchesLlama2cSample) {
-  io::Checkpoint ck = io::load_checkpoint(test::repo_model_path("stories260K/stories260K.bin"));
-  auto tok = std::move(ck.tokenizer);
-  auto model = model::LlamaModel::from_checkpoint(ck, 2);
+  auto [tok, model] = test::load_model(test::repo_model_path("stories260K/stories260K.bin"), 2);
   GenerateOptions o;
   o.steps = 60;
   std::string streamed;
-  const auto r = generate(model, *tok, "", o, [&](const std::string& s) { streamed += s; });
+  const auto r = generate(*model, *tok, "", o, [&](const std::string& s) { streamed += s; });
   const std::string expected =
       "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she "
       "saw a big, red ball";
@@ -24,18 +22,16 @@ TEST(Generate, GreedyStories260KMatchesLlama2cSample) {
 }
 
 TEST(Generate, SeededSamplingIsReproducibleAndContinuesThePrompt) {
-  io::Checkpoint ck = io::load_checkpoint(test::repo_model_path("stories260K/stories260K.bin"));
-  auto tok = std::move(ck.tokenizer);
-  auto model = model::LlamaModel::from_checkpoint(ck, 1);
+  auto [tok, model] = test::load_model(test::repo_model_path("stories260K/stories260K.bin"), 1);
   GenerateOptions o;
   o.steps = 40;
   o.sampler = {1.0f, 0.9f, 133742};
-  const auto a = generate(model, *tok, "Once upon a time", o);
-  const auto b = generate(model, *tok, "Once upon a time", o);
+  const auto a = generate(*model, *tok, "Once upon a time", o);
+  const auto b = generate(*model, *tok, "Once upon a time", o);
   EXPECT_EQ(a.tokens, b.tokens);
   EXPECT_EQ(a.text.rfind("Once upon a time", 0), 0u);
   o.sampler.seed = 1;
-  EXPECT_NE(generate(model, *tok, "Once upon a time", o).tokens, a.tokens);
+  EXPECT_NE(generate(*model, *tok, "Once upon a time", o).tokens, a.tokens);
 }
 
 }  // namespace mixq::eval

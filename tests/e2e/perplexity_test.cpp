@@ -10,19 +10,6 @@
 namespace mixq::eval {
 namespace {
 
-struct Loaded {
-  std::unique_ptr<io::Tokenizer> tok;
-  std::unique_ptr<model::LlamaModel> model;
-};
-
-Loaded load(const std::string& path, int threads = 2) {
-  io::Checkpoint ck = io::load_checkpoint(path);
-  Loaded l;
-  l.tok = std::move(ck.tokenizer);
-  l.model = std::make_unique<model::LlamaModel>(model::LlamaModel::from_checkpoint(ck, threads));
-  return l;
-}
-
 const char* kValid = "data/tinystories/tinystories_valid_head.txt";
 
 }  // namespace
@@ -31,7 +18,7 @@ const char* kValid = "data/tinystories/tinystories_valid_head.txt";
 // per-block token stream. Required within 0.5 %; the recipe is exact, so we see far less.
 TEST(Perplexity, Stories260KReproducesLlama2cReference) {
   MIXQ_REQUIRE_FILE(test::shared_path(kValid));
-  auto l = load(test::model_file(test::kRealModels[0]));
+  auto l = test::load_model(test::model_file(test::kRealModels[0]));
   const auto stream = tokenize_eval_text(*l.tok, io::read_text_file(test::shared_path(kValid)), true);
   PerplexityOptions o;
   o.protocol = PplProtocol::Llama2c;
@@ -47,7 +34,7 @@ TEST(Perplexity, Stories260KReproducesLlama2cReference) {
 // checks that they count what they should and agree with each other.
 TEST(Perplexity, TinyStories5MProtocolsAreConsistent) {
   MIXQ_REQUIRE_FILE(test::shared_path(kValid));
-  auto l = load(test::model_file(test::kRealModels[1]));
+  auto l = test::load_model(test::model_file(test::kRealModels[1]));
   const std::string text = io::read_text_file(test::shared_path(kValid));
   PerplexityOptions o;
   o.progress = false;
@@ -75,7 +62,7 @@ TEST(Perplexity, ThreadCountDoesNotChangeTheResult) {
   const std::string text = io::read_text_file(test::shared_path(kValid)).substr(0, 20000);
   double ppl[2];
   for (int threads : {1, 2}) {
-    auto l = load(test::repo_model_path("stories260K/stories260K.bin"), threads);
+    auto l = test::load_model(test::repo_model_path("stories260K/stories260K.bin"), threads);
     PerplexityOptions o;
     o.progress = false;
     o.ctx = 128;
@@ -85,7 +72,7 @@ TEST(Perplexity, ThreadCountDoesNotChangeTheResult) {
 }
 
 TEST(Perplexity, BadInputsAreReported) {
-  auto l = load(test::repo_model_path("stories260K/stories260K.bin"));
+  auto l = test::load_model(test::repo_model_path("stories260K/stories260K.bin"));
   EXPECT_THROW(tokenize_eval_text(*l.tok, "", false), Error);
   EXPECT_THROW(tokenize_eval_text(*l.tok, "\n\n\n\n", true), Error);
   const auto stream = tokenize_eval_text(*l.tok, "Once upon a time there was a cat.", false);

@@ -10,13 +10,6 @@
 namespace mixq::io {
 namespace {
 
-std::vector<int> read_ids(const std::string& path) {
-  std::ifstream f(path);
-  std::vector<int> ids;
-  for (int id; f >> id;) ids.push_back(id);
-  return ids;
-}
-
 const char* kLily =
     "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, "
     "she saw a big, red ball.";
@@ -30,16 +23,16 @@ TEST(Llama2cTokenizer, MatchesReferenceIdsForEveryModelAndPrompt) {
     const std::string dir = test::shared_path(std::string("reference/") + m.name);
     MIXQ_REQUIRE_FILE(dir);
     Llama2cTokenizer tok(test::shared_path(std::string("models/") + m.name + "/tok512.bin"));
-    EXPECT_EQ(tok.encode(kLily, true), read_ids(dir + "/lily.tokens.txt")) << m.name;
-    EXPECT_EQ(tok.encode(kUnicode, true), read_ids(dir + "/unicode.tokens.txt")) << m.name;
-    EXPECT_EQ(tok.encode_reference(kUnicode, true), read_ids(dir + "/unicode.tokens.txt")) << m.name;
+    EXPECT_EQ(tok.encode(kLily, true), test::read_ids(dir + "/lily.tokens.txt")) << m.name;
+    EXPECT_EQ(tok.encode(kUnicode, true), test::read_ids(dir + "/unicode.tokens.txt")) << m.name;
+    EXPECT_EQ(tok.encode_reference(kUnicode, true), test::read_ids(dir + "/unicode.tokens.txt")) << m.name;
   }
 }
 
 TEST(Llama2cTokenizer, RepositoryCopyOfTok512MatchesReference) {
   MIXQ_REQUIRE_FILE(test::shared_path("reference/stories260K/lily.tokens.txt"));
   Llama2cTokenizer tok(test::repo_model_path("stories260K/tok512.bin"));
-  EXPECT_EQ(tok.encode(kLily, true), read_ids(test::shared_path("reference/stories260K/lily.tokens.txt")));
+  EXPECT_EQ(tok.encode(kLily, true), test::read_ids(test::shared_path("reference/stories260K/lily.tokens.txt")));
 }
 
 // The priority-queue merge must give exactly run.c's quadratic merge result.
