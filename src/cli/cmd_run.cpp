@@ -26,6 +26,7 @@ void add_run_command(CLI::App& app) {
       std::fflush(stdout);
     });
     fmt::print("\n");
+    std::fflush(stdout);  // the text ends before the stats line on a shared terminal
     fmt::print(stderr, "prompt {} tokens in {:.3f} s; generated {} tokens at {:.1f} tok/s\n", r.prompt_tokens,
                r.prompt_seconds, r.generated_tokens, r.decode_tokens_per_second());
   });
