@@ -119,3 +119,15 @@ TEST(Cli, BadArgumentsGiveUsageError) {
 }
 
 }  // namespace mixq
+
+namespace mixq {
+
+TEST(Cli, BenchPrintsSpeedBesideMeasuredBandwidth) {
+  const auto r = run_mixq("bench -m " + kModel + " -t 1 --prompt-tokens 32 --decode-tokens 8");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("decode "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("memory read bandwidth"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("% of it"), std::string::npos) << r.output;
+}
+
+}  // namespace mixq
