@@ -145,53 +145,71 @@ void LlamaModel::attention(int layer, size_t n, int pos, KvCache& cache) {
   });
 }
 
-void LlamaModel::forward(std::span<const int> tokens, int pos, KvCache& cache, float* logits, bool all_logits) {
+void LlamaModel::embed(std::span<const int> tokens, float* x) const {
   const auto& c = config_;
-  const size_t n = tokens.size();
-  if (n == 0) return;
+  const size_t dim = size_t(c.dim);
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    const int tok = tokens[t];
+    if (tok < 0 || tok >= c.vocab_size) fail("forward", "token id {} outside vocabulary of {}", tok, c.vocab_size);
+    std::memcpy(x + t * dim, &weights_.embedding.data[size_t(tok) * dim], dim * sizeof(float));
+  }
+}
+
+void LlamaModel::forward_layer(int l, float* x, size_t n, int pos, KvCache& cache, const CaptureFn& capture) {
+  const auto& c = config_;
   if (pos < 0 || pos + int(n) > cache.capacity)
     fail("forward", "positions [{}, {}) exceed the KV cache capacity {}", pos, pos + int(n), cache.capacity);
   ensure_scratch(n);
   const size_t dim = size_t(c.dim), kv_dim = size_t(c.kv_dim()), hid = size_t(c.hidden_dim);
-  for (size_t t = 0; t < n; ++t) {
-    const int tok = tokens[t];
-    if (tok < 0 || tok >= c.vocab_size) fail("forward", "token id {} outside vocabulary of {}", tok, c.vocab_size);
-    std::memcpy(&x_[t * dim], &weights_.embedding.data[size_t(tok) * dim], dim * sizeof(float));
-  }
   ThreadPool& pool = *pool_;
-  for (int l = 0; l < c.n_layers; ++l) {
-    const LayerWeights& L = weights_.layers[size_t(l)];
-    for (size_t t = 0; t < n; ++t) rmsnorm(&xb_[t * dim], &x_[t * dim], L.attn_norm.data(), c.dim, c.rms_norm_eps);
-    L.wq->forward(xb_.data(), n, q_.data(), pool);
-    L.wk->forward(xb_.data(), n, k_.data(), pool);
-    L.wv->forward(xb_.data(), n, v_.data(), pool);
-    float* kc = cache.k.data() + size_t(l) * cache.layer_stride;
-    float* vc = cache.v.data() + size_t(l) * cache.layer_stride;
-    for (size_t t = 0; t < n; ++t) {
-      const int p = pos + int(t);
-      rope(&q_[t * dim], c.dim, c.head_size(), p, c.rope_theta);
-      rope(&k_[t * kv_dim], c.kv_dim(), c.head_size(), p, c.rope_theta);
-      std::memcpy(kc + size_t(p) * kv_dim, &k_[t * kv_dim], kv_dim * sizeof(float));
-      std::memcpy(vc + size_t(p) * kv_dim, &v_[t * kv_dim], kv_dim * sizeof(float));
-    }
-    attention(l, n, pos, cache);
-    L.wo->forward(att_out_.data(), n, xb_.data(), pool);
-    for (size_t i = 0; i < n * dim; ++i) x_[i] += xb_[i];
-
-    for (size_t t = 0; t < n; ++t) rmsnorm(&xb_[t * dim], &x_[t * dim], L.ffn_norm.data(), c.dim, c.rms_norm_eps);
-    L.w1->forward(xb_.data(), n, h1_.data(), pool);
-    L.w3->forward(xb_.data(), n, h3_.data(), pool);
-    for (size_t i = 0; i < n * hid; ++i) {
-      float v = h1_[i];
-      v *= 1.0f / (1.0f + std::exp(-v));  // SiLU
-      h1_[i] = v * h3_[i];
-    }
-    L.w2->forward(h1_.data(), n, xb_.data(), pool);
-    for (size_t i = 0; i < n * dim; ++i) x_[i] += xb_[i];
+  const LayerWeights& L = weights_.layers[size_t(l)];
+  auto captured = [&](LinearSite site, const float* in, size_t width) {
+    if (capture) capture(site, in, n, width);
+  };
+  for (size_t t = 0; t < n; ++t) rmsnorm(&xb_[t * dim], &x[t * dim], L.attn_norm.data(), c.dim, c.rms_norm_eps);
+  captured(LinearSite::AttnIn, xb_.data(), dim);
+  L.wq->forward(xb_.data(), n, q_.data(), pool);
+  L.wk->forward(xb_.data(), n, k_.data(), pool);
+  L.wv->forward(xb_.data(), n, v_.data(), pool);
+  float* kc = cache.k.data() + size_t(l) * cache.layer_stride;
+  float* vc = cache.v.data() + size_t(l) * cache.layer_stride;
+  for (size_t t = 0; t < n; ++t) {
+    const int p = pos + int(t);
+    rope(&q_[t * dim], c.dim, c.head_size(), p, c.rope_theta);
+    rope(&k_[t * kv_dim], c.kv_dim(), c.head_size(), p, c.rope_theta);
+    std::memcpy(kc + size_t(p) * kv_dim, &k_[t * kv_dim], kv_dim * sizeof(float));
+    std::memcpy(vc + size_t(p) * kv_dim, &v_[t * kv_dim], kv_dim * sizeof(float));
   }
+  attention(l, n, pos, cache);
+  captured(LinearSite::AttnOut, att_out_.data(), dim);
+  L.wo->forward(att_out_.data(), n, xb_.data(), pool);
+  for (size_t i = 0; i < n * dim; ++i) x[i] += xb_[i];
+
+  for (size_t t = 0; t < n; ++t) rmsnorm(&xb_[t * dim], &x[t * dim], L.ffn_norm.data(), c.dim, c.rms_norm_eps);
+  captured(LinearSite::MlpIn, xb_.data(), dim);
+  L.w1->forward(xb_.data(), n, h1_.data(), pool);
+  L.w3->forward(xb_.data(), n, h3_.data(), pool);
+  for (size_t i = 0; i < n * hid; ++i) {
+    float v = h1_[i];
+    v *= 1.0f / (1.0f + std::exp(-v));  // SiLU
+    h1_[i] = v * h3_[i];
+  }
+  captured(LinearSite::MlpMid, h1_.data(), hid);
+  L.w2->forward(h1_.data(), n, xb_.data(), pool);
+  for (size_t i = 0; i < n * dim; ++i) x[i] += xb_[i];
+}
+
+void LlamaModel::forward(std::span<const int> tokens, int pos, KvCache& cache, float* logits, bool all_logits) {
+  const auto& c = config_;
+  const size_t n = tokens.size();
+  if (n == 0) return;
+  ensure_scratch(n);
+  const size_t dim = size_t(c.dim);
+  embed(tokens, x_.data());
+  for (int l = 0; l < c.n_layers; ++l) forward_layer(l, x_.data(), n, pos, cache);
   const size_t first = all_logits ? 0 : n - 1;
   for (size_t t = first; t < n; ++t) rmsnorm(&x_[t * dim], &x_[t * dim], weights_.final_norm.data(), c.dim, c.rms_norm_eps);
-  weights_.classifier->forward(&x_[first * dim], n - first, logits, pool);
+  weights_.classifier->forward(&x_[first * dim], n - first, logits, *pool_);
 }
 
 }  // namespace mixq::model

@@ -19,6 +19,8 @@ class Linear {
   // Bytes of weight data one forward pass reads (for bandwidth figures).
   virtual size_t weight_bytes() const = 0;
   virtual std::string format_name() const = 0;
+  // The fp32 weight when this layer is dense (quantization methods start from it), else null.
+  virtual const Tensor* dense_weight() const { return nullptr; }
 };
 
 class DenseLinear final : public Linear {
@@ -29,7 +31,7 @@ class DenseLinear final : public Linear {
   void forward(const float* x, size_t n, float* y, ThreadPool& pool) const override;
   size_t weight_bytes() const override { return w_.data.size() * sizeof(float); }
   std::string format_name() const override { return "f32"; }
-  const Tensor& weight() const { return w_; }
+  const Tensor* dense_weight() const override { return &w_; }
 
  private:
   Tensor w_;

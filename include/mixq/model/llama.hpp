@@ -35,6 +35,11 @@ struct KvCache {
   std::vector<float> k, v;  // [layer][pos][kv_dim]
 };
 
+// Where a decoder layer's linears read their input: q/k/v share AttnIn, gate/up share MlpIn.
+enum class LinearSite { AttnIn, AttnOut, MlpIn, MlpMid };
+// Sees a linear input X[n][width] during forward_layer (calibration captures Hessians here).
+using CaptureFn = std::function<void(LinearSite, const float* x, size_t n, size_t width)>;
+
 class LlamaModel {
  public:
   LlamaModel(LlamaConfig config, LlamaWeights weights, int threads);
@@ -49,6 +54,13 @@ class LlamaModel {
   ThreadPool& pool() const { return *pool_; }
   // Bytes of weights one decode step reads (all linears + the embedding row, which is negligible).
   size_t weight_bytes() const;
+
+  // Token embeddings of `tokens` into x[n][dim].
+  void embed(std::span<const int> tokens, float* x) const;
+  // Runs decoder layer `layer` in place on x[n][dim] at positions [pos, pos + n).
+  void forward_layer(int layer, float* x, size_t n, int pos, KvCache& cache, const CaptureFn& capture = {});
+  // Decoder layers' weights, for methods that quantize a layer and swap its linears in place.
+  LayerWeights& layer(int l) { return weights_.layers.at(size_t(l)); }
 
   // Runs tokens at positions [pos, pos + tokens.size()) and writes logits: all positions
   // ([n][vocab]) when `all_logits`, else only the last token's ([vocab]).

@@ -1,0 +1,147 @@
+#include "mixq/quant/calib/calibration.hpp"
+
+#include <chrono>
+#include <map>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "mixq/core/error.hpp"
+#include "mixq/model/packed_linear.hpp"
+#include "mixq/quant/calib/hessian.hpp"
+
+namespace mixq::quant {
+namespace {
+
+using model::LinearSite;
+
+struct LinearSlot {
+  const char* role;
+  LinearSite site;
+  std::unique_ptr<model::Linear> model::LayerWeights::*member;
+  std::string (*name)(int);
+  int stage;  // true-sequential stage: 0 q,k,v; 1 o; 2 gate,up; 3 down
+};
+
+const LinearSlot kSlots[] = {
+    {"q", LinearSite::AttnIn, &model::LayerWeights::wq, io::names::wq, 0},
+    {"k", LinearSite::AttnIn, &model::LayerWeights::wk, io::names::wk, 0},
+    {"v", LinearSite::AttnIn, &model::LayerWeights::wv, io::names::wv, 0},
+    {"o", LinearSite::AttnOut, &model::LayerWeights::wo, io::names::wo, 1},
+    {"gate", LinearSite::MlpIn, &model::LayerWeights::w1, io::names::w1, 2},
+    {"up", LinearSite::MlpIn, &model::LayerWeights::w3, io::names::w3, 2},
+    {"down", LinearSite::MlpMid, &model::LayerWeights::w2, io::names::w2, 3},
+};
+
+// Runs layer `l` over every window's current activations (without changing them) and returns
+// one Hessian per site that `wanted` accepts.
+std::map<LinearSite, HessianAccumulator> capture(model::LlamaModel& m, int l, const std::vector<std::vector<float>>& acts,
+                                                 size_t len, const std::function<bool(LinearSite)>& wanted) {
+  std::map<LinearSite, HessianAccumulator> acc;
+  model::KvCache cache(m.config(), int(len));
+  std::vector<float> x;
+  for (const auto& a : acts) {
+    x = a;
+    m.forward_layer(l, x.data(), len, 0, cache, [&](LinearSite site, const float* in, size_t n, size_t width) {
+      if (!wanted(site)) return;
+      acc.try_emplace(site, width).first->second.add(in, n);
+    });
+  }
+  return acc;
+}
+
+}  // namespace
+
+std::vector<std::vector<int>> sample_windows(std::span<const int> stream, int samples, int length, uint64_t seed) {
+  if (samples <= 0 || length <= 0) fail("calibration", "needs positive --calib-samples and --calib-len, got {} and {}", samples, length);
+  if (stream.size() < size_t(length))
+    fail("calibration", "text has {} tokens, shorter than one window of {}", stream.size(), length);
+  std::mt19937_64 rng(seed);  // the engine's sequence is fixed by the standard; the mapping below too
+  std::vector<std::vector<int>> out;
+  for (int s = 0; s < samples; ++s) {
+    const size_t start = size_t(rng() % uint64_t(stream.size() - size_t(length) + 1));
+    out.emplace_back(stream.begin() + long(start), stream.begin() + long(start) + length);
+  }
+  return out;
+}
+
+std::string calibration_hash(const std::vector<std::vector<int>>& windows) {
+  uint64_t h = 1469598103934665603ull;
+  for (const auto& w : windows)
+    for (int id : w)
+      for (int b = 0; b < 4; ++b) h = (h ^ uint8_t(uint32_t(id) >> (8 * b))) * 1099511628211ull;
+  return fmt::format("fnv1a64:{:016x}", h);
+}
+
+std::vector<std::pair<std::string, std::vector<double>>> layer_hessians(model::LlamaModel& m, int l,
+                                                                         const std::vector<std::vector<int>>& windows) {
+  std::vector<std::vector<float>> acts;
+  const size_t dim = size_t(m.config().dim);
+  for (const auto& w : windows) {
+    acts.emplace_back(w.size() * dim);
+    m.embed(w, acts.back().data());
+  }
+  model::KvCache cache(m.config(), int(windows.at(0).size()));
+  for (int i = 0; i < l; ++i)
+    for (size_t s = 0; s < acts.size(); ++s) m.forward_layer(i, acts[s].data(), windows[s].size(), 0, cache);
+  auto acc = capture(m, l, acts, windows[0].size(), [](LinearSite) { return true; });
+  std::vector<std::pair<std::string, std::vector<double>>> out;
+  for (const auto& slot : kSlots) out.emplace_back(slot.name(l), acc.at(slot.site).hessian());
+  return out;
+}
+
+void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& windows, const MethodOptions& opt,
+                    const std::function<void(int, const std::vector<LayerReport>&)>& on_layer) {
+  const MethodInfo& method = method_info(opt.method);
+  opt.format.validate();
+  if (windows.empty() && method.needs_hessian) fail("calibration", "method {} needs calibration windows", opt.method);
+  const auto& cfg = m.config();
+  const size_t len = windows.empty() ? 0 : windows[0].size();
+  if (len > size_t(cfg.seq_len)) fail("calibration", "window of {} tokens exceeds the model's context {}", len, cfg.seq_len);
+  std::vector<std::vector<float>> acts;
+  for (const auto& w : windows) {
+    acts.emplace_back(w.size() * size_t(cfg.dim));
+    m.embed(w, acts.back().data());
+  }
+  model::KvCache cache(cfg, std::max(1, int(len)));
+  for (int l = 0; l < cfg.n_layers; ++l) {
+    std::vector<LayerReport> reports;
+    model::LayerWeights& layer = m.layer(l);
+    // One capture pass for the whole layer (published GPTQ), or one per stage so each stage
+    // sees the outputs of the stages already quantized (true-sequential).
+    const int stages = opt.true_sequential ? 4 : 1;
+    for (int stage = 0; stage < stages; ++stage) {
+      auto in_stage = [&](const LinearSlot& s) { return !opt.true_sequential || s.stage == stage; };
+      std::map<LinearSite, HessianAccumulator> acc;
+      if (method.needs_hessian)
+        acc = capture(m, l, acts, len, [&](LinearSite site) {
+          for (const auto& s : kSlots)
+            if (s.site == site && in_stage(s)) return true;
+          return false;
+        });
+      for (const auto& slot : kSlots) {
+        if (!in_stage(slot)) continue;
+        const auto t0 = std::chrono::steady_clock::now();
+        std::unique_ptr<model::Linear>& linear = layer.*slot.member;
+        const Tensor* w = linear->dense_weight();
+        if (!w) fail(slot.name(l), "is already quantized");
+        std::vector<double> h;
+        if (method.needs_hessian) h = acc.at(slot.site).hessian();
+        PackedTensor packed;
+        try {
+          packed = method.quantize(*w, h, opt);
+        } catch (const Error& e) {
+          fail(slot.name(l), "{}", e.what());
+        }
+        reports.push_back({slot.name(l), packed.rows, packed.cols, packed.bits_per_weight(),
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()});
+        linear = std::make_unique<model::PackedLinear>(std::move(packed));  // frees the fp32 weight
+      }
+    }
+    // The quantized layer's output feeds the next layer's calibration.
+    for (size_t s = 0; s < acts.size(); ++s) m.forward_layer(l, acts[s].data(), len, 0, cache);
+    if (on_layer) on_layer(l, reports);
+  }
+}
+
+}  // namespace mixq::quant

@@ -1,0 +1,120 @@
+// GPTQ on small synthetic problems: the properties that do not need a real model.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "mixq/core/error.hpp"
+#include "mixq/quant/calib/calibration.hpp"
+#include "mixq/quant/calib/hessian.hpp"
+#include "mixq/quant/methods/method.hpp"
+
+namespace mixq::quant {
+namespace {
+
+Tensor random_weight(int64_t rows, int64_t cols, uint64_t seed) {
+  std::mt19937_64 g(seed);
+  std::normal_distribution<float> d(0.f, 1.f);
+  Tensor t{{rows, cols}, {}};
+  for (int64_t i = 0; i < rows * cols; ++i) t.data.push_back(d(g));
+  return t;
+}
+
+}  // namespace
+
+TEST(Hessian, IsTwoOverNTimesSumOfOuterProducts) {
+  HessianAccumulator acc(2);
+  const float x[] = {1, 2, 3, 4};  // two tokens: (1,2) and (3,4)
+  acc.add(x, 2);
+  const auto h = acc.hessian();
+  EXPECT_DOUBLE_EQ(h[0], 2.0 / 2 * (1 + 9));
+  EXPECT_DOUBLE_EQ(h[1], 2.0 / 2 * (2 + 12));
+  EXPECT_DOUBLE_EQ(h[2], h[1]);
+  EXPECT_DOUBLE_EQ(h[3], 2.0 / 2 * (4 + 16));
+}
+
+TEST(Gptq, DeadInputsAreZeroedAndNotPositiveDefiniteIsReported) {
+  const Tensor w = random_weight(4, 8, 1);
+  std::vector<double> h(64, 0.0);
+  for (int j = 0; j < 8; ++j) h[size_t(j * 8 + j)] = j == 3 ? 0.0 : 1.0 + j;  // input 3 never fires
+  MethodOptions o;
+  o.format = {4, 0, false};
+  const auto t = quantize_gptq(w, h, o);
+  std::vector<float> row(8);
+  for (int r = 0; r < 4; ++r) {
+    UniformFormat::dequantize_row(t, r, row.data());
+    EXPECT_EQ(row[3], 0.f);
+  }
+  std::vector<double> negative(64, 0.0);
+  for (int j = 0; j < 8; ++j) negative[size_t(j * 8 + j)] = -1.0;
+  try {
+    quantize_gptq(w, negative, o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not positive definite"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Gptq, DampeningRetriesUntilTheHessianIsPositiveDefinite) {
+  // diag(1, 1, 1, -0.5): mean diag 0.625, so the damp must exceed 0.8 before Cholesky succeeds;
+  // from 0.01 that takes two ×10 retries.
+  std::vector<double> h(16, 0.0);
+  for (int j = 0; j < 3; ++j) h[size_t(j * 4 + j)] = 1.0;
+  h[15] = -0.5;
+  EXPECT_DOUBLE_EQ(damped_inverse_cholesky(h, 4, 0.01, "test"), 1.0);
+  // A hopeless Hessian (negative mean diagonal: damping only makes it worse) is reported.
+  std::vector<double> bad(16, 0.0);
+  for (int j = 0; j < 3; ++j) bad[size_t(j * 4 + j)] = 1.0;
+  bad[15] = -1000.0;
+  EXPECT_THROW(damped_inverse_cholesky(bad, 4, 0.01, "test"), Error);
+}
+
+TEST(Gptq, WithIdentityHessianEqualsRtn) {
+  // With H = I the error of one column says nothing about the others: GPTQ degenerates to RTN.
+  const Tensor w = random_weight(8, 64, 2);
+  std::vector<double> h(64 * 64, 0.0);
+  for (int j = 0; j < 64; ++j) h[size_t(j * 64 + j)] = 1.0;
+  MethodOptions o;
+  o.format = {3, 32, false};
+  o.damp = 0.0;
+  const auto g = quantize_gptq(w, h, o);
+  const auto r = method_info("rtn").quantize(w, {}, o);
+  EXPECT_EQ(g.part("codes").bytes, r.part("codes").bytes);
+  EXPECT_EQ(g.part("scales").bytes, r.part("scales").bytes);
+}
+
+TEST(Gptq, NonFiniteWeightsAndBadOptionsAreReported) {
+  Tensor w = random_weight(2, 4, 3);
+  std::vector<double> h(16, 0.0);
+  for (int j = 0; j < 4; ++j) h[size_t(j * 4 + j)] = 1.0;
+  MethodOptions o;
+  o.format = {4, 0, false};
+  w.data[5] = NAN;
+  EXPECT_THROW(quantize_gptq(w, h, o), Error);
+  EXPECT_THROW(method_info("rtn").quantize(w, {}, o), Error);
+  w.data[5] = 0.f;
+  o.format.bits = 7;
+  EXPECT_THROW(quantize_gptq(w, h, o), Error);
+  EXPECT_THROW(method_info("awq"), Error);
+}
+
+TEST(Calibration, WindowsAreSeededAndShortTextIsReported) {
+  std::vector<int> stream(1000);
+  for (int i = 0; i < 1000; ++i) stream[size_t(i)] = i;
+  const auto a = sample_windows(stream, 4, 100, 7), b = sample_windows(stream, 4, 100, 7);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, sample_windows(stream, 4, 100, 8));
+  for (const auto& w : a) {
+    ASSERT_EQ(w.size(), 100u);
+    EXPECT_EQ(w.back() - w.front(), 99);  // contiguous
+  }
+  EXPECT_EQ(calibration_hash(a), calibration_hash(b));
+  try {
+    sample_windows(std::vector<int>(50, 1), 4, 100, 0);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("shorter than one window"), std::string::npos);
+  }
+}
+
+}  // namespace mixq::quant
