@@ -2,30 +2,15 @@
 // Run: build/release/bench/mixq_bench [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
 
-#include <map>
-#include <random>
 #include <vector>
 
-#include "mixq/eval/speed.hpp"
+#include "bench_common.hpp"
 #include "mixq/kernels/dense_f32.hpp"
 
 namespace {
 
-// Measured once per thread count, with the same threads the kernel uses.
-double read_bandwidth_gbs(mixq::ThreadPool& pool) {
-  static std::map<int, double> bw;
-  auto it = bw.find(pool.size());
-  if (it == bw.end()) it = bw.emplace(pool.size(), mixq::eval::measure_read_bandwidth(pool)).first;
-  return it->second;
-}
-
-std::vector<float> random_vector(size_t n) {
-  std::mt19937 g(42);
-  std::normal_distribution<float> d(0.f, 0.02f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
+using mixq::bench::random_vector;
+using mixq::bench::read_bandwidth_gbs;
 
 // Args: rows, cols, threads. Shapes of tinystories5M layers and of a 7B model's layers.
 void BM_GemvF32(benchmark::State& state) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: install, build Release, then evaluate the default model's perplexity (both
-# protocols, plus llama2.c's reference recipe), generate a short text and print the speed line.
+# The main job: install, build Release, quantize the default model (GPTQ 3-bit) into a mixq file,
+# show what the file holds, generate from it, then quantize fp32 / RTN / GPTQ at 2, 3, 4 bits on
+# the same calibration and evaluation data and print the comparison table (also as JSON/CSV in out/).
 # Default model: the largest in ../shared/models when present, else the repository's stories260K.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,13 +15,17 @@ else
   model=models/stories260K/stories260K.bin
 fi
 text=../shared/data/tinystories/tinystories_valid_head.txt
+calib=../shared/data/tinystories/tinystories_train_head_2MiB.txt
 [ -f "$text" ] || text=README.md
+[ -f "$calib" ] || calib=README.md
+mkdir -p out
 echo "== model: $model"
-echo "== perplexity on $text (GPTQ and llama.cpp protocols, whole-text tokenization)"
-"$mixq" eval --model "$model" --text "$text" --protocol gptq,llamacpp
-echo "== perplexity, llama2.c reference recipe (per-block BOS, ctx+1 windows)"
-"$mixq" eval --model "$model" --text "$text" --protocol llama2c --split-blocks
-echo "== generation (greedy)"
-"$mixq" run --model "$model" --prompt "Once upon a time" --steps 120
-echo "== speed"
-"$mixq" bench --model "$model"
+echo "== quantize: GPTQ 3-bit, groups of 128, calibration $calib"
+"$mixq" quantize --model "$model" --method gptq --bits 3 --group 128 --calib "$calib" --out out/gptq3.safetensors
+"$mixq" inspect out/gptq3.safetensors | head -8
+echo "== generation from the quantized file (greedy)"
+"$mixq" run --model out/gptq3.safetensors --prompt "Once upon a time" --steps 80
+echo "== comparison on $text (first 200 windows per protocol)"
+"$mixq" compare --model "$model" --calib "$calib" --text "$text" --max-windows 200 \
+  --configs rtn:2:128,rtn:3:128,rtn:4:128,gptq:2:128,gptq:3:128,gptq:4:128 \
+  --json out/compare.json --csv out/compare.csv

@@ -26,7 +26,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--max-windows", o->max_windows, "score at most this many windows (0: all)");
   cmd->add_flag("--json", o->json, "print results as JSON");
   cmd->callback([o] {
-    const auto text = io::read_text_file(o->text);
+    const auto text = io::read_whole_file(o->text);
     auto m = load_model(o->model);
     const auto stream = eval::tokenize_eval_text(*m.tokenizer, text, o->split_blocks);
     nlohmann::json results = nlohmann::json::array();

@@ -7,6 +7,7 @@
 
 #include "mixq/io/checkpoint.hpp"
 #include "mixq/model/llama.hpp"
+#include "mixq/quant/calib/calibration.hpp"
 
 namespace mixq::cli {
 
@@ -29,5 +30,11 @@ void add_eval_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_quantize_command(CLI::App& app);
+void add_inspect_command(CLI::App& app);
+void add_compare_command(CLI::App& app);
+
+// --calib, --calib-samples, --calib-len, --seed (quantize and compare).
+void add_calibration_options(CLI::App& cmd, std::string& text, quant::CalibOptions& c);
 
 }  // namespace mixq::cli

@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
   mixq::cli::add_run_command(app);
   mixq::cli::add_convert_command(app);
   mixq::cli::add_bench_command(app);
+  mixq::cli::add_quantize_command(app);
+  mixq::cli::add_inspect_command(app);
+  mixq::cli::add_compare_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

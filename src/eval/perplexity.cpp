@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "mixq/core/error.hpp"
 #include "mixq/core/progress.hpp"
@@ -42,11 +43,29 @@ std::vector<int> tokenize_eval_text(const io::Tokenizer& tok, std::string_view t
   return out;
 }
 
-double token_nll(const float* logits, int vocab, int target) {
+
+namespace {
+
+// log Σ exp(logits), stably.
+double log_sum_exp(const float* logits, int vocab) {
   const float mx = *std::max_element(logits, logits + vocab);
   double sum = 0;
   for (int i = 0; i < vocab; ++i) sum += std::exp(double(logits[i]) - mx);
-  return std::log(sum) + mx - double(logits[target]);
+  return std::log(sum) + mx;
+}
+
+}  // namespace
+
+double token_nll(const float* logits, int vocab, int target) { return log_sum_exp(logits, vocab) - double(logits[target]); }
+
+double logits_kl(const float* p, const float* q, int vocab) {
+  const double lp = log_sum_exp(p, vocab), lq = log_sum_exp(q, vocab);
+  double kl = 0;
+  for (int i = 0; i < vocab; ++i) {
+    const double log_p = double(p[i]) - lp;
+    kl += std::exp(log_p) * (log_p - (double(q[i]) - lq));
+  }
+  return std::max(kl, 0.0);
 }
 
 PerplexityResult perplexity(model::LlamaModel& model, std::span<const int> stream, const PerplexityOptions& opt) {
@@ -68,6 +87,16 @@ PerplexityResult perplexity(model::LlamaModel& model, std::span<const int> strea
   const size_t batch = size_t(std::max(1, opt.batch));
   model::KvCache cache(cfg, ctx);
   std::vector<float> logits(batch * size_t(vocab));
+  if (opt.reference && opt.reference->config().vocab_size != vocab)
+    fail("reference model", "vocabulary {} differs from the model's {}", opt.reference->config().vocab_size, vocab);
+  std::optional<model::KvCache> ref_cache;
+  std::vector<float> ref_logits;
+  if (opt.reference) {
+    ref_cache.emplace(opt.reference->config(), ctx);
+    ref_logits.resize(logits.size());
+  }
+  double total_kl = 0;
+  size_t agree = 0;
   std::vector<int> tokens(window);
   PerplexityResult r{opt.protocol, ctx};
   double total = 0;
@@ -78,11 +107,18 @@ PerplexityResult perplexity(model::LlamaModel& model, std::span<const int> strea
     const size_t predictions = window - 1;  // inputs 0..window-2 predict tokens 1..window-1
     for (size_t b = 0; b < predictions; b += batch) {
       const size_t n = std::min(batch, predictions - b);
-      model.forward(std::span<const int>(tokens).subspan(b, n), int(b), cache, logits.data(), true);
+      const auto chunk = std::span<const int>(tokens).subspan(b, n);
+      model.forward(chunk, int(b), cache, logits.data(), true);
+      if (opt.reference) opt.reference->forward(chunk, int(b), *ref_cache, ref_logits.data(), true);
       for (size_t i = 0; i < n; ++i) {
         if (b + i < first_scored) continue;
-        total += token_nll(&logits[i * size_t(vocab)], vocab, tokens[b + i + 1]);
+        const float* li = &logits[i * size_t(vocab)];
+        total += token_nll(li, vocab, tokens[b + i + 1]);
         ++r.scored_tokens;
+        if (!opt.reference) continue;
+        const float* ri = &ref_logits[i * size_t(vocab)];
+        total_kl += logits_kl(ri, li, vocab);
+        agree += std::max_element(ri, ri + vocab) - ri == std::max_element(li, li + vocab) - li;
       }
     }
     ++r.windows;
@@ -90,6 +126,8 @@ PerplexityResult perplexity(model::LlamaModel& model, std::span<const int> strea
   }
   r.mean_nll = total / double(r.scored_tokens);
   r.ppl = std::exp(r.mean_nll);
+  r.mean_kl = total_kl / double(r.scored_tokens);
+  r.top1_agreement = double(agree) / double(r.scored_tokens);
   return r;
 }
 

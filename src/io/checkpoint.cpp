@@ -20,29 +20,13 @@ Tensor& Checkpoint::at(const std::string& name) {
 }
 
 void validate_llama_tensors(const Checkpoint& ck) {
-  const LlamaConfig& c = ck.config;
-  const int64_t dim = c.dim, hid = c.hidden_dim, kv = c.kv_dim(), V = c.vocab_size;
-  auto expect = [&](const std::string& name, std::vector<int64_t> shape) {
-    const Tensor& t = ck.at(name);
-    if (t.shape != shape)
-      fail(ck.source, "tensor '{}' has shape {}, expected {}", name, shape_string(t.shape), shape_string(shape));
+  for (const TensorSpec& spec : llama_tensor_specs(ck.config)) {
+    const Tensor& t = ck.at(spec.name);
+    if (t.shape != spec.shape)
+      fail(ck.source, "tensor '{}' has shape {}, expected {}", spec.name, shape_string(t.shape), shape_string(spec.shape));
     for (size_t i = 0; i < t.data.size(); ++i)
       if (!std::isfinite(t.data[i]))
-        fail(ck.source, "tensor '{}' holds a non-finite value ({}) at flat index {}", name, t.data[i], i);
-  };
-  expect(names::embedding(), {V, dim});
-  expect(names::final_norm(), {dim});
-  if (!c.tied_classifier) expect(names::classifier(), {V, dim});
-  for (int l = 0; l < c.n_layers; ++l) {
-    expect(names::attn_norm(l), {dim});
-    expect(names::ffn_norm(l), {dim});
-    expect(names::wq(l), {dim, dim});
-    expect(names::wk(l), {kv, dim});
-    expect(names::wv(l), {kv, dim});
-    expect(names::wo(l), {dim, dim});
-    expect(names::w1(l), {hid, dim});
-    expect(names::w2(l), {dim, hid});
-    expect(names::w3(l), {hid, dim});
+        fail(ck.source, "tensor '{}' holds a non-finite value ({}) at flat index {}", spec.name, t.data[i], i);
   }
 }
 

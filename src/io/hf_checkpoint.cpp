@@ -113,7 +113,7 @@ Checkpoint load_hf_dir(const std::string& dir) {
   ck.source = dir;
   const std::string cfg_path = (root / "config.json").string();
   if (!fs::exists(cfg_path)) fail(dir, "no config.json: not a Hugging Face model directory");
-  ck.config = parse_hf_config(read_text_file(cfg_path), cfg_path);
+  ck.config = parse_hf_config(read_whole_file(cfg_path), cfg_path);
   const LlamaConfig& c = ck.config;
 
   // Which file holds each tensor: one model.safetensors, or the shards of an index.
@@ -124,7 +124,7 @@ Checkpoint load_hf_dir(const std::string& dir) {
   } else if (fs::exists(index)) {
     json j;
     try {
-      j = json::parse(read_text_file(index.string()));
+      j = json::parse(read_whole_file(index.string()));
     } catch (const json::exception& e) {
       fail(index.string(), "not valid JSON: {}", e.what());
     }
@@ -162,7 +162,7 @@ Checkpoint load_hf_dir(const std::string& dir) {
   return ck;
 }
 
-void save_hf_dir(const Checkpoint& ck, const std::string& dir, DType dtype, const std::string& tokenizer_src) {
+void save_hf_dir(const Checkpoint& ck, const std::string& dir, DType dtype) {
   if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16)
     fail(dir, "unsupported output dtype {} (F32, F16 or BF16)", dtype_name(dtype));
   fs::create_directories(dir);
@@ -179,9 +179,9 @@ void save_hf_dir(const Checkpoint& ck, const std::string& dir, DType dtype, cons
   }
   write_safetensors((fs::path(dir) / "model.safetensors").string(), out, {{"format", "pt"}});
   write_file_atomic((fs::path(dir) / "config.json").string(), hf_config_json(c, dtype));
-  if (!tokenizer_src.empty()) {
-    const std::string name = tokenizer_src.ends_with(".model") ? "tokenizer.model" : "tokenizer.bin";
-    write_file_atomic((fs::path(dir) / name).string(), read_text_file(tokenizer_src));
+  if (ck.tokenizer) {
+    const bool sp = std::string(ck.tokenizer->kind()) == "sentencepiece";
+    write_file_atomic((fs::path(dir) / (sp ? "tokenizer.model" : "tokenizer.bin")).string(), ck.tokenizer->file_bytes());
   }
 }
 

@@ -22,9 +22,11 @@ std::string Tokenizer::decode_all(const std::vector<int>& ids) const {
   return out;
 }
 
-Llama2cTokenizer::Llama2cTokenizer(const std::string& path) {
-  MappedFile file(path);
-  const auto b = file.bytes();
+Llama2cTokenizer::Llama2cTokenizer(const std::string& path) : Llama2cTokenizer(read_whole_file(path), path) {}
+
+Llama2cTokenizer::Llama2cTokenizer(std::string bytes, const std::string& path) {
+  file_bytes_ = std::move(bytes);
+  const std::span<const uint8_t> b(reinterpret_cast<const uint8_t*>(file_bytes_.data()), file_bytes_.size());
   size_t pos = 0;
   auto read_i32 = [&](const char* what) {
     if (b.size() - pos < 4) fail(path, "truncated tokenizer: {} at byte {} past end of file", what, pos);

@@ -51,4 +51,22 @@ std::string w2(int i) { return layer(i, "mlp.down_proj.weight"); }
 std::string w3(int i) { return layer(i, "mlp.up_proj.weight"); }
 }  // namespace names
 
+std::vector<TensorSpec> llama_tensor_specs(const LlamaConfig& c) {
+  const int64_t dim = c.dim, hid = c.hidden_dim, kv = c.kv_dim(), V = c.vocab_size;
+  std::vector<TensorSpec> specs = {{names::embedding(), {V, dim}, false}, {names::final_norm(), {dim}, false}};
+  if (!c.tied_classifier) specs.push_back({names::classifier(), {V, dim}, false});
+  for (int l = 0; l < c.n_layers; ++l) {
+    specs.push_back({names::attn_norm(l), {dim}, false});
+    specs.push_back({names::ffn_norm(l), {dim}, false});
+    specs.push_back({names::wq(l), {dim, dim}, true});
+    specs.push_back({names::wk(l), {kv, dim}, true});
+    specs.push_back({names::wv(l), {kv, dim}, true});
+    specs.push_back({names::wo(l), {dim, dim}, true});
+    specs.push_back({names::w1(l), {hid, dim}, true});
+    specs.push_back({names::w2(l), {dim, hid}, true});
+    specs.push_back({names::w3(l), {hid, dim}, true});
+  }
+  return specs;
+}
+
 }  // namespace mixq::io

@@ -1,6 +1,7 @@
 #include <sentencepiece_processor.h>
 
 #include "mixq/core/error.hpp"
+#include "mixq/io/mapped_file.hpp"
 #include "mixq/io/tokenizer.hpp"
 
 namespace mixq::io {
@@ -9,9 +10,14 @@ struct SentencePieceTokenizer::Impl {
   sentencepiece::SentencePieceProcessor sp;
 };
 
-SentencePieceTokenizer::SentencePieceTokenizer(const std::string& path) : impl_(std::make_unique<Impl>()) {
-  const auto status = impl_->sp.Load(path);
-  if (!status.ok()) fail(path, "cannot load SentencePiece model: {}", status.ToString());
+SentencePieceTokenizer::SentencePieceTokenizer(const std::string& path)
+    : SentencePieceTokenizer(read_whole_file(path), path) {}
+
+SentencePieceTokenizer::SentencePieceTokenizer(std::string bytes, const std::string& where)
+    : impl_(std::make_unique<Impl>()) {
+  file_bytes_ = std::move(bytes);
+  const auto status = impl_->sp.LoadFromSerializedProto(file_bytes_);
+  if (!status.ok()) fail(where, "cannot load SentencePiece model: {}", status.ToString());
 }
 
 SentencePieceTokenizer::~SentencePieceTokenizer() = default;
@@ -49,6 +55,12 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   if (path.size() >= 6 && path.compare(path.size() - 6, 6, ".model") == 0)
     return std::make_unique<SentencePieceTokenizer>(path);
   return std::make_unique<Llama2cTokenizer>(path);
+}
+
+std::unique_ptr<Tokenizer> tokenizer_from_bytes(const std::string& kind, std::string bytes, const std::string& where) {
+  if (kind == "sentencepiece") return std::make_unique<SentencePieceTokenizer>(std::move(bytes), where);
+  if (kind == "llama2c") return std::make_unique<Llama2cTokenizer>(std::move(bytes), where);
+  fail(where, "unknown tokenizer kind '{}' (known: llama2c, sentencepiece)", kind);
 }
 
 }  // namespace mixq::io

@@ -64,22 +64,29 @@ void gemv_f32(const float* w, size_t rows, size_t cols, const float* x, float* y
   pool.parallel_for(rows, [&](size_t b, size_t e) { rows_fn(w, cols, x, y, b, e); }, 16);
 }
 
-void gemm_f32(const float* w, size_t rows, size_t cols, const float* x, size_t n, float* y, ThreadPool& pool) {
-  // OpenBLAS's result for an element depends on how the call is partitioned, so the partition is
-  // fixed: slabs of kSlab output columns, each one single-threaded sgemm call, handed out to the
-  // pool's threads. Results are then bit-identical for any thread count.
-  constexpr size_t kSlab = 64;
-  static const bool single = [] {
+void use_single_threaded_blas() {
+  static const bool once = [] {
     openblas_set_num_threads(1);
     return true;
   }();
-  (void)single;
-  const size_t slabs = (rows + kSlab - 1) / kSlab;
+  (void)once;
+}
+
+void gemm_f32_slab(const float* w_slab, size_t slab_rows, size_t cols, const float* x, size_t n, float* y, size_t ldy) {
+  use_single_threaded_blas();
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), int(slab_rows), int(cols), 1.f, x, int(cols), w_slab,
+              int(cols), 0.f, y, int(ldy));
+}
+
+void gemm_f32(const float* w, size_t rows, size_t cols, const float* x, size_t n, float* y, ThreadPool& pool) {
+  // OpenBLAS's result for an element depends on how the call is partitioned, so the partition is
+  // fixed: slabs of kGemmSlabRows output columns, each one sgemm call, handed out to the pool's
+  // threads. Results are then bit-identical for any thread count.
+  const size_t slabs = (rows + kGemmSlabRows - 1) / kGemmSlabRows;
   pool.parallel_for(slabs, [&](size_t sb, size_t se) {
     for (size_t s = sb; s < se; ++s) {
-      const size_t b = s * kSlab, e = std::min(rows, b + kSlab);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), int(e - b), int(cols), 1.f, x, int(cols),
-                  w + b * cols, int(cols), 0.f, y + b, int(rows));
+      const size_t b = s * kGemmSlabRows, e = std::min(rows, b + kGemmSlabRows);
+      gemm_f32_slab(w + b * cols, e - b, cols, x, n, y + b, rows);
     }
   });
 }

@@ -63,32 +63,60 @@ KvCache::KvCache(const LlamaConfig& c, int cap)
 LlamaModel::LlamaModel(LlamaConfig config, LlamaWeights weights, int threads)
     : config_(config), weights_(std::move(weights)), pool_(std::make_unique<ThreadPool>(threads)) {}
 
+std::span<const LinearSlot> linear_slots() {
+  static const LinearSlot slots[] = {
+      {"q", LinearSite::AttnIn, &LayerWeights::wq, io::names::wq, 0},
+      {"k", LinearSite::AttnIn, &LayerWeights::wk, io::names::wk, 0},
+      {"v", LinearSite::AttnIn, &LayerWeights::wv, io::names::wv, 0},
+      {"o", LinearSite::AttnOut, &LayerWeights::wo, io::names::wo, 1},
+      {"gate", LinearSite::MlpIn, &LayerWeights::w1, io::names::w1, 2},
+      {"up", LinearSite::MlpIn, &LayerWeights::w3, io::names::w3, 2},
+      {"down", LinearSite::MlpMid, &LayerWeights::w2, io::names::w2, 3},
+  };
+  return slots;
+}
+
 LlamaModel LlamaModel::from_checkpoint(io::Checkpoint& ck, int threads, const LinearFactory& make_linear) {
   io::validate_llama_tensors(ck);
-  auto linear = [&](const std::string& name) -> std::unique_ptr<Linear> {
-    if (make_linear) return make_linear(name, std::move(ck.at(name)));
-    return std::make_unique<DenseLinear>(std::move(ck.at(name)));
+  const LlamaConfig c = ck.config;
+  LlamaModel m = assemble(
+      c, [&](const std::string& name) { return std::move(ck.at(name)); },
+      [&](const std::string& name) -> std::unique_ptr<Linear> {
+        if (make_linear) return make_linear(name, std::move(ck.at(name)));
+        return std::make_unique<DenseLinear>(std::move(ck.at(name)));
+      },
+      threads);
+  ck.tensors.clear();
+  return m;
+}
+
+LlamaModel LlamaModel::assemble(const LlamaConfig& c, const DenseSource& dense, const LinearSource& linear,
+                                int threads) {
+  auto checked = [&](const std::string& name, int64_t rows, int64_t cols) {
+    std::unique_ptr<Linear> lin = linear(name);
+    if (int64_t(lin->rows()) != rows || int64_t(lin->cols()) != cols)
+      fail(name, "linear layer is [{}, {}], the model needs [{}, {}]", lin->rows(), lin->cols(), rows, cols);
+    return lin;
   };
-  const LlamaConfig& c = ck.config;
+  const int64_t dim = c.dim, hid = c.hidden_dim, kv = c.kv_dim();
   LlamaWeights w;
   for (int l = 0; l < c.n_layers; ++l) {
     LayerWeights lw;
-    lw.attn_norm = std::move(ck.at(io::names::attn_norm(l)).data);
-    lw.ffn_norm = std::move(ck.at(io::names::ffn_norm(l)).data);
-    lw.wq = linear(io::names::wq(l));
-    lw.wk = linear(io::names::wk(l));
-    lw.wv = linear(io::names::wv(l));
-    lw.wo = linear(io::names::wo(l));
-    lw.w1 = linear(io::names::w1(l));
-    lw.w2 = linear(io::names::w2(l));
-    lw.w3 = linear(io::names::w3(l));
+    lw.attn_norm = dense(io::names::attn_norm(l)).data;
+    lw.ffn_norm = dense(io::names::ffn_norm(l)).data;
+    lw.wq = checked(io::names::wq(l), dim, dim);
+    lw.wk = checked(io::names::wk(l), kv, dim);
+    lw.wv = checked(io::names::wv(l), kv, dim);
+    lw.wo = checked(io::names::wo(l), dim, dim);
+    lw.w1 = checked(io::names::w1(l), hid, dim);
+    lw.w2 = checked(io::names::w2(l), dim, hid);
+    lw.w3 = checked(io::names::w3(l), hid, dim);
     w.layers.push_back(std::move(lw));
   }
-  w.final_norm = std::move(ck.at(io::names::final_norm()).data);
-  w.classifier = c.tied_classifier ? std::make_unique<DenseLinear>(ck.at(io::names::embedding()))
-                                   : std::make_unique<DenseLinear>(std::move(ck.at(io::names::classifier())));
-  w.embedding = std::move(ck.at(io::names::embedding()));
-  ck.tensors.clear();
+  w.final_norm = dense(io::names::final_norm()).data;
+  w.embedding = dense(io::names::embedding());
+  w.classifier = c.tied_classifier ? std::make_unique<DenseLinear>(w.embedding)
+                                   : std::make_unique<DenseLinear>(dense(io::names::classifier()));
   return LlamaModel(c, std::move(w), threads);
 }
 

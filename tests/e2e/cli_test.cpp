@@ -5,8 +5,10 @@
 
 #include <array>
 #include <cstdio>
+#include <algorithm>
 #include <fstream>
 
+#include "mixq/io/mapped_file.hpp"
 #include "test_paths.hpp"
 
 namespace mixq {
@@ -128,6 +130,86 @@ TEST(Cli, BenchPrintsSpeedBesideMeasuredBandwidth) {
   EXPECT_NE(r.output.find("decode "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("memory read bandwidth"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("% of it"), std::string::npos) << r.output;
+}
+
+}  // namespace mixq
+
+namespace mixq {
+namespace {
+
+// A calibration / evaluation text long enough for a few 64-token windows of stories260K.
+std::string story_text(int repeats) {
+  std::string s;
+  for (int i = 0; i < repeats; ++i)
+    s += "Once upon a time, there was a little girl named Lily. She loved to play outside with her dog. "
+         "One day, they found a big red ball in the park and played until the sun went down.\n\n";
+  return s;
+}
+
+}  // namespace
+
+TEST(Cli, QuantizeThenInspectEvalAndRunTheFile) {
+  test::TempDir dir;
+  std::ofstream(dir / "calib.txt") << story_text(40);
+  const std::string q = dir / "q.safetensors";
+  auto r = run_mixq("quantize -q -m " + kModel + " --method gptq --bits 3 --group 32 --calib " + (dir / "calib.txt") +
+                    " --calib-samples 8 --calib-len 64 -o " + q + " --export-f16 " + (dir / "hf"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("bits/weight"), std::string::npos) << r.output;
+  EXPECT_TRUE(std::filesystem::exists(dir / "hf/model.safetensors"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "hf/tokenizer.bin"));
+
+  r = run_mixq("inspect " + q);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("model.layers.4.mlp.down_proj.weight"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"spec\":\"gptq:3:32\""), std::string::npos) << r.output;
+  r = run_mixq("inspect --json " + q);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"code_histogram\""), std::string::npos);
+
+  std::ofstream(dir / "eval.txt") << story_text(10);
+  r = run_mixq("eval -m " + q + " --text " + (dir / "eval.txt") + " --ctx 64");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("ppl "), std::string::npos);
+  r = run_mixq("run -m " + q + " -n 10 -t 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("tok/s"), std::string::npos);
+}
+
+TEST(Cli, CompareWritesOneTableAsTextJsonAndCsv) {
+  test::TempDir dir;
+  std::ofstream(dir / "calib.txt") << story_text(40);
+  std::ofstream(dir / "eval.txt") << story_text(10);
+  const auto r = run_mixq("compare -q -m " + kModel + " --configs rtn:4:32,gptq:2:32+act-order --calib " +
+                          (dir / "calib.txt") + " --calib-samples 8 --calib-len 64 --text " + (dir / "eval.txt") +
+                          " --ctx 64 --max-windows 3 --json " + (dir / "t.json") + " --csv " + (dir / "t.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* row : {"fp32", "rtn:4:32", "gptq:2:32+act-order", "uniform b2 g32 asym", "top-1"})
+    EXPECT_NE(r.output.find(row), std::string::npos) << row << "\n" << r.output;
+  const auto json = io::read_whole_file(dir / "t.json");
+  EXPECT_NE(json.find("\"config\": \"gptq:2:32+act-order\""), std::string::npos) << json;
+  const auto csv = io::read_whole_file(dir / "t.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4) << csv;
+}
+
+TEST(Cli, QuantizeBadInputGivesClearErrors) {
+  test::TempDir dir;
+  std::ofstream(dir / "short.txt") << "Once upon a time.";
+  const std::string base = "quantize -q -m " + kModel + " -o " + (dir / "q.safetensors") + " ";
+  auto r = run_mixq(base + "--bits 5");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--bits"), std::string::npos) << r.output;
+  r = run_mixq(base + "--group -4");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--group"), std::string::npos) << r.output;
+  expect_clean_error(run_mixq(base + "--method gptq"), "calibration text");
+  expect_clean_error(run_mixq(base + "--method gptq --calib " + (dir / "short.txt") + " --calib-len 64"),
+                     "shorter than one window of 64");
+  expect_clean_error(run_mixq("compare -m " + kModel + " --configs gptq:5:128 --text " + (dir / "short.txt")),
+                     "bits must be 2, 3, 4 or 8");
+  expect_clean_error(run_mixq("compare -m " + kModel + " --configs gptq:4:0 --text " + (dir / "short.txt")),
+                     "group size must be positive");
+  EXPECT_FALSE(std::filesystem::exists(dir / "q.safetensors"));
 }
 
 }  // namespace mixq

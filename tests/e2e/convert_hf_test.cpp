@@ -29,8 +29,7 @@ TEST_P(ConvertToHf, F32DirectoryGivesIdenticalLogits) {
   MIXQ_REQUIRE_FILE(test::model_file(m));
   test::TempDir dir;
   io::Checkpoint src = io::load_checkpoint(test::model_file(m));
-  const std::string tok_src = test::shared_path(std::string("models/") + m.name + "/tok512.bin");
-  io::save_hf_dir(src, dir / "hf", io::DType::F32, tok_src);
+  io::save_hf_dir(src, dir / "hf", io::DType::F32);
 
   // HF conventions: tensor names, config keys, q/k rows permuted for rotate-half RoPE.
   io::SafetensorsFile st(dir / "hf/model.safetensors");
@@ -38,7 +37,7 @@ TEST_P(ConvertToHf, F32DirectoryGivesIdenticalLogits) {
   EXPECT_EQ(q.shape, (std::vector<int64_t>{src.config.dim, src.config.dim}));
   EXPECT_NE(st.to_f32(q).data, src.at(io::names::wq(0)).data);
   EXPECT_EQ(st.to_f32(st.at("model.layers.0.self_attn.v_proj.weight")).data, src.at(io::names::wv(0)).data);
-  const auto cfg = nlohmann::json::parse(io::read_text_file(dir / "hf/config.json"));
+  const auto cfg = nlohmann::json::parse(io::read_whole_file(dir / "hf/config.json"));
   EXPECT_EQ(cfg["num_key_value_heads"], src.config.n_kv_heads);
   EXPECT_EQ(cfg["tie_word_embeddings"], true);
 

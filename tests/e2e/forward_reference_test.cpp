@@ -14,7 +14,7 @@ namespace mixq {
 namespace {
 
 std::vector<float> read_f32(const std::string& path) {
-  const std::string b = io::read_text_file(path);
+  const std::string b = io::read_whole_file(path);
   std::vector<float> v(b.size() / 4);
   std::memcpy(v.data(), b.data(), v.size() * 4);
   return v;

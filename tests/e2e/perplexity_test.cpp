@@ -19,7 +19,7 @@ const char* kValid = "data/tinystories/tinystories_valid_head.txt";
 TEST(Perplexity, Stories260KReproducesLlama2cReference) {
   MIXQ_REQUIRE_FILE(test::shared_path(kValid));
   auto l = test::load_model(test::model_file(test::kRealModels[0]));
-  const auto stream = tokenize_eval_text(*l.tok, io::read_text_file(test::shared_path(kValid)), true);
+  const auto stream = tokenize_eval_text(*l.tok, io::read_whole_file(test::shared_path(kValid)), true);
   PerplexityOptions o;
   o.protocol = PplProtocol::Llama2c;
   o.progress = false;
@@ -35,7 +35,7 @@ TEST(Perplexity, Stories260KReproducesLlama2cReference) {
 TEST(Perplexity, TinyStories5MProtocolsAreConsistent) {
   MIXQ_REQUIRE_FILE(test::shared_path(kValid));
   auto l = test::load_model(test::model_file(test::kRealModels[1]));
-  const std::string text = io::read_text_file(test::shared_path(kValid));
+  const std::string text = io::read_whole_file(test::shared_path(kValid));
   PerplexityOptions o;
   o.progress = false;
   o.max_windows = 150;
@@ -59,7 +59,7 @@ TEST(Perplexity, TinyStories5MProtocolsAreConsistent) {
 
 TEST(Perplexity, ThreadCountDoesNotChangeTheResult) {
   MIXQ_REQUIRE_FILE(test::shared_path(kValid));
-  const std::string text = io::read_text_file(test::shared_path(kValid)).substr(0, 20000);
+  const std::string text = io::read_whole_file(test::shared_path(kValid)).substr(0, 20000);
   double ppl[2];
   for (int threads : {1, 2}) {
     auto l = test::load_model(test::repo_model_path("stories260K/stories260K.bin"), threads);

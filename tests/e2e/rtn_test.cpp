@@ -39,7 +39,7 @@ TEST(Rtn, EveryLinearOfTinyStories5MWithinOneStep) {
       std::vector<float> row(size_t(w.cols()));
       float worst = 0;
       for (int64_t r = 0; r < w.rows(); ++r) {
-        quant::UniformFormat::dequantize_row(t, r, row.data());
+        quant::UniformFormat::dequantize_rows(t, r, r + 1, row.data());
         for (int64_t i = 0; i < w.cols(); ++i)
           worst = std::max(worst, std::fabs(row[size_t(i)] - w.data[size_t(r * w.cols() + i)]));
       }
@@ -54,7 +54,7 @@ TEST(Rtn, EveryLinearOfTinyStories5MWithinOneStep) {
 TEST(Rtn, PerplexityDegradesInBitOrderOnRealModels) {
   const std::string text_path = test::shared_path("data/tinystories/tinystories_valid_head.txt");
   MIXQ_REQUIRE_FILE(text_path);
-  const std::string text = io::read_text_file(text_path);
+  const std::string text = io::read_whole_file(text_path);
   for (const auto& m : test::kRealModels) {
     const double fp = ppl_of(io::load_checkpoint(test::model_file(m)), text, {});
     double prev = fp;

@@ -17,7 +17,7 @@ std::string repo_260k() { return test::repo_model_path("stories260K/stories260K.
 
 // Writes a copy of stories260K with `edit` applied to its bytes.
 std::string edited_copy(const test::TempDir& dir, const std::function<void(std::string&)>& edit) {
-  std::string bytes = read_text_file(repo_260k());
+  std::string bytes = read_whole_file(repo_260k());
   edit(bytes);
   const std::string path = dir / "model.bin";
   std::ofstream(path, std::ios::binary) << bytes;

@@ -45,7 +45,7 @@ TEST(Llama2cTokenizer, PriorityQueueMergeEqualsReferenceLoop) {
                        Case{"models/llama2-tokenizer-32k/tokenizer.bin", "data/wikitext-2-raw/wiki.test.raw"}}) {
     MIXQ_REQUIRE_FILE(test::shared_path(c.tokenizer));
     Llama2cTokenizer tok(test::shared_path(c.tokenizer));
-    const std::string text = read_text_file(test::shared_path(c.text));
+    const std::string text = read_whole_file(test::shared_path(c.text));
     // Quadratic reference: compare on 40 slices of 1500 bytes from across the file.
     for (size_t i = 0; i < 40; ++i) {
       const size_t start = text.size() * i / 40;
@@ -58,7 +58,7 @@ TEST(Llama2cTokenizer, PriorityQueueMergeEqualsReferenceLoop) {
 TEST(Llama2cTokenizer, DecodeRoundTripsEvaluationTextsByteExactly) {
   for (const char* rel : {"data/tinystories/tinystories_valid_head.txt", "data/wikitext-2-raw/wiki.test.raw"}) {
     MIXQ_REQUIRE_FILE(test::shared_path(rel));
-    const std::string text = read_text_file(test::shared_path(rel));
+    const std::string text = read_whole_file(test::shared_path(rel));
     for (const char* tk : {"models/stories260K/tok512.bin", "models/llama2-tokenizer-32k/tokenizer.bin"}) {
       Llama2cTokenizer tok(test::shared_path(tk));
       const auto ids = tok.encode(text, true);
@@ -92,7 +92,7 @@ TEST(SentencePieceTokenizer, AgreesWithLlama2cExportOfTheSameVocabulary) {
 
 TEST(Llama2cTokenizer, TruncatedFileIsReported) {
   test::TempDir dir;
-  const std::string src = read_text_file(test::repo_model_path("stories260K/tok512.bin"));
+  const std::string src = read_whole_file(test::repo_model_path("stories260K/tok512.bin"));
   const std::string path = dir / "tok.bin";
   std::ofstream(path, std::ios::binary) << src.substr(0, src.size() - 3);
   try {

@@ -34,7 +34,7 @@ TEST(UniformFormat, ScalesAndZerosAreFp16AndDequantizeAsScaleTimesCodeMinusZero)
   EXPECT_EQ(t.part("scales").bytes, (std::vector<uint8_t>{0x00, 0x38}));  // 0.5 in fp16
   EXPECT_EQ(t.part("zeros").bytes, (std::vector<uint8_t>{0x00, 0x3c}));   // 1.0 in fp16
   std::vector<float> row(4);
-  UniformFormat::dequantize_row(t, 0, row.data());
+  UniformFormat::dequantize_rows(t, 0, 1, row.data());
   EXPECT_EQ(row, (std::vector<float>{-0.5f, 0.f, 0.5f, 1.f}));
 }
 
@@ -43,7 +43,7 @@ TEST(UniformFormat, SymmetricStoresNoZerosAndCentresTheGrid) {
   const auto t = UniformFormat::pack(1, 3, std::vector<uint8_t>{0, 8, 15}, std::vector<float>{1.f}, {}, p);
   EXPECT_THROW(t.part("zeros"), Error);
   std::vector<float> row(3);
-  UniformFormat::dequantize_row(t, 0, row.data());
+  UniformFormat::dequantize_rows(t, 0, 1, row.data());
   EXPECT_EQ(row, (std::vector<float>{-8.f, 0.f, 7.f}));
 }
 

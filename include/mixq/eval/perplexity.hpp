@@ -24,6 +24,9 @@ struct PerplexityOptions {
   size_t max_windows = 0;    // 0: every full window of the stream
   int batch = 128;           // tokens per forward call (bounds logits memory)
   bool progress = true;
+  // When set, the same windows also run through this (fp) model and the result reports the
+  // KL divergence KL(P_reference ‖ P_model) and top-1 agreement on every scored position.
+  model::LlamaModel* reference = nullptr;
 };
 
 struct PerplexityResult {
@@ -31,6 +34,7 @@ struct PerplexityResult {
   int ctx;
   size_t windows = 0, scored_tokens = 0;
   double mean_nll = 0, ppl = 0;
+  double mean_kl = 0, top1_agreement = 0;  // only with a reference model
 };
 
 // The evaluation token stream. Whole text: BOS + encode(text) (GPTQ's recipe). Split blocks:
@@ -41,5 +45,7 @@ PerplexityResult perplexity(model::LlamaModel& model, std::span<const int> strea
 
 // -log softmax(logits)[target], computed stably in double.
 double token_nll(const float* logits, int vocab, int target);
+// KL(softmax(p) ‖ softmax(q)) of two logit vectors, in double.
+double logits_kl(const float* p, const float* q, int vocab);
 
 }  // namespace mixq::eval

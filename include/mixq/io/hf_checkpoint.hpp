@@ -15,10 +15,9 @@ std::string hf_config_json(const LlamaConfig& c, DType dtype);
 // Loads an HF directory (tokenizer not included).
 Checkpoint load_hf_dir(const std::string& dir);
 
-// Writes `ckpt` as an HF directory with weights in `dtype` (F32, F16 or BF16), and copies the
-// tokenizer file `tokenizer_src` into it when given. Files are written atomically.
-void save_hf_dir(const Checkpoint& ckpt, const std::string& dir, DType dtype,
-                 const std::string& tokenizer_src = "");
+// Writes `ckpt` as an HF directory with weights in `dtype` (F32, F16 or BF16), and its tokenizer
+// (tokenizer.model or tokenizer.bin) when it has one. Files are written atomically.
+void save_hf_dir(const Checkpoint& ckpt, const std::string& dir, DType dtype);
 
 // Row permutations between llama2.c's adjacent-pair RoPE order and HF's rotate-half order for a
 // [n_heads * head_size, cols] projection.

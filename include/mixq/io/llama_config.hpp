@@ -1,6 +1,8 @@
 #pragma once
 // Hyper-parameters of a Llama-family model, as read from a llama2.c header or an HF config.json.
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mixq::io {
 
@@ -37,5 +39,14 @@ std::string w1(int layer);  // gate_proj
 std::string w2(int layer);  // down_proj
 std::string w3(int layer);  // up_proj
 }  // namespace names
+
+// Every tensor a Llama model of `config` has, with its shape; `decoder_linear` marks the seven
+// projections per layer that quantization methods replace.
+struct TensorSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  bool decoder_linear;
+};
+std::vector<TensorSpec> llama_tensor_specs(const LlamaConfig& c);
 
 }  // namespace mixq::io

@@ -26,7 +26,7 @@ class MappedFile {
   size_t size_ = 0;
 };
 
-// Reads a whole text file (for evaluation and calibration text).
-std::string read_text_file(const std::string& path);
+// Reads a whole file (text to evaluate or calibrate on, tokenizer bytes to embed).
+std::string read_whole_file(const std::string& path);
 
 }  // namespace mixq::io

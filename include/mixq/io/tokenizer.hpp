@@ -23,6 +23,13 @@ class Tokenizer {
 
   // Concatenated decode of a whole id sequence.
   std::string decode_all(const std::vector<int>& ids) const;
+  // "llama2c" or "sentencepiece", and the file's bytes: what a quantized model file embeds so it
+  // needs nothing beside it (tokenizer_from_bytes rebuilds the tokenizer).
+  virtual const char* kind() const = 0;
+  const std::string& file_bytes() const { return file_bytes_; }
+
+ protected:
+  std::string file_bytes_;
 };
 
 class Llama2cTokenizer final : public Tokenizer {
@@ -30,6 +37,8 @@ class Llama2cTokenizer final : public Tokenizer {
   // Reads tokenizer.bin / tok512.bin: int32 max_token_length, then per token float32 score,
   // int32 length, bytes — until the end of the file.
   explicit Llama2cTokenizer(const std::string& path);
+  // The same from the file's bytes; `where` names them in errors.
+  Llama2cTokenizer(std::string bytes, const std::string& where);
 
   // O(n log n): merges from a priority queue (highest score, then leftmost), which gives the
   // same ids as run.c's quadratic loop.
@@ -39,6 +48,7 @@ class Llama2cTokenizer final : public Tokenizer {
   std::vector<int> encode_reference(std::string_view text, bool bos) const;
   std::string decode(int prev, int token) const override;
   int vocab_size() const override { return int(pieces_.size()); }
+  const char* kind() const override { return "llama2c"; }
   const std::string& piece(int id) const { return pieces_.at(size_t(id)); }
 
  private:
@@ -54,10 +64,13 @@ class Llama2cTokenizer final : public Tokenizer {
 class SentencePieceTokenizer final : public Tokenizer {
  public:
   explicit SentencePieceTokenizer(const std::string& path);
+  // From a serialized ModelProto (the .model file's bytes).
+  SentencePieceTokenizer(std::string bytes, const std::string& where);
   ~SentencePieceTokenizer() override;
   std::vector<int> encode(std::string_view text, bool bos) const override;
   std::string decode(int prev, int token) const override;
   int vocab_size() const override;
+  const char* kind() const override { return "sentencepiece"; }
 
  private:
   struct Impl;
@@ -66,5 +79,7 @@ class SentencePieceTokenizer final : public Tokenizer {
 
 // Opens `path` as SentencePiece (.model) or llama2.c (anything else).
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
+// Rebuilds a tokenizer of `kind` ("llama2c" | "sentencepiece") from its file bytes.
+std::unique_ptr<Tokenizer> tokenizer_from_bytes(const std::string& kind, std::string bytes, const std::string& where);
 
 }  // namespace mixq::io

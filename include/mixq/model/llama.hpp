@@ -37,6 +37,18 @@ struct KvCache {
 
 // Where a decoder layer's linears read their input: q/k/v share AttnIn, gate/up share MlpIn.
 enum class LinearSite { AttnIn, AttnOut, MlpIn, MlpMid };
+
+// The seven projections of a decoder layer: which member holds each, its tensor name, where it
+// reads its input, and its true-sequential stage (0 q,k,v; 1 o; 2 gate,up; 3 down).
+struct LinearSlot {
+  const char* role;
+  LinearSite site;
+  std::unique_ptr<Linear> LayerWeights::*member;
+  std::string (*name)(int layer);
+  int stage;
+};
+std::span<const LinearSlot> linear_slots();
+
 // Sees a linear input X[n][width] during forward_layer (calibration captures Hessians here).
 using CaptureFn = std::function<void(LinearSite, const float* x, size_t n, size_t width)>;
 
@@ -48,6 +60,12 @@ class LlamaModel {
   // Builds the model from a loaded checkpoint (its tensors are moved out). Decoder-layer linears
   // come from `make_linear` (default: dense fp32); the classifier stays dense fp32.
   static LlamaModel from_checkpoint(io::Checkpoint& ckpt, int threads, const LinearFactory& make_linear = {});
+  // Builds the model from any source: `dense(name)` gives the embedding, norms and an untied
+  // classifier; `linear(name)` each decoder-layer projection (checked against the config's shape).
+  using DenseSource = std::function<Tensor(const std::string& name)>;
+  using LinearSource = std::function<std::unique_ptr<Linear>(const std::string& name)>;
+  static LlamaModel assemble(const LlamaConfig& config, const DenseSource& dense, const LinearSource& linear,
+                             int threads);
 
   const LlamaConfig& config() const { return config_; }
   const LlamaWeights& weights() const { return weights_; }

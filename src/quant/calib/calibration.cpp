@@ -15,23 +15,7 @@ namespace {
 
 using model::LinearSite;
 
-struct LinearSlot {
-  const char* role;
-  LinearSite site;
-  std::unique_ptr<model::Linear> model::LayerWeights::*member;
-  std::string (*name)(int);
-  int stage;  // true-sequential stage: 0 q,k,v; 1 o; 2 gate,up; 3 down
-};
-
-const LinearSlot kSlots[] = {
-    {"q", LinearSite::AttnIn, &model::LayerWeights::wq, io::names::wq, 0},
-    {"k", LinearSite::AttnIn, &model::LayerWeights::wk, io::names::wk, 0},
-    {"v", LinearSite::AttnIn, &model::LayerWeights::wv, io::names::wv, 0},
-    {"o", LinearSite::AttnOut, &model::LayerWeights::wo, io::names::wo, 1},
-    {"gate", LinearSite::MlpIn, &model::LayerWeights::w1, io::names::w1, 2},
-    {"up", LinearSite::MlpIn, &model::LayerWeights::w3, io::names::w3, 2},
-    {"down", LinearSite::MlpMid, &model::LayerWeights::w2, io::names::w2, 3},
-};
+using model::LinearSlot;
 
 // Runs layer `l` over every window's current activations (without changing them) and returns
 // one Hessian per site that `wanted` accepts.
@@ -86,7 +70,7 @@ std::vector<std::pair<std::string, std::vector<double>>> layer_hessians(model::L
     for (size_t s = 0; s < acts.size(); ++s) m.forward_layer(i, acts[s].data(), windows[s].size(), 0, cache);
   auto acc = capture(m, l, acts, windows[0].size(), [](LinearSite) { return true; });
   std::vector<std::pair<std::string, std::vector<double>>> out;
-  for (const auto& slot : kSlots) out.emplace_back(slot.name(l), acc.at(slot.site).hessian());
+  for (const auto& slot : model::linear_slots()) out.emplace_back(slot.name(l), acc.at(slot.site).hessian());
   return out;
 }
 
@@ -115,11 +99,11 @@ void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& w
       std::map<LinearSite, HessianAccumulator> acc;
       if (method.needs_hessian)
         acc = capture(m, l, acts, len, [&](LinearSite site) {
-          for (const auto& s : kSlots)
+          for (const auto& s : model::linear_slots())
             if (s.site == site && in_stage(s)) return true;
           return false;
         });
-      for (const auto& slot : kSlots) {
+      for (const auto& slot : model::linear_slots()) {
         if (!in_stage(slot)) continue;
         const auto t0 = std::chrono::steady_clock::now();
         std::unique_ptr<model::Linear>& linear = layer.*slot.member;

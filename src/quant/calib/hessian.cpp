@@ -1,5 +1,7 @@
 #include "mixq/quant/calib/hessian.hpp"
 
+#include "mixq/kernels/dense_f32.hpp"
+
 #include <cblas.h>
 
 namespace mixq::quant {
@@ -9,6 +11,7 @@ HessianAccumulator::HessianAccumulator(size_t dim) : dim_(dim), sum_(dim * dim, 
 void HessianAccumulator::add(const float* x, size_t n) {
   scratch_.assign(x, x + n * dim_);
   // Upper triangle of Σ xᵀx for X[n][dim] row-major: C = Xᵀ X.
+  kernels::use_single_threaded_blas();
   cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, int(dim_), int(n), 1.0, scratch_.data(), int(dim_), 1.0,
               sum_.data(), int(dim_));
   tokens_ += n;

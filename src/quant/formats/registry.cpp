@@ -8,7 +8,8 @@ namespace {
 
 template <typename Format>
 constexpr FormatOps ops_of() {
-  return {Format::name.data(), &Format::dequantize_row, &Format::gemm_reference};
+  return {Format::name.data(), &Format::validate, &Format::code_histogram, &Format::dequantize_rows,
+          &Format::gemm_reference};
 }
 
 constexpr FormatOps kFormats[] = {

@@ -1,5 +1,6 @@
 #include "mixq/quant/formats/uniform.hpp"
 
+#include <cmath>
 #include <cstring>
 
 #include "mixq/core/error.hpp"
@@ -97,13 +98,48 @@ void dequantize_row_with(const PackedTensor& t, const UniformParams& p, int64_t 
 
 }  // namespace
 
+void UniformFormat::validate(const PackedTensor& t) {
+  const auto p = UniformParams::from_json(t.params);
+  if (t.rows <= 0 || t.cols <= 0) fail("uniform", "tensor shape [{}, {}] is empty or negative", t.rows, t.cols);
+  const int64_t groups = p.groups(t.cols), words = words_per_row(t.cols, p.bits);
+  auto expect = [&](const char* suffix, io::DType dtype, std::vector<int64_t> shape) {
+    const PackedPart& part = t.part(suffix);
+    if (part.dtype != dtype || part.shape != shape || part.bytes.size() != size_t(shape[0] * shape[1]) * io::dtype_size(dtype))
+      fail("uniform", "part '{}' should be {} [{}, {}] for a [{}, {}] tensor", suffix, io::dtype_name(dtype), shape[0],
+           shape[1], t.rows, t.cols);
+    if (dtype == io::DType::F16)
+      for (size_t i = 0; i < part.bytes.size() / 2; ++i)
+        if (!std::isfinite(half_at(part, i))) fail("uniform", "part '{}' holds a non-finite value at {}", suffix, i);
+  };
+  expect("codes", io::DType::U8, {t.rows, words * 4});
+  expect("scales", io::DType::F16, {t.rows, groups});
+  if (!p.symmetric) expect("zeros", io::DType::F16, {t.rows, groups});
+  const size_t expected_parts = p.symmetric ? 2 : 3;
+  if (t.parts.size() != expected_parts)
+    fail("uniform", "{} parts, expected {} (codes, scales{})", t.parts.size(), expected_parts, p.symmetric ? "" : ", zeros");
+}
+
+std::vector<int64_t> UniformFormat::code_histogram(const PackedTensor& t) {
+  const auto p = UniformParams::from_json(t.params);
+  std::vector<int64_t> counts(size_t(1) << p.bits, 0);
+  std::vector<uint8_t> codes(size_t(t.cols));
+  for (int64_t r = 0; r < t.rows; ++r) {
+    unpack_row_with(t, p, r, codes.data());
+    for (uint8_t c : codes) ++counts[c];
+  }
+  return counts;
+}
+
 void UniformFormat::unpack_row(const PackedTensor& t, int64_t row, uint8_t* codes) {
   unpack_row_with(t, UniformParams::from_json(t.params), row, codes);
 }
 
-void UniformFormat::dequantize_row(const PackedTensor& t, int64_t row, float* out) {
-  std::vector<uint8_t> codes(size_t(t.cols));
-  dequantize_row_with(t, UniformParams::from_json(t.params), row, out, codes.data());
+void UniformFormat::dequantize_rows(const PackedTensor& t, int64_t row_begin, int64_t row_end, float* out) {
+  const auto p = UniformParams::from_json(t.params);
+  thread_local std::vector<uint8_t> codes;  // kernels call this per tile: no allocation in steady state
+  codes.resize(size_t(t.cols));
+  for (int64_t r = row_begin; r < row_end; ++r)
+    dequantize_row_with(t, p, r, out + (r - row_begin) * t.cols, codes.data());
 }
 
 void UniformFormat::gemm_reference(const PackedTensor& t, const float* x, size_t n, float* y, int64_t row_begin,

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "mixq/core/error.hpp"
+#include "mixq/kernels/dense_f32.hpp"
 #include "mixq/quant/methods/method.hpp"
 #include "mixq/quant/quantizer.hpp"
 
@@ -113,6 +114,7 @@ PackedTensor quantize_gptq(const Tensor& w_in, const std::vector<double>& h_in, 
     }
     // Lazy batch update of every later column: W[:, i2:] -= Err · U[i1:i2, i2:].
     if (i2 < cols)
+      kernels::use_single_threaded_blas();
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(cols - i2), int(count), -1.f, err.data(),
                   int(count), &hinv[size_t(i1 * cols + i2)], int(cols), 1.f, &w[size_t(i2)], int(cols));
   }

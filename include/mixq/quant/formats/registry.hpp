@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "mixq/quant/packed_tensor.hpp"
 
@@ -11,9 +12,14 @@ namespace mixq::quant {
 
 struct FormatOps {
   const char* name;
-  void (*dequantize_row)(const PackedTensor&, int64_t row, float* out);
-  // Y[n][rows] = X[n][cols] Ŵᵀ for output rows [row_begin, row_end).
-  void (*gemm_rows)(const PackedTensor&, const float* x, size_t n, float* y, int64_t row_begin, int64_t row_end);
+  // Error unless the parts are consistent with shape and parameters (run on every loaded tensor).
+  void (*validate)(const PackedTensor&);
+  std::vector<int64_t> (*code_histogram)(const PackedTensor&);
+  // Rows [row_begin, row_end) as fp32, out[(r − row_begin) · cols + i].
+  void (*dequantize_rows)(const PackedTensor&, int64_t row_begin, int64_t row_end, float* out);
+  // Scalar reference Y[n][rows] = X[n][cols] Ŵᵀ for output rows [row_begin, row_end): the
+  // specification faster kernels are tested against.
+  void (*gemm_reference)(const PackedTensor&, const float* x, size_t n, float* y, int64_t row_begin, int64_t row_end);
 };
 
 // The entry for `name`, or Error naming the unknown format.

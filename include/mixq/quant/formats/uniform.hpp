@@ -44,9 +44,15 @@ struct UniformFormat {
   // Packs codes [rows][cols] (each < 2^bits) with per-(row, group) scales and zeros.
   static PackedTensor pack(int64_t rows, int64_t cols, std::span<const uint8_t> codes, std::span<const float> scales,
                            std::span<const float> zeros, const UniformParams& p);
+  // Error unless the parts are exactly what `pack` writes for the tensor's shape and parameters
+  // (dtype, shape, byte count) and every scale and zero is finite: a loaded file is checked
+  // before any kernel reads it.
+  static void validate(const PackedTensor& t);
+  // How often each code value occurs (2^bits entries).
+  static std::vector<int64_t> code_histogram(const PackedTensor& t);
   // The codes of one row, unpacked.
   static void unpack_row(const PackedTensor& t, int64_t row, uint8_t* codes);
-  static void dequantize_row(const PackedTensor& t, int64_t row, float* out);
+  static void dequantize_rows(const PackedTensor& t, int64_t row_begin, int64_t row_end, float* out);
   // Scalar reference Y[n][rows] = X[n][cols] Ŵᵀ for output rows [row_begin, row_end): each row is
   // dequantized once and dotted with every token (the spec every faster kernel is tested against).
   static void gemm_reference(const PackedTensor& t, const float* x, size_t n, float* y, int64_t row_begin,

@@ -19,6 +19,14 @@ struct MethodOptions {
   bool true_sequential = false; // driver: q,k,v → o → gate,up → down, each on quantized inputs
 };
 
+// A configuration as one word, for `mixq compare --configs` and table labels:
+//   METHOD:BITS[:GROUP][+sym][+mse][+act-order][+true-seq]   e.g. gptq:3:128+act-order
+// GROUP is a number or "row" (one group per row); default 128.
+MethodOptions parse_method_spec(const std::string& spec);
+std::string method_spec(const MethodOptions& o);
+// Every option, for the quantized file's metadata.
+nlohmann::json method_options_json(const MethodOptions& o);
+
 struct MethodInfo {
   const char* name;
   bool needs_hessian;

@@ -1,0 +1,88 @@
+// Quantization engine benchmarks: packed GEMV throughput (bytes of packed weights per second
+// beside the read bandwidth measured in the same run) and the time and peak memory of RTN and
+// GPTQ on one layer. Run: build/release/bench/mixq_bench --benchmark_filter='Packed|Quantize'
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "bench_common.hpp"
+#include "mixq/model/packed_linear.hpp"
+#include "mixq/quant/methods/method.hpp"
+
+namespace {
+
+using mixq::bench::random_vector;
+using mixq::bench::read_bandwidth_gbs;
+
+mixq::Tensor random_weight(int64_t rows, int64_t cols) {
+  return mixq::Tensor{{rows, cols}, random_vector(size_t(rows * cols))};
+}
+
+// A Hessian X Xᵀ of `tokens` random inputs with a few strong channels, as real activations have.
+std::vector<double> random_hessian(int64_t cols, int64_t tokens) {
+  const auto x = random_vector(size_t(cols * tokens), 7);
+  std::vector<double> h(size_t(cols * cols), 0.0);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t i = 0; i < cols; ++i) {
+      const double xi = x[size_t(t * cols + i)] * (i % 97 == 0 ? 20.0 : 1.0);
+      for (int64_t j = 0; j <= i; ++j) h[size_t(i * cols + j)] += xi * x[size_t(t * cols + j)] * (j % 97 == 0 ? 20.0 : 1.0);
+    }
+  for (int64_t i = 0; i < cols; ++i)
+    for (int64_t j = i + 1; j < cols; ++j) h[size_t(i * cols + j)] = h[size_t(j * cols + i)];
+  return h;
+}
+
+// Args: rows, cols, bits, threads. GEMV = one token through PackedLinear (the straightforward
+// dequantize-then-dot kernel; issue 7 brings the fast ones).
+void BM_PackedGemvUniform(benchmark::State& state) {
+  const int64_t rows = state.range(0), cols = state.range(1);
+  mixq::quant::MethodOptions o;
+  o.method = "rtn";
+  o.format = {int(state.range(2)), 128, false};
+  const mixq::model::PackedLinear lin(mixq::quant::method_info("rtn").quantize(random_weight(rows, cols), {}, o));
+  mixq::ThreadPool pool(int(state.range(3)));
+  const auto x = random_vector(size_t(cols));
+  std::vector<float> y(static_cast<size_t>(rows));
+  for (auto _ : state) {
+    lin.forward(x.data(), 1, y.data(), pool);
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double bytes = double(lin.weight_bytes());
+  state.counters["bpw"] = lin.packed().bits_per_weight();
+  state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  const double bw = read_bandwidth_gbs(pool);
+  state.counters["read_bw_GB/s"] = bw;
+  state.counters["of_bw"] = benchmark::Counter(bytes / 1e9 / bw, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_PackedGemvUniform)
+    ->ArgsProduct({{768}, {288}, {2, 3, 4}, {1, 2}})
+    ->ArgsProduct({{4096}, {4096}, {2, 3, 4}, {2}})
+    ->Args({11008, 4096, 2, 2})
+    ->Args({4096, 11008, 2, 2})
+    ->UseRealTime();
+
+// Args: method (0 rtn, 1 gptq), rows, cols, bits. One layer's quantization time and peak RSS.
+void BM_QuantizeLayer(benchmark::State& state) {
+  const bool gptq = state.range(0) == 1;
+  const int64_t rows = state.range(1), cols = state.range(2);
+  const auto w = random_weight(rows, cols);
+  const auto h = gptq ? random_hessian(cols, 256) : std::vector<double>{};
+  mixq::quant::MethodOptions o;
+  o.method = gptq ? "gptq" : "rtn";
+  o.format = {int(state.range(3)), 128, false};
+  const auto& method = mixq::quant::method_info(o.method);
+  for (auto _ : state) benchmark::DoNotOptimize(method.quantize(w, h, o).parts.size());
+  state.SetLabel(o.method);
+  state.counters["weights/s"] = benchmark::Counter(double(rows * cols), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["peak_rss_MiB"] = mixq::bench::peak_rss_mib();
+}
+BENCHMARK(BM_QuantizeLayer)
+    ->Args({0, 768, 288, 3})
+    ->Args({1, 768, 288, 3})
+    ->Args({0, 4096, 4096, 3})
+    ->Args({1, 4096, 4096, 3})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->UseRealTime();
+
+}  // namespace

@@ -1,0 +1,79 @@
+#include <nlohmann/json.hpp>
+
+#include "common.hpp"
+#include "mixq/core/error.hpp"
+#include "mixq/quant/formats/registry.hpp"
+#include "mixq/quant/model_file.hpp"
+
+namespace mixq::cli {
+namespace {
+
+// "0:12.5% 1:37.5% ..." — how the codes of a packed tensor are spread.
+std::string histogram_line(const std::vector<int64_t>& counts) {
+  int64_t total = 0;
+  for (auto c : counts) total += c;
+  std::string s;
+  for (size_t i = 0; i < counts.size(); ++i)
+    s += fmt::format("{}{}:{:.1f}%", i ? " " : "", i, total ? 100.0 * double(counts[i]) / double(total) : 0.0);
+  return s;
+}
+
+}  // namespace
+
+void add_inspect_command(CLI::App& app) {
+  struct Options {
+    std::string file;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("inspect", "show what a mixq quantized file holds");
+  cmd->add_option("file", o->file, "quantized .safetensors file")->required();
+  cmd->add_flag("--json", o->json, "print as JSON");
+  cmd->callback([o] {
+    const io::SafetensorsFile file(o->file);
+    const auto& meta = file.metadata();
+    if (!meta.count("mixq.version")) fail(o->file, "not a mixq quantized file (no mixq.version in its metadata)");
+    const auto packed = quant::read_packed_tensors(file);
+    nlohmann::json tensors = nlohmann::json::array();
+    for (const auto& e : file.entries()) {
+      const size_t dot = e.name.rfind('.');
+      if (dot != std::string::npos && packed.count(e.name.substr(0, dot))) continue;  // a part: listed below
+      tensors.push_back({{"name", e.name}, {"dtype", io::dtype_name(e.dtype)}, {"shape", e.shape}, {"bytes", e.bytes.size()}});
+    }
+    for (const auto& [name, t] : packed) {
+      const auto counts = quant::format_ops(t.format).code_histogram(t);
+      tensors.push_back({{"name", name},
+                         {"format", t.format},
+                         {"params", t.params},
+                         {"shape", {t.rows, t.cols}},
+                         {"bytes", t.total_bytes()},
+                         {"bits_per_weight", t.bits_per_weight()},
+                         {"code_histogram", counts}});
+    }
+    if (o->json) {
+      nlohmann::json m = nlohmann::json::object();
+      for (const auto& [k, v] : meta)
+        if (!k.starts_with("mixq.format.")) m[k] = v;
+      fmt::print("{}\n", nlohmann::json{{"file", o->file}, {"metadata", m}, {"tensors", tensors}}.dump(2));
+      return;
+    }
+    fmt::print("{}  (mixq file version {})\n", o->file, meta.at("mixq.version"));
+    for (const char* key : {"mixq.method", "mixq.calibration", "mixq.bits_per_weight", "mixq.tokenizer"})
+      if (meta.count(key)) fmt::print("  {:<22} {}\n", key, meta.at(key));
+    fmt::print("\n{:<50} {:<8} {:<14} {:>10} {:>7}  {}\n", "tensor", "format", "shape", "bytes", "bpw", "codes");
+    for (const auto& t : tensors) {
+      const auto shape = t["shape"].get<std::vector<int64_t>>();
+      const std::string shape_s = shape.size() == 2 ? fmt::format("{}x{}", shape[0], shape[1]) : fmt::format("{}", shape[0]);
+      if (t.contains("format")) {
+        fmt::print("{:<50} {:<8} {:<14} {:>10} {:>7.3f}  {}  {}\n", t["name"].get<std::string>(),
+                   t["format"].get<std::string>(), shape_s, t["bytes"].get<size_t>(), t["bits_per_weight"].get<double>(),
+                   t["params"].dump(), histogram_line(t["code_histogram"].get<std::vector<int64_t>>()));
+      } else {
+        fmt::print("{:<50} {:<8} {:<14} {:>10}\n", t["name"].get<std::string>(), t["dtype"].get<std::string>(), shape_s,
+                   t["bytes"].get<size_t>());
+      }
+    }
+  });
+}
+
+}  // namespace mixq::cli

@@ -1,0 +1,74 @@
+#include <chrono>
+#include <filesystem>
+
+#include "common.hpp"
+#include "mixq/core/progress.hpp"
+#include "mixq/io/hf_checkpoint.hpp"
+#include "mixq/quant/pipeline.hpp"
+
+namespace mixq::cli {
+
+namespace {
+
+void add_method_options(CLI::App& cmd, quant::MethodOptions& m) {
+  cmd.add_option("--method", m.method, "rtn or gptq")->check(CLI::IsMember({"rtn", "gptq"}));
+  cmd.add_option("--bits", m.format.bits, "bits per weight: 2, 3, 4 or 8")->check(CLI::IsMember({2, 3, 4, 8}));
+  cmd.add_option("--group", m.format.group, "input columns per group (0: one group per row)")
+      ->check(CLI::NonNegativeNumber);
+  cmd.add_flag("--sym", m.format.symmetric, "symmetric grid (no zero point stored)");
+  cmd.add_flag("--mse", m.mse_clip, "search the clipping range minimizing squared error");
+  cmd.add_flag("--act-order", m.act_order, "GPTQ: columns in descending Hessian diagonal order");
+  cmd.add_flag("--true-sequential", m.true_sequential, "q,k,v → o → gate,up → down on quantized inputs");
+  cmd.add_option("--damp", m.damp, "GPTQ dampening λ (× mean diag H)")->check(CLI::PositiveNumber);
+}
+
+}  // namespace
+
+void add_calibration_options(CLI::App& cmd, std::string& text, quant::CalibOptions& c) {
+  cmd.add_option("--calib", text, "calibration text (needed by gptq)");
+  cmd.add_option("--calib-samples", c.samples, "calibration windows")->check(CLI::PositiveNumber);
+  cmd.add_option("--calib-len", c.length, "tokens per window (0: min(seq_len, 2048))")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--seed", c.seed, "seed of the window sampling");
+}
+
+void add_quantize_command(CLI::App& app) {
+  struct Options {
+    ModelOptions model;
+    quant::MethodOptions method;
+    std::string calib_text, out, export_f16;
+    quant::CalibOptions calib;
+    bool quiet = false;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("quantize", "quantize a model into a mixq .safetensors file");
+  add_model_options(*cmd, o->model);
+  add_method_options(*cmd, o->method);
+  add_calibration_options(*cmd, o->calib_text, o->calib);
+  cmd->add_option("-o,--out", o->out, "output file (.safetensors)")->required();
+  cmd->add_option("--export-f16", o->export_f16, "also write the dequantized model as an F16 HF directory");
+  cmd->add_flag("-q,--quiet", o->quiet, "no progress bar");
+  cmd->callback([o] {
+    auto m = load_model(o->model);
+    quant::Calibration calib;
+    if (quant::method_info(o->method.method).needs_hessian)
+      calib = quant::prepare_calibration(*m.tokenizer, m.config.seq_len, o->calib_text, o->calib);
+    Progress progress(fmt::format("quantize {}", quant::method_spec(o->method)), size_t(m.config.n_layers), !o->quiet);
+    const auto record = quant::quantize_with_record(*m.model, calib, o->method, [&](int l, const auto& reports) {
+      double seconds = 0;
+      for (const auto& r : reports) seconds += r.seconds;
+      progress.advance(1, fmt::format("layer {} done ({:.1f} s)", l, seconds));
+    });
+    progress.finish();
+    quant::save_quantized_model(o->out, *m.model, *m.tokenizer, record);
+    const auto file_bytes = std::filesystem::file_size(o->out);
+    quant::QuantizedModel saved = quant::load_quantized_model(o->out, 1);  // what users get back
+    fmt::print("{}: {} — {:.4f} bits/weight over the decoder linears (measured from bytes), file {:.3f} MB, {:.1f} s\n",
+               o->out, quant::method_spec(o->method), saved.bits_per_weight, double(file_bytes) / 1e6, record.seconds);
+    if (!o->export_f16.empty()) {
+      io::save_hf_dir(quant::dequantized_checkpoint(std::move(saved), o->out), o->export_f16, io::DType::F16);
+      fmt::print("dequantized F16 export: {}\n", o->export_f16);
+    }
+  });
+}
+
+}  // namespace mixq::cli

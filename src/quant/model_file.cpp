@@ -1,0 +1,206 @@
+#include "mixq/quant/model_file.hpp"
+
+#include <cstring>
+
+#include "mixq/core/error.hpp"
+#include "mixq/io/hf_checkpoint.hpp"
+#include "mixq/model/packed_linear.hpp"
+#include "mixq/quant/formats/registry.hpp"
+
+namespace mixq::quant {
+namespace {
+
+using nlohmann::json;
+
+const char* kTokenizerTensor = "mixq.tokenizer";
+
+io::TensorToWrite f32_tensor(const std::string& name, std::span<const float> v, std::vector<int64_t> shape) {
+  return {name, io::DType::F32, std::move(shape), io::encode_f32_as(v, io::DType::F32)};
+}
+
+json format_entry(const PackedTensor& t) {
+  return {{"format", t.format}, {"params", t.params}, {"shape", {t.rows, t.cols}}, {"bits_per_weight", t.bits_per_weight()}};
+}
+
+json parse_json(const std::map<std::string, std::string>& meta, const std::string& key, const std::string& where) {
+  auto it = meta.find(key);
+  if (it == meta.end()) fail(where, "metadata has no '{}'", key);
+  try {
+    return json::parse(it->second);
+  } catch (const json::exception& e) {
+    fail(where, "metadata '{}' is not valid JSON: {}", key, e.what());
+  }
+}
+
+const std::string& meta_string(const std::map<std::string, std::string>& meta, const std::string& key,
+                               const std::string& where) {
+  auto it = meta.find(key);
+  if (it == meta.end()) fail(where, "metadata has no '{}'", key);
+  return it->second;
+}
+
+}  // namespace
+
+void save_quantized_model(const std::string& path, const model::LlamaModel& model, const io::Tokenizer& tokenizer,
+                          const QuantizationRecord& record) {
+  const auto& c = model.config();
+  const auto& w = model.weights();
+  std::vector<io::TensorToWrite> tensors;
+  std::map<std::string, std::string> meta;
+  size_t packed_bytes = 0;
+  int64_t packed_weights = 0;
+  auto add_linear = [&](const std::string& name, const model::Linear& lin) {
+    if (const auto* p = dynamic_cast<const model::PackedLinear*>(&lin)) {
+      const PackedTensor& t = p->packed();
+      for (const PackedPart& part : t.parts) tensors.push_back({name + "." + part.suffix, part.dtype, part.shape, part.bytes});
+      meta["mixq.format." + name] = format_entry(t).dump();
+      packed_bytes += t.total_bytes();
+      packed_weights += t.rows * t.cols;
+    } else if (const Tensor* d = lin.dense_weight()) {
+      tensors.push_back(f32_tensor(name, d->data, d->shape));
+    } else {
+      fail(path, "linear '{}' is neither packed nor dense; cannot be saved", name);
+    }
+  };
+  tensors.push_back(f32_tensor(io::names::embedding(), w.embedding.data, w.embedding.shape));
+  tensors.push_back(f32_tensor(io::names::final_norm(), w.final_norm, {c.dim}));
+  if (!c.tied_classifier) add_linear(io::names::classifier(), *w.classifier);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const auto& layer = w.layers[size_t(l)];
+    tensors.push_back(f32_tensor(io::names::attn_norm(l), layer.attn_norm, {c.dim}));
+    tensors.push_back(f32_tensor(io::names::ffn_norm(l), layer.ffn_norm, {c.dim}));
+    for (const auto& slot : model::linear_slots()) add_linear(slot.name(l), *(layer.*slot.member));
+  }
+  const std::string& tok = tokenizer.file_bytes();
+  if (tok.empty()) fail(path, "the tokenizer has no file bytes to embed");
+  tensors.push_back({kTokenizerTensor, io::DType::U8, {int64_t(tok.size())}, std::vector<uint8_t>(tok.begin(), tok.end())});
+
+  meta["mixq.version"] = kQuantizedFileVersion;
+  meta["mixq.config"] = io::hf_config_json(c, io::DType::F32);
+  meta["mixq.tokenizer"] = tokenizer.kind();
+  meta["mixq.method"] = record.method.dump();
+  meta["mixq.calibration"] = record.calibration.dump();
+  meta["mixq.bits_per_weight"] =
+      fmt::format("{:.6f}", packed_weights ? 8.0 * double(packed_bytes) / double(packed_weights) : 32.0);
+  io::write_safetensors(path, tensors, meta);
+}
+
+bool is_quantized_model_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  uint8_t len_bytes[8];
+  const bool has_header = std::fread(len_bytes, 1, 8, f) == 8;
+  std::fclose(f);
+  if (!has_header) return false;
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = n << 8 | len_bytes[i];
+  if (n == 0 || n > io::SafetensorsFile::kMaxHeaderBytes) return false;
+  // Only now parse the whole file: a plain llama2.c checkpoint is never mistaken for one.
+  try {
+    return io::SafetensorsFile(path).metadata().count("mixq.version") > 0;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+io::Checkpoint dequantized_checkpoint(QuantizedModel&& q, const std::string& source) {
+  const auto& c = q.model->config();
+  const auto& w = q.model->weights();
+  io::Checkpoint ck;
+  ck.config = c;
+  ck.source = source;
+  auto weight_of = [&](const model::Linear& lin) {
+    if (const Tensor* d = lin.dense_weight()) return *d;
+    const PackedTensor& t = dynamic_cast<const model::PackedLinear&>(lin).packed();
+    Tensor out{{t.rows, t.cols}, std::vector<float>(size_t(t.rows * t.cols))};
+    format_ops(t.format).dequantize_rows(t, 0, t.rows, out.data.data());
+    return out;
+  };
+  auto vector_tensor = [](const std::vector<float>& v) { return Tensor{{int64_t(v.size())}, v}; };
+  ck.tensors[io::names::embedding()] = w.embedding;
+  ck.tensors[io::names::final_norm()] = vector_tensor(w.final_norm);
+  if (!c.tied_classifier) ck.tensors[io::names::classifier()] = weight_of(*w.classifier);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const auto& layer = w.layers[size_t(l)];
+    ck.tensors[io::names::attn_norm(l)] = vector_tensor(layer.attn_norm);
+    ck.tensors[io::names::ffn_norm(l)] = vector_tensor(layer.ffn_norm);
+    for (const auto& slot : model::linear_slots()) ck.tensors[slot.name(l)] = weight_of(*(layer.*slot.member));
+  }
+  ck.tokenizer = std::move(q.tokenizer);
+  q.model.reset();
+  return ck;
+}
+
+std::map<std::string, PackedTensor> read_packed_tensors(const io::SafetensorsFile& file) {
+  std::map<std::string, PackedTensor> out;
+  const auto& meta = file.metadata();
+  const std::string prefix = "mixq.format.";
+  for (auto it = meta.lower_bound(prefix); it != meta.end() && it->first.starts_with(prefix); ++it) {
+    const std::string name = it->first.substr(prefix.size());
+    const json entry = parse_json(meta, it->first, file.path());
+    PackedTensor t;
+    try {
+      t.format = entry.at("format").get<std::string>();
+      t.params = entry.at("params");
+      const auto shape = entry.at("shape").get<std::vector<int64_t>>();
+      if (shape.size() != 2) fail(file.path(), "'{}': shape must have 2 dimensions", name);
+      t.rows = shape[0];
+      t.cols = shape[1];
+    } catch (const json::exception& e) {
+      fail(file.path(), "'{}': bad format entry: {}", name, e.what());
+    }
+    for (const auto& e : file.entries())
+      if (e.name.size() > name.size() + 1 && e.name.starts_with(name + ".") &&
+          e.name.find('.', name.size() + 1) == std::string::npos)
+        t.parts.push_back({e.name.substr(name.size() + 1), e.dtype, e.shape, {e.bytes.begin(), e.bytes.end()}});
+    try {
+      format_ops(t.format).validate(t);
+    } catch (const Error& e) {
+      fail(file.path(), "packed tensor '{}': {}", name, e.what());
+    }
+    out.emplace(name, std::move(t));
+  }
+  return out;
+}
+
+QuantizedModel load_quantized_model(const std::string& path, int threads) {
+  io::SafetensorsFile file(path);
+  const auto& meta = file.metadata();
+  const std::string& version = meta_string(meta, "mixq.version", path);
+  if (version != kQuantizedFileVersion)
+    fail(path, "quantized file version {} is not supported (this mixq reads version {})", version, kQuantizedFileVersion);
+  QuantizedModel q;
+  const io::LlamaConfig config = io::parse_hf_config(meta_string(meta, "mixq.config", path), path + " (mixq.config)");
+  const auto& tok_entry = file.at(kTokenizerTensor);
+  q.tokenizer = io::tokenizer_from_bytes(meta_string(meta, "mixq.tokenizer", path),
+                                         std::string(tok_entry.bytes.begin(), tok_entry.bytes.end()), path + " (tokenizer)");
+  if (q.tokenizer->vocab_size() != config.vocab_size)
+    fail(path, "embedded tokenizer has {} tokens but the model's vocabulary is {}", q.tokenizer->vocab_size(),
+         config.vocab_size);
+  q.record.method = parse_json(meta, "mixq.method", path);
+  q.record.calibration = parse_json(meta, "mixq.calibration", path);
+  q.bits_per_weight = std::atof(meta_string(meta, "mixq.bits_per_weight", path).c_str());
+
+  auto packed = read_packed_tensors(file);
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& spec : io::llama_tensor_specs(config)) shapes[spec.name] = spec.shape;
+  for (const auto& [name, t] : packed)
+    if (!shapes.count(name)) fail(path, "packed tensor '{}' is not a tensor of this model", name);
+  auto dense = [&](const std::string& name) {
+    Tensor t = file.to_f32(file.at(name));
+    if (t.shape != shapes.at(name))
+      fail(path, "tensor '{}' has shape {}, expected {}", name, shape_string(t.shape), shape_string(shapes.at(name)));
+    for (float v : t.data)
+      if (!std::isfinite(v)) fail(path, "tensor '{}' holds a non-finite value", name);
+    return t;
+  };
+  auto linear = [&](const std::string& name) -> std::unique_ptr<model::Linear> {
+    auto it = packed.find(name);
+    if (it != packed.end()) return std::make_unique<model::PackedLinear>(std::move(it->second));
+    return std::make_unique<model::DenseLinear>(dense(name));
+  };
+  q.model = std::make_unique<model::LlamaModel>(model::LlamaModel::assemble(config, dense, linear, threads));
+  return q;
+}
+
+}  // namespace mixq::quant

@@ -1,0 +1,27 @@
+// `METHOD:BITS[:GROUP][+flags]`: the one-word configurations of `mixq compare`.
+#include <gtest/gtest.h>
+
+#include "mixq/core/error.hpp"
+#include "mixq/quant/methods/method.hpp"
+
+namespace mixq::quant {
+
+TEST(MethodSpec, ParsesEveryPartAndPrintsItBack) {
+  const auto o = parse_method_spec("gptq:3:64+sym+act-order+true-seq+mse");
+  EXPECT_EQ(o.method, "gptq");
+  EXPECT_EQ(o.format.bits, 3);
+  EXPECT_EQ(o.format.group, 64);
+  EXPECT_TRUE(o.format.symmetric && o.act_order && o.true_sequential && o.mse_clip);
+  EXPECT_EQ(method_spec(o), "gptq:3:64+sym+mse+act-order+true-seq");
+  EXPECT_EQ(parse_method_spec("rtn:2:row").format.group, 0);
+  EXPECT_EQ(method_spec(parse_method_spec("rtn:8")), "rtn:8:128");
+  EXPECT_EQ(method_options_json(o).at("params").at("bits"), 3);
+}
+
+TEST(MethodSpec, RejectsWhatItCannotRun) {
+  for (const char* bad : {"gptq", "gptq:", "gptq:5", "gptq:3x", "gptq:3:0", "gptq:3:-8", "awq:4:128", "gptq:4:128+fast",
+                          "gptq:4:128:9"})
+    EXPECT_THROW(parse_method_spec(bad), Error) << bad;
+}
+
+}  // namespace mixq::quant
