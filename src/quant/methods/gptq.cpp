@@ -113,10 +113,11 @@ PackedTensor quantize_gptq(const Tensor& w_in, const std::vector<double>& h_in, 
       }
     }
     // Lazy batch update of every later column: W[:, i2:] -= Err · U[i1:i2, i2:].
-    if (i2 < cols)
+    if (i2 < cols) {
       kernels::use_single_threaded_blas();
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(cols - i2), int(count), -1.f, err.data(),
                   int(count), &hinv[size_t(i1 * cols + i2)], int(cols), 1.f, &w[size_t(i2)], int(cols));
+    }
   }
   return UniformFormat::pack(rows, cols, codes, scales, zeros, p);
 }
