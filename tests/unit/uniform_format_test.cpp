@@ -75,6 +75,32 @@ TEST(UniformFormat, RejectsBadParametersAndCodes) {
   EXPECT_THROW(format_ops("q9_magic"), Error);
 }
 
+// The kernels' word-at-a-time decode (dequantize_rows) against the reference unpack, on shapes
+// whose rows end mid-word and groups that end mid-row.
+TEST(UniformFormat, KernelDecodeEqualsReferenceUnpack) {
+  for (int bits : {2, 3, 4, 8})
+    for (int64_t cols : {1, 7, 31, 32, 33, 100, 172}) {
+      const int64_t rows = 3;
+      const UniformParams p{bits, 32, false};
+      std::vector<uint8_t> codes(size_t(rows * cols));
+      for (size_t i = 0; i < codes.size(); ++i) codes[i] = uint8_t((i * 2654435761u >> 7) & ((1u << bits) - 1));
+      std::vector<float> scales(size_t(rows * p.groups(cols))), zeros(scales.size());
+      for (size_t g = 0; g < scales.size(); ++g) scales[g] = 0.25f + 0.125f * float(g), zeros[g] = float(g % 3);
+      const auto t = UniformFormat::pack(rows, cols, codes, scales, zeros, p);
+      std::vector<float> fast(size_t(rows * cols));
+      UniformFormat::dequantize_rows(t, 0, rows, fast.data());
+      std::vector<uint8_t> ref(static_cast<size_t>(cols));
+      for (int64_t r = 0; r < rows; ++r) {
+        UniformFormat::unpack_row(t, r, ref.data());
+        for (int64_t i = 0; i < cols; ++i) {
+          ASSERT_EQ(ref[size_t(i)], codes[size_t(r * cols + i)]);
+          const size_t g = size_t(r * p.groups(cols) + i / 32);
+          ASSERT_EQ(fast[size_t(r * cols + i)], scales[g] * (float(ref[size_t(i)]) - zeros[g])) << bits << " " << cols;
+        }
+      }
+    }
+}
+
 TEST(GridQuantizer, KeepsZeroExactAndFitsTheRange) {
   const std::vector<float> w = {-0.3f, 0.1f, 0.9f, 0.f};
   const auto q = GridQuantizer::fit(w.data(), w.size(), 1, 4, false);

@@ -71,8 +71,21 @@ PackedTensor UniformFormat::pack(int64_t rows, int64_t cols, std::span<const uin
 
 namespace {
 
-// Row decoding with the parameters already parsed (they are JSON in the tensor).
-void unpack_row_with(const PackedTensor& t, const UniformParams& p, int64_t row, uint8_t* codes) {
+// Codes of one row, a whole 32-bit word at a time (BITS is a compile-time constant so the inner
+// loop unrolls); `codes` has room for words × ⌊32 / BITS⌋ entries (the padding codes are 0).
+template <int BITS>
+void unpack_words(const uint8_t* base, int64_t words, uint8_t* codes) {
+  constexpr int k = 32 / BITS;
+  constexpr uint32_t mask = (1u << BITS) - 1;
+  for (int64_t w = 0; w < words; ++w) {
+    uint32_t word;
+    std::memcpy(&word, base + w * 4, 4);  // the layout is little-endian, as is every supported host
+    for (int j = 0; j < k; ++j) codes[w * k + j] = uint8_t((word >> (j * BITS)) & mask);
+  }
+}
+
+// The specification of the layout: code i is bits [(i mod k)·b, …) of little-endian word ⌊i / k⌋.
+void unpack_row_reference(const PackedTensor& t, const UniformParams& p, int64_t row, uint8_t* codes) {
   const int k = UniformFormat::codes_per_word(p.bits);
   const int64_t words = UniformFormat::words_per_row(t.cols, p.bits);
   const uint8_t* base = t.part("codes").bytes.data() + size_t(row * words * 4);
@@ -84,15 +97,35 @@ void unpack_row_with(const PackedTensor& t, const UniformParams& p, int64_t row,
   }
 }
 
-void dequantize_row_with(const PackedTensor& t, const UniformParams& p, int64_t row, float* out, uint8_t* codes) {
+// The same, a whole word at a time, for the kernels. `codes` needs codes_capacity() entries.
+void unpack_row_fast(const PackedTensor& t, const UniformParams& p, int64_t row, uint8_t* codes) {
+  const int64_t words = UniformFormat::words_per_row(t.cols, p.bits);
+  const uint8_t* base = t.part("codes").bytes.data() + size_t(row * words * 4);
+  switch (p.bits) {
+    case 2: return unpack_words<2>(base, words, codes);
+    case 3: return unpack_words<3>(base, words, codes);
+    case 4: return unpack_words<4>(base, words, codes);
+    default: return unpack_words<8>(base, words, codes);
+  }
+}
+
+size_t codes_capacity(const PackedTensor& t, const UniformParams& p) {
+  return size_t(UniformFormat::words_per_row(t.cols, p.bits) * UniformFormat::codes_per_word(p.bits));
+}
+
+using UnpackFn = void (*)(const PackedTensor&, const UniformParams&, int64_t, uint8_t*);
+
+void dequantize_row_with(const PackedTensor& t, const UniformParams& p, int64_t row, float* out, uint8_t* codes,
+                         UnpackFn unpack) {
   const int64_t groups = p.groups(t.cols), gs = p.group_size(t.cols);
-  unpack_row_with(t, p, row, codes);
+  unpack(t, p, row, codes);
   const PackedPart& scales = t.part("scales");
   const float sym_zero = float(1 << (p.bits - 1));
   for (int64_t g = 0; g < groups; ++g) {
     const float s = half_at(scales, size_t(row * groups + g));
     const float z = p.symmetric ? sym_zero : half_at(t.part("zeros"), size_t(row * groups + g));
-    for (int64_t i = g * gs; i < std::min(t.cols, (g + 1) * gs); ++i) out[i] = s * (float(codes[i]) - z);
+    const int64_t end = std::min(t.cols, (g + 1) * gs);
+    for (int64_t i = g * gs; i < end; ++i) out[i] = s * (float(codes[i]) - z);  // vectorizes
   }
 }
 
@@ -124,22 +157,22 @@ std::vector<int64_t> UniformFormat::code_histogram(const PackedTensor& t) {
   std::vector<int64_t> counts(size_t(1) << p.bits, 0);
   std::vector<uint8_t> codes(size_t(t.cols));
   for (int64_t r = 0; r < t.rows; ++r) {
-    unpack_row_with(t, p, r, codes.data());
+    unpack_row_reference(t, p, r, codes.data());
     for (uint8_t c : codes) ++counts[c];
   }
   return counts;
 }
 
 void UniformFormat::unpack_row(const PackedTensor& t, int64_t row, uint8_t* codes) {
-  unpack_row_with(t, UniformParams::from_json(t.params), row, codes);
+  unpack_row_reference(t, UniformParams::from_json(t.params), row, codes);
 }
 
 void UniformFormat::dequantize_rows(const PackedTensor& t, int64_t row_begin, int64_t row_end, float* out) {
   const auto p = UniformParams::from_json(t.params);
   thread_local std::vector<uint8_t> codes;  // kernels call this per tile: no allocation in steady state
-  codes.resize(size_t(t.cols));
+  codes.resize(codes_capacity(t, p));
   for (int64_t r = row_begin; r < row_end; ++r)
-    dequantize_row_with(t, p, r, out + (r - row_begin) * t.cols, codes.data());
+    dequantize_row_with(t, p, r, out + (r - row_begin) * t.cols, codes.data(), unpack_row_fast);
 }
 
 void UniformFormat::gemm_reference(const PackedTensor& t, const float* x, size_t n, float* y, int64_t row_begin,
@@ -148,7 +181,7 @@ void UniformFormat::gemm_reference(const PackedTensor& t, const float* x, size_t
   std::vector<float> w(size_t(t.cols));
   std::vector<uint8_t> codes(size_t(t.cols));
   for (int64_t r = row_begin; r < row_end; ++r) {
-    dequantize_row_with(t, p, r, w.data(), codes.data());
+    dequantize_row_with(t, p, r, w.data(), codes.data(), unpack_row_reference);
     for (size_t k = 0; k < n; ++k) {
       const float* xk = x + k * size_t(t.cols);
       float acc = 0.f;
