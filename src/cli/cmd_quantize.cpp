@@ -11,7 +11,8 @@ namespace mixq::cli {
 namespace {
 
 void add_method_options(CLI::App& cmd, quant::MethodOptions& m) {
-  cmd.add_option("--method", m.method, "rtn or gptq")->check(CLI::IsMember({"rtn", "gptq"}));
+  cmd.add_option("--method", m.method, "rtn, gptq, fineq-rtn or fineq-gptq")
+      ->check(CLI::IsMember({"rtn", "gptq", "fineq-rtn", "fineq-gptq"}));
   cmd.add_option("--bits", m.format.bits, "bits per weight: 2, 3, 4 or 8")->check(CLI::IsMember({2, 3, 4, 8}));
   cmd.add_option("--group", m.format.group, "input columns per group (0: one group per row)")
       ->check(CLI::NonNegativeNumber);
@@ -20,6 +21,12 @@ void add_method_options(CLI::App& cmd, quant::MethodOptions& m) {
   cmd.add_flag("--act-order", m.act_order, "GPTQ: columns in descending Hessian diagonal order");
   cmd.add_flag("--true-sequential", m.true_sequential, "q,k,v → o → gate,up → down on quantized inputs");
   cmd.add_option("--damp", m.damp, "GPTQ dampening λ (× mean diag H)")->check(CLI::PositiveNumber);
+  cmd.add_option("--fineq-threshold", m.fineq.threshold, "FineQ: outlier cluster when max|w| > T·min|w|");
+  cmd.add_option("--fineq-rule", m.fineq.rule, "FineQ cluster rule")->check(CLI::IsMember({"ratio", "min-error"}));
+  cmd.add_option("--fineq-int3", m.fineq.int3, "FineQ INT3 grid: wide (Δ steps) or fine (Δ/2 steps)")
+      ->check(CLI::IsMember({"wide", "fine"}));
+  cmd.add_option("--fineq-int2", m.fineq.int2, "FineQ INT2 grid: twos (−2…1) or sym ({±1,±3}·Δ/2)")
+      ->check(CLI::IsMember({"twos", "sym"}));
 }
 
 }  // namespace
@@ -47,7 +54,10 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("-o,--out", o->out, "output file (.safetensors)")->required();
   cmd->add_option("--export-f16", o->export_f16, "also write the dequantized model as an F16 HF directory");
   cmd->add_flag("-q,--quiet", o->quiet, "no progress bar");
-  cmd->callback([o] {
+  cmd->callback([o, cmd] {
+    // --group is one option for both formats; FineQ's default is one step per row.
+    o->method.fineq.group = cmd->count("--group") ? o->method.format.group : 0;
+    quant::validate_method_options(o->method);
     auto m = load_model(o->model);
     quant::Calibration calib;
     if (quant::method_info(o->method.method).needs_hessian)

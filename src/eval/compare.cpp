@@ -17,6 +17,11 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string format_label(const quant::MethodOptions& o) {
+  if (quant::format_name_of(o) == "fineq") {
+    const auto& f = o.fineq;
+    return fmt::format("fineq {} T{} {} {}/{}", f.group > 0 ? fmt::format("g{}", f.group) : "row", f.threshold,
+                       f.rule, f.int3, f.int2);
+  }
   return fmt::format("uniform b{} {} {}", o.format.bits, o.format.group > 0 ? fmt::format("g{}", o.format.group) : "row",
                      o.format.symmetric ? "sym" : "asym");
 }

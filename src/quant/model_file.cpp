@@ -41,21 +41,28 @@ const std::string& meta_string(const std::map<std::string, std::string>& meta, c
 
 }  // namespace
 
+double decoder_bits_per_weight(const model::LlamaModel& model) {
+  double bytes = 0, weights = 0;
+  for (const auto& layer : model.weights().layers)
+    for (const auto& slot : model::linear_slots()) {
+      const model::Linear& lin = *(layer.*slot.member);
+      bytes += double(lin.weight_bytes());
+      weights += double(lin.rows() * lin.cols());
+    }
+  return 8.0 * bytes / weights;
+}
+
 void save_quantized_model(const std::string& path, const model::LlamaModel& model, const io::Tokenizer& tokenizer,
                           const QuantizationRecord& record) {
   const auto& c = model.config();
   const auto& w = model.weights();
   std::vector<io::TensorToWrite> tensors;
   std::map<std::string, std::string> meta;
-  size_t packed_bytes = 0;
-  int64_t packed_weights = 0;
   auto add_linear = [&](const std::string& name, const model::Linear& lin) {
     if (const auto* p = dynamic_cast<const model::PackedLinear*>(&lin)) {
       const PackedTensor& t = p->packed();
       for (const PackedPart& part : t.parts) tensors.push_back({name + "." + part.suffix, part.dtype, part.shape, part.bytes});
       meta["mixq.format." + name] = format_entry(t).dump();
-      packed_bytes += t.total_bytes();
-      packed_weights += t.rows * t.cols;
     } else if (const Tensor* d = lin.dense_weight()) {
       tensors.push_back(f32_tensor(name, d->data, d->shape));
     } else {
@@ -80,8 +87,7 @@ void save_quantized_model(const std::string& path, const model::LlamaModel& mode
   meta["mixq.tokenizer"] = tokenizer.kind();
   meta["mixq.method"] = record.method.dump();
   meta["mixq.calibration"] = record.calibration.dump();
-  meta["mixq.bits_per_weight"] =
-      fmt::format("{:.6f}", packed_weights ? 8.0 * double(packed_bytes) / double(packed_weights) : 32.0);
+  meta["mixq.bits_per_weight"] = fmt::format("{:.6f}", decoder_bits_per_weight(model));
   io::write_safetensors(path, tensors, meta);
 }
 

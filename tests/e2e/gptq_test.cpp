@@ -6,6 +6,7 @@
 #include "mixq/model/packed_linear.hpp"
 #include "mixq/quant/pipeline.hpp"
 #include "mixq/quant/formats/registry.hpp"
+#include "quant_helpers.hpp"
 #include "test_paths.hpp"
 
 namespace mixq::quant {
@@ -17,24 +18,6 @@ const char* kValid = "data/tinystories/tinystories_valid_head.txt";
 std::vector<std::vector<int>> calib_windows(const io::Tokenizer& tok, int samples, int len) {
   const std::string text = io::read_whole_file(test::shared_path(kCalib)).substr(0, 400000);
   return sample_windows(tok.encode(text, true), samples, len, 0);
-}
-
-// ‖(W − Ŵ) X‖² / N up to the factor 2 of H: tr(ΔW H ΔWᵀ).
-double output_error(const Tensor& w, const PackedTensor& q, const std::vector<double>& h) {
-  const int64_t rows = w.rows(), cols = w.cols();
-  std::vector<float> row(static_cast<size_t>(cols));
-  std::vector<double> d(static_cast<size_t>(cols));
-  double total = 0;
-  for (int64_t r = 0; r < rows; ++r) {
-    format_ops(q.format).dequantize_rows(q, r, r + 1, row.data());
-    for (int64_t i = 0; i < cols; ++i) d[size_t(i)] = double(row[size_t(i)]) - w.data[size_t(r * cols + i)];
-    for (int64_t i = 0; i < cols; ++i) {
-      double hd = 0;
-      for (int64_t j = 0; j < cols; ++j) hd += h[size_t(i * cols + j)] * d[size_t(j)];
-      total += d[size_t(i)] * hd;
-    }
-  }
-  return total;
 }
 
 }  // namespace
@@ -54,8 +37,8 @@ TEST(Gptq, BeatsRtnOnEveryLayerOfTinyStories5M) {
         MethodOptions o;
         o.format = {bits, 128, false};
         const Tensor& w = weights.at(name);
-        const double rtn = output_error(w, method_info("rtn").quantize(w, h, o), h);
-        const double gptq = output_error(w, quantize_gptq(w, h, o), h);
+        const double rtn = test::output_error(w, method_info("rtn").quantize(w, h, o), h);
+        const double gptq = test::output_error(w, quantize_gptq(w, h, o), h);
         EXPECT_LT(gptq, rtn) << name << " " << bits << " bits";
         if (l == 0 && bits == 3) std::printf("%s 3-bit: rtn %.4g gptq %.4g\n", name.c_str(), rtn, gptq);
       }

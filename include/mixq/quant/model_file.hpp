@@ -30,6 +30,9 @@ struct QuantizationRecord {
   double seconds = 0;  // wall time; reported, not stored (files stay deterministic)
 };
 
+// 8 × packed bytes ÷ weights over the decoder-layer linears (dense ones count 32 bits).
+double decoder_bits_per_weight(const model::LlamaModel& model);
+
 // Writes `model` (decoder linears packed or dense) with its tokenizer atomically to `path`.
 void save_quantized_model(const std::string& path, const model::LlamaModel& model, const io::Tokenizer& tokenizer,
                           const QuantizationRecord& record);

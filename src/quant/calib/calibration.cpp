@@ -77,7 +77,7 @@ std::vector<std::pair<std::string, std::vector<double>>> layer_hessians(model::L
 void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& windows, const MethodOptions& opt,
                     const std::function<void(int, const std::vector<LayerReport>&)>& on_layer) {
   const MethodInfo& method = method_info(opt.method);
-  opt.format.validate();
+  validate_method_options(opt);
   if (windows.empty() && method.needs_hessian) fail("calibration", "method {} needs calibration windows", opt.method);
   const auto& cfg = m.config();
   const size_t len = windows.empty() ? 0 : windows[0].size();

@@ -1,6 +1,7 @@
 #include "mixq/quant/formats/registry.hpp"
 
 #include "mixq/core/error.hpp"
+#include "mixq/quant/formats/fineq.hpp"
 #include "mixq/quant/formats/uniform.hpp"
 
 namespace mixq::quant {
@@ -14,6 +15,7 @@ constexpr FormatOps ops_of() {
 
 constexpr FormatOps kFormats[] = {
     ops_of<UniformFormat>(),
+    ops_of<FineqFormat>(),
 };
 
 }  // namespace

@@ -4,16 +4,10 @@
 #include <cstring>
 
 #include "mixq/core/error.hpp"
-#include "mixq/core/half.hpp"
+#include "mixq/quant/formats/format_util.hpp"
 
 namespace mixq::quant {
 namespace {
-
-float half_at(const PackedPart& p, size_t i) {
-  uint16_t h;
-  std::memcpy(&h, p.bytes.data() + 2 * i, 2);
-  return f16_to_f32(h);
-}
 
 std::vector<uint8_t> halves(std::span<const float> v) { return io::encode_f32_as(v, io::DType::F16); }
 
@@ -122,8 +116,8 @@ void dequantize_row_with(const PackedTensor& t, const UniformParams& p, int64_t 
   const PackedPart& scales = t.part("scales");
   const float sym_zero = float(1 << (p.bits - 1));
   for (int64_t g = 0; g < groups; ++g) {
-    const float s = half_at(scales, size_t(row * groups + g));
-    const float z = p.symmetric ? sym_zero : half_at(t.part("zeros"), size_t(row * groups + g));
+    const float s = f16_part_at(scales, size_t(row * groups + g));
+    const float z = p.symmetric ? sym_zero : f16_part_at(t.part("zeros"), size_t(row * groups + g));
     const int64_t end = std::min(t.cols, (g + 1) * gs);
     for (int64_t i = g * gs; i < end; ++i) out[i] = s * (float(codes[i]) - z);  // vectorizes
   }
@@ -142,7 +136,7 @@ void UniformFormat::validate(const PackedTensor& t) {
            shape[1], t.rows, t.cols);
     if (dtype == io::DType::F16)
       for (size_t i = 0; i < part.bytes.size() / 2; ++i)
-        if (!std::isfinite(half_at(part, i))) fail("uniform", "part '{}' holds a non-finite value at {}", suffix, i);
+        if (!std::isfinite(f16_part_at(part, i))) fail("uniform", "part '{}' holds a non-finite value at {}", suffix, i);
   };
   expect("codes", io::DType::U8, {t.rows, words * 4});
   expect("scales", io::DType::F16, {t.rows, groups});
@@ -178,17 +172,9 @@ void UniformFormat::dequantize_rows(const PackedTensor& t, int64_t row_begin, in
 void UniformFormat::gemm_reference(const PackedTensor& t, const float* x, size_t n, float* y, int64_t row_begin,
                                    int64_t row_end) {
   const auto p = UniformParams::from_json(t.params);
-  std::vector<float> w(size_t(t.cols));
-  std::vector<uint8_t> codes(size_t(t.cols));
-  for (int64_t r = row_begin; r < row_end; ++r) {
-    dequantize_row_with(t, p, r, w.data(), codes.data(), unpack_row_reference);
-    for (size_t k = 0; k < n; ++k) {
-      const float* xk = x + k * size_t(t.cols);
-      float acc = 0.f;
-      for (int64_t i = 0; i < t.cols; ++i) acc += w[size_t(i)] * xk[i];
-      y[k * size_t(t.rows) + size_t(r)] = acc;
-    }
-  }
+  std::vector<uint8_t> codes(static_cast<size_t>(t.cols));
+  gemm_by_decoded_rows(t, x, n, y, row_begin, row_end,
+                       [&](int64_t r, float* w) { dequantize_row_with(t, p, r, w, codes.data(), unpack_row_reference); });
 }
 
 }  // namespace mixq::quant

@@ -35,80 +35,41 @@ double damped_inverse_cholesky(std::vector<double>& h, size_t n, double damp, co
   fail(where, "Hessian is not positive definite even with dampening {} (6 tries, ×10 each)", damp / 10);
 }
 
-PackedTensor quantize_gptq(const Tensor& w_in, const std::vector<double>& h_in, const MethodOptions& o) {
-  const auto& p = o.format;
-  p.validate();
-  const int64_t rows = w_in.rows(), cols = w_in.cols(), gs = p.group_size(cols), groups = p.groups(cols);
-  if (h_in.size() != size_t(cols * cols)) fail("gptq", "Hessian of {} values does not match {} input columns", h_in.size(), cols);
-  if (o.block <= 0) fail("gptq", "block size must be positive, got {}", o.block);
-  for (float v : w_in.data)
-    if (!std::isfinite(v)) fail("gptq", "weight holds a non-finite value ({})", v);
-  std::vector<float> w = w_in.data;
-  std::vector<double> h = h_in;
-  const auto W = [&](int64_t r, int64_t c) -> float& { return w[size_t(r * cols + c)]; };
-  // Dead inputs never reached the layer: their weights cannot matter, so zero them.
+void zero_dead_inputs(std::vector<float>& w, std::vector<double>& h, int64_t rows, int64_t cols) {
   for (int64_t j = 0; j < cols; ++j)
     if (h[size_t(j * cols + j)] == 0.0) {
       h[size_t(j * cols + j)] = 1.0;
-      for (int64_t r = 0; r < rows; ++r) W(r, j) = 0.f;
+      for (int64_t r = 0; r < rows; ++r) w[size_t(r * cols + j)] = 0.f;
     }
+}
 
-  std::vector<uint8_t> codes(size_t(rows * cols));
-  std::vector<float> scales(size_t(rows * groups)), zeros(size_t(rows * groups));
-  std::vector<GridQuantizer> grid(size_t(rows * groups));
-  auto fit_group = [&](int64_t g, const std::vector<float>& src, const std::vector<int64_t>& col_of) {
-    // Fits each row's grid on the group's columns as they are in `src` (positions col_of[c]).
-    const int64_t begin = g * gs, len = std::min(cols, begin + gs) - begin;
-    std::vector<float> vals(static_cast<size_t>(len));
-    for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t i = 0; i < len; ++i) vals[size_t(i)] = src[size_t(r * cols + col_of[size_t(begin + i)])];
-      GridQuantizer q = o.mse_clip ? GridQuantizer::fit_mse(vals.data(), vals.size(), 1, p.bits, p.symmetric)
-                                   : GridQuantizer::fit(vals.data(), vals.size(), 1, p.bits, p.symmetric);
-      grid[size_t(r * groups + g)] = q;
-      scales[size_t(r * groups + g)] = q.scale;
-      zeros[size_t(r * groups + g)] = q.zero;
-    }
-  };
-
-  // Column order: natural, or by descending diag H (act-order). With act-order the groups keep
-  // their natural columns and are fitted once up front (GPTQ's static groups), so the stored
-  // format stays group-contiguous.
-  std::vector<int64_t> perm(static_cast<size_t>(cols)), identity(static_cast<size_t>(cols));
-  std::iota(perm.begin(), perm.end(), 0);
-  std::iota(identity.begin(), identity.end(), 0);
-  if (o.act_order) {
-    std::stable_sort(perm.begin(), perm.end(),
-                     [&](int64_t a, int64_t b) { return h[size_t(a * cols + a)] > h[size_t(b * cols + b)]; });
-    for (int64_t g = 0; g < groups; ++g) fit_group(g, w, identity);
+void gptq_error_feedback(std::vector<float>& w, std::vector<double> h, int64_t rows, int64_t cols,
+                         const std::vector<int64_t>& perm, double damp, int64_t block, const ColumnQuantizer& quantize,
+                         const std::string& where) {
+  if (block <= 0) fail(where, "block size must be positive, got {}", block);
+  if (!perm.empty()) {
     std::vector<float> wp(w.size());
     std::vector<double> hp(h.size());
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < cols; ++j) wp[size_t(r * cols + j)] = W(r, perm[size_t(j)]);
+      for (int64_t j = 0; j < cols; ++j) wp[size_t(r * cols + j)] = w[size_t(r * cols + perm[size_t(j)])];
     for (int64_t i = 0; i < cols; ++i)
       for (int64_t j = 0; j < cols; ++j) hp[size_t(i * cols + j)] = h[size_t(perm[size_t(i)] * cols + perm[size_t(j)])];
     w.swap(wp);
     h.swap(hp);
   }
-  damped_inverse_cholesky(h, size_t(cols), o.damp, "gptq");
+  damped_inverse_cholesky(h, size_t(cols), damp, where);
   std::vector<float> hinv(h.begin(), h.end());  // U, float for the BLAS update
   const auto U = [&](int64_t i, int64_t j) { return hinv[size_t(i * cols + j)]; };
-
-  const int64_t B = o.block;
-  std::vector<float> err(size_t(rows * B));
-  for (int64_t i1 = 0; i1 < cols; i1 += B) {
-    const int64_t i2 = std::min(cols, i1 + B), count = i2 - i1;
+  std::vector<float> err(size_t(rows * block)), q(static_cast<size_t>(rows));
+  for (int64_t i1 = 0; i1 < cols; i1 += block) {
+    const int64_t i2 = std::min(cols, i1 + block), count = i2 - i1;
     for (int64_t j = i1; j < i2; ++j) {
-      const int64_t orig = perm[size_t(j)], g = orig / gs;
-      if (!o.act_order && j % gs == 0) fit_group(g, w, identity);
+      quantize(j, w, q.data());
       const float d = U(j, j);
       for (int64_t r = 0; r < rows; ++r) {
-        const GridQuantizer& q = grid[size_t(r * groups + g)];
-        const float x = W(r, j);
-        const uint8_t c = q.code(x);
-        codes[size_t(r * cols + orig)] = c;
-        const float e = (x - q.value(c)) / d;
+        float* row = &w[size_t(r * cols)];
+        const float e = (row[j] - q[size_t(r)]) / d;
         err[size_t(r * count + (j - i1))] = e;
-        float* row = &W(r, 0);
         for (int64_t k = j + 1; k < i2; ++k) row[k] -= e * U(j, k);
       }
     }
@@ -119,6 +80,58 @@ PackedTensor quantize_gptq(const Tensor& w_in, const std::vector<double>& h_in, 
                   int(count), &hinv[size_t(i1 * cols + i2)], int(cols), 1.f, &w[size_t(i2)], int(cols));
     }
   }
+}
+
+PackedTensor quantize_gptq(const Tensor& w_in, const std::vector<double>& h_in, const MethodOptions& o) {
+  const auto& p = o.format;
+  p.validate();
+  const int64_t rows = w_in.rows(), cols = w_in.cols(), gs = p.group_size(cols), groups = p.groups(cols);
+  if (h_in.size() != size_t(cols * cols)) fail("gptq", "Hessian of {} values does not match {} input columns", h_in.size(), cols);
+  for (float v : w_in.data)
+    if (!std::isfinite(v)) fail("gptq", "weight holds a non-finite value ({})", v);
+  std::vector<float> w = w_in.data;
+  std::vector<double> h = h_in;
+  zero_dead_inputs(w, h, rows, cols);
+
+  std::vector<uint8_t> codes(size_t(rows * cols));
+  std::vector<float> scales(size_t(rows * groups)), zeros(size_t(rows * groups));
+  std::vector<GridQuantizer> grid(size_t(rows * groups));
+  // Fits each row's grid on group g's columns as they are now in `src` (row-major, natural order).
+  auto fit_group = [&](int64_t g, const std::vector<float>& src) {
+    const int64_t begin = g * gs, len = std::min(cols, begin + gs) - begin;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* vals = &src[size_t(r * cols + begin)];
+      GridQuantizer q = o.mse_clip ? GridQuantizer::fit_mse(vals, size_t(len), 1, p.bits, p.symmetric)
+                                   : GridQuantizer::fit(vals, size_t(len), 1, p.bits, p.symmetric);
+      grid[size_t(r * groups + g)] = q;
+      scales[size_t(r * groups + g)] = q.scale;
+      zeros[size_t(r * groups + g)] = q.zero;
+    }
+  };
+
+  // Column order: natural, or by descending diag H (act-order). With act-order the groups keep
+  // their natural columns and are fitted once up front (GPTQ's static groups), so the stored
+  // format stays group-contiguous.
+  std::vector<int64_t> perm;
+  if (o.act_order) {
+    perm.resize(size_t(cols));
+    std::iota(perm.begin(), perm.end(), 0);
+    std::stable_sort(perm.begin(), perm.end(),
+                     [&](int64_t a, int64_t b) { return h[size_t(a * cols + a)] > h[size_t(b * cols + b)]; });
+    for (int64_t g = 0; g < groups; ++g) fit_group(g, w);
+  }
+  gptq_error_feedback(w, std::move(h), rows, cols, perm, o.damp, o.block,
+                      [&](int64_t j, const std::vector<float>& cur, float* q) {
+                        const int64_t orig = perm.empty() ? j : perm[size_t(j)], g = orig / gs;
+                        if (perm.empty() && j % gs == 0) fit_group(g, cur);
+                        for (int64_t r = 0; r < rows; ++r) {
+                          const GridQuantizer& gq = grid[size_t(r * groups + g)];
+                          const uint8_t c = gq.code(cur[size_t(r * cols + j)]);
+                          codes[size_t(r * cols + orig)] = c;
+                          q[r] = gq.value(c);
+                        }
+                      },
+                      "gptq");
   return UniformFormat::pack(rows, cols, codes, scales, zeros, p);
 }
 

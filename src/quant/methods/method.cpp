@@ -1,5 +1,10 @@
 #include "mixq/quant/methods/method.hpp"
 
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
 #include "mixq/core/error.hpp"
 #include "mixq/quant/methods/rtn.hpp"
 
@@ -13,14 +18,18 @@ PackedTensor rtn_method(const Tensor& w, const std::vector<double>&, const Metho
 constexpr MethodInfo kMethods[] = {
     {"rtn", false, &rtn_method},
     {"gptq", true, &quantize_gptq},
+    {"fineq-rtn", false, &quantize_fineq_rtn},
+    {"fineq-gptq", true, &quantize_fineq_gptq},
 };
+
+bool is_fineq(const std::string& method) { return method.starts_with("fineq"); }
 
 }  // namespace
 
 const MethodInfo& method_info(const std::string& name) {
   for (const auto& m : kMethods)
     if (name == m.name) return m;
-  fail("--method", "unknown method '{}' (rtn, gptq)", name);
+  fail("--method", "unknown method '{}' (rtn, gptq, fineq-rtn, fineq-gptq)", name);
 }
 
 MethodOptions parse_method_spec(const std::string& spec) {
@@ -28,6 +37,7 @@ MethodOptions parse_method_spec(const std::string& spec) {
   std::vector<std::string> flags;
   std::string head = spec;
   for (size_t plus; (plus = head.rfind('+')) != std::string::npos; head.resize(plus)) flags.push_back(head.substr(plus + 1));
+  std::reverse(flags.begin(), flags.end());
   std::vector<std::string> fields;
   for (size_t start = 0;;) {
     const size_t colon = head.find(':', start);
@@ -35,24 +45,43 @@ MethodOptions parse_method_spec(const std::string& spec) {
     if (colon == std::string::npos) break;
     start = colon + 1;
   }
-  if (fields.size() < 2 || fields.size() > 3)
-    fail(spec, "expected METHOD:BITS[:GROUP][+sym][+mse][+act-order][+true-seq], e.g. gptq:3:128");
   auto number = [&](const std::string& f, const char* what) {
     size_t used = 0;
-    int v = 0;
+    double v = 0;
     try {
-      v = std::stoi(f, &used);
+      v = std::stod(f, &used);
     } catch (const std::exception&) {
       used = 0;
     }
     if (used == 0 || used != f.size()) fail(spec, "{} '{}' is not a number", what, f);
     return v;
   };
+  auto group = [&](const std::string& f) {
+    if (f == "row") return 0;
+    const double g = number(f, "group size");
+    if (g <= 0 || g != std::floor(g)) fail(spec, "group size must be a positive integer (or 'row'), got {}", f);
+    return int(g);
+  };
   o.method = method_info(fields[0]).name;
-  o.format.bits = number(fields[1], "bits");
-  if (fields.size() == 3) o.format.group = fields[2] == "row" ? 0 : number(fields[2], "group size");
-  if (fields.size() == 3 && fields[2] != "row" && o.format.group <= 0)
-    fail(spec, "group size must be positive (or 'row'), got {}", o.format.group);
+  if (is_fineq(o.method)) {
+    if (fields.size() > 2) fail(spec, "expected {}[:GROUP|row][+t=T][+min-error][+int3-fine][+int2-sym]", o.method);
+    o.fineq.group = fields.size() == 2 ? group(fields[1]) : 0;
+    for (const auto& f : flags) {
+      if (f.starts_with("t=")) o.fineq.threshold = number(f.substr(2), "threshold");
+      else if (f == "min-error") o.fineq.rule = "min-error";
+      else if (f == "int3-fine") o.fineq.int3 = "fine";
+      else if (f == "int2-sym") o.fineq.int2 = "sym";
+      else fail(spec, "unknown flag '+{}' (t=T, min-error, int3-fine, int2-sym)", f);
+    }
+    o.fineq.validate();
+    return o;
+  }
+  if (fields.size() < 2 || fields.size() > 3)
+    fail(spec, "expected METHOD:BITS[:GROUP][+sym][+mse][+act-order][+true-seq], e.g. gptq:3:128");
+  const double bits = number(fields[1], "bits");
+  o.format.bits = int(bits);
+  if (bits != o.format.bits) fail(spec, "bits must be an integer, got {}", fields[1]);
+  if (fields.size() == 3) o.format.group = group(fields[2]);
   for (const auto& f : flags) {
     if (f == "sym") o.format.symmetric = true;
     else if (f == "mse") o.mse_clip = true;
@@ -65,6 +94,16 @@ MethodOptions parse_method_spec(const std::string& spec) {
 }
 
 std::string method_spec(const MethodOptions& o) {
+  if (is_fineq(o.method)) {
+    const auto& f = o.fineq;
+    std::string s = o.method + ":" + (f.group > 0 ? std::to_string(f.group) : std::string("row"));
+    if (f.threshold != FineqParams{}.threshold) s += fmt::format("+t={}", f.threshold);
+    if (f.rule == "min-error") s += "+min-error";
+    if (f.int3 == "fine") s += "+int3-fine";
+    if (f.int2 == "sym") s += "+int2-sym";
+    if (o.true_sequential) s += "+true-seq";
+    return s;
+  }
   std::string s = o.method + ":" + std::to_string(o.format.bits) + ":" +
                   (o.format.group > 0 ? std::to_string(o.format.group) : std::string("row"));
   if (o.format.symmetric) s += "+sym";
@@ -74,10 +113,27 @@ std::string method_spec(const MethodOptions& o) {
   return s;
 }
 
+std::string format_name_of(const MethodOptions& o) { return is_fineq(o.method) ? "fineq" : "uniform"; }
+
+void validate_method_options(const MethodOptions& o) {
+  method_info(o.method);
+  if (is_fineq(o.method))
+    o.fineq.validate();
+  else
+    o.format.validate();
+}
+
 nlohmann::json method_options_json(const MethodOptions& o) {
-  return {{"method", o.method},       {"spec", method_spec(o)},   {"format", "uniform"},
-          {"params", o.format.to_json()}, {"mse_clip", o.mse_clip}, {"damp", o.damp},
-          {"block", o.block},         {"act_order", o.act_order}, {"true_sequential", o.true_sequential}};
+  const bool fq = is_fineq(o.method);
+  return {{"method", o.method},
+          {"spec", method_spec(o)},
+          {"format", format_name_of(o)},
+          {"params", fq ? o.fineq.to_json() : o.format.to_json()},
+          {"mse_clip", o.mse_clip},
+          {"damp", o.damp},
+          {"block", o.block},
+          {"act_order", o.act_order},
+          {"true_sequential", o.true_sequential}};
 }
 
 }  // namespace mixq::quant

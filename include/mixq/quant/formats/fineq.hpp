@@ -1,0 +1,75 @@
+#pragma once
+// Format `fineq` (FineQ, Xie et al. DATE 2025 — our specification, DESIGN.md §5.4): weights in
+// clusters of 3 consecutive input columns of a row, one byte per cluster, one fp16 step Δ per row
+// (or per group of G input columns, G a multiple of 3).
+//
+// Byte layout (golden vectors in tests/unit/fineq_format_test.cpp):
+//   bits 7–6  index: 00 = three INT2 codes; 01/10/11 = weight 0/1/2 pruned to exactly 0
+//   idx 00    bits 5–4, 3–2, 1–0: q0, q1, q2 (2-bit two's complement, −2…1)
+//   idx ≠ 00  bits 5–3, 2–0: the two kept weights in ascending position (3-bit two's complement, −4…3)
+// Values, in half-steps h (weight = h · Δ/2), by grid option:
+//   INT3 `wide` (default): h = 2q (q·Δ, range −4Δ…3Δ)      `fine`: h = q (q·Δ/2, range −2Δ…1.5Δ)
+//   INT2 `twos` (default): h = 2q (−2Δ…Δ)                   `sym`:  h = 2q + 1 ({±1, ±3}·Δ/2)
+// Rows whose length is not a multiple of 3 are padded with zero weights (their bytes are counted).
+//   part "codes"  U8  [rows, ⌈cols/3⌉]
+//   part "scales" F16 [rows, groups]
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mixq/quant/packed_tensor.hpp"
+
+namespace mixq::quant {
+
+struct FineqParams {
+  int group = 0;                  // input columns per scale; 0: one Δ per row; else a multiple of 3
+  double threshold = 4.0;         // ratio rule: outlier cluster when max|w| > T·min|w|
+  std::string rule = "ratio";     // ratio | min-error
+  std::string int3 = "wide";      // wide | fine
+  std::string int2 = "twos";      // twos | sym
+
+  void validate() const;
+  int64_t padded_cols(int64_t cols) const { return (cols + 2) / 3 * 3; }
+  int group_size(int64_t cols) const { return group > 0 ? group : int(padded_cols(cols)); }
+  int64_t groups(int64_t cols) const { return (padded_cols(cols) + group_size(cols) - 1) / group_size(cols); }
+  nlohmann::json to_json() const;
+  static FineqParams from_json(const nlohmann::json& j);
+};
+
+// One cluster's mode: -1 = three INT2 codes, else the position (0–2) of the pruned weight.
+int fineq_ratio_mode(const float w[3], double threshold);
+
+// Half-step value grids of the two encodings for the chosen options.
+struct FineqGrids {
+  int int2_unit, int2_offset, int3_unit;  // h = unit·q + offset (INT3 offset is 0)
+  explicit FineqGrids(const FineqParams& p);
+  // The code of w (in half-steps of Δ/2 units: w_half = w / (Δ/2)) on each grid, clamped.
+  int int2_code(float w_half) const;
+  int int3_code(float w_half) const;
+};
+
+// Encodes a cluster in `mode` at step `delta` (the byte), and its squared error.
+uint8_t fineq_encode(const float w[3], float delta, int mode, const FineqGrids& g, float* sq_error = nullptr);
+// 256 entries: each byte's three values in half-steps (weight = h · Δ/2).
+using FineqDecodeTable = std::array<std::array<int8_t, 3>, 256>;
+FineqDecodeTable fineq_decode_table(const FineqParams& p);
+
+struct FineqFormat {
+  static constexpr std::string_view name = "fineq";
+
+  static size_t bytes_for(int64_t rows, int64_t cols, const FineqParams& p);
+  // bytes [rows][⌈cols/3⌉] (one per cluster), scales [rows][groups] (Δ per row/group).
+  static PackedTensor pack(int64_t rows, int64_t cols, std::span<const uint8_t> bytes, std::span<const float> scales,
+                           const FineqParams& p);
+  static void validate(const PackedTensor& t);
+  // Histogram of the 4 index values (00 = INT2 cluster, 01/10/11 = pruned position 0/1/2).
+  static std::vector<int64_t> code_histogram(const PackedTensor& t);
+  static void dequantize_rows(const PackedTensor& t, int64_t row_begin, int64_t row_end, float* out);
+  static void gemm_reference(const PackedTensor& t, const float* x, size_t n, float* y, int64_t row_begin,
+                             int64_t row_end);
+};
+
+}  // namespace mixq::quant

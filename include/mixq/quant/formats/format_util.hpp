@@ -1,0 +1,37 @@
+#pragma once
+// Small pieces every format's reference code needs: fp16 values of a part, and the scalar
+// reference GEMM written once over a row decoder.
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "mixq/core/half.hpp"
+#include "mixq/quant/packed_tensor.hpp"
+
+namespace mixq::quant {
+
+// Element i of an F16 part.
+inline float f16_part_at(const PackedPart& p, size_t i) {
+  uint16_t h;
+  std::memcpy(&h, p.bytes.data() + 2 * i, 2);
+  return f16_to_f32(h);
+}
+
+// Y[k][r] = Σ_i Ŵ[r][i] X[k][i] for rows [row_begin, row_end), each row decoded once by
+// `decode_row(r, out)` and dotted in index order (the scalar specification of every GEMM kernel).
+template <typename DecodeRow>
+void gemm_by_decoded_rows(const PackedTensor& t, const float* x, size_t n, float* y, int64_t row_begin, int64_t row_end,
+                          DecodeRow&& decode_row) {
+  std::vector<float> w(static_cast<size_t>(t.cols));
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    decode_row(r, w.data());
+    for (size_t k = 0; k < n; ++k) {
+      const float* xk = x + k * size_t(t.cols);
+      float acc = 0.f;
+      for (int64_t i = 0; i < t.cols; ++i) acc += w[size_t(i)] * xk[i];
+      y[k * size_t(t.rows) + size_t(r)] = acc;
+    }
+  }
+}
+
+}  // namespace mixq::quant

@@ -1,0 +1,178 @@
+#include "mixq/quant/formats/fineq.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "mixq/core/error.hpp"
+#include "mixq/quant/formats/format_util.hpp"
+#include "mixq/io/safetensors.hpp"
+
+namespace mixq::quant {
+namespace {
+
+int sign_extend(int v, int bits) { return (v ^ (1 << (bits - 1))) - (1 << (bits - 1)); }
+
+}  // namespace
+
+void FineqParams::validate() const {
+  if (group < 0 || group % 3 != 0)
+    fail("fineq", "group size must be a positive multiple of 3 (or 0 for one step per row), got {}", group);
+  if (!(threshold > 1.0) || !std::isfinite(threshold)) fail("fineq", "threshold T must be > 1, got {}", threshold);
+  if (rule != "ratio" && rule != "min-error") fail("fineq", "rule must be ratio or min-error, got '{}'", rule);
+  if (int3 != "wide" && int3 != "fine") fail("fineq", "INT3 grid must be wide or fine, got '{}'", int3);
+  if (int2 != "twos" && int2 != "sym") fail("fineq", "INT2 grid must be twos or sym, got '{}'", int2);
+}
+
+nlohmann::json FineqParams::to_json() const {
+  return {{"group", group}, {"threshold", threshold}, {"rule", rule}, {"int3", int3}, {"int2", int2}};
+}
+
+FineqParams FineqParams::from_json(const nlohmann::json& j) {
+  FineqParams p;
+  try {
+    p.group = j.at("group").get<int>();
+    p.threshold = j.at("threshold").get<double>();
+    p.rule = j.at("rule").get<std::string>();
+    p.int3 = j.at("int3").get<std::string>();
+    p.int2 = j.at("int2").get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    fail("fineq", "bad format parameters {}: {}", j.dump(), e.what());
+  }
+  p.validate();
+  return p;
+}
+
+int fineq_ratio_mode(const float w[3], double threshold) {
+  const float a[3] = {std::fabs(w[0]), std::fabs(w[1]), std::fabs(w[2])};
+  const int lo = int(std::min_element(a, a + 3) - a);  // first smallest
+  const float hi = std::max({a[0], a[1], a[2]});
+  return double(hi) > threshold * double(a[lo]) ? lo : -1;
+}
+
+FineqGrids::FineqGrids(const FineqParams& p)
+    : int2_unit(2), int2_offset(p.int2 == "sym" ? 1 : 0), int3_unit(p.int3 == "fine" ? 1 : 2) {}
+
+int FineqGrids::int2_code(float w_half) const {
+  return std::clamp(int(std::lround((w_half - float(int2_offset)) / float(int2_unit))), -2, 1);
+}
+
+int FineqGrids::int3_code(float w_half) const {
+  return std::clamp(int(std::lround(w_half / float(int3_unit))), -4, 3);
+}
+
+uint8_t fineq_encode(const float w[3], float delta, int mode, const FineqGrids& g, float* sq_error) {
+  const float half = delta / 2;
+  const float inv = half > 0 ? 1.f / half : 0.f;
+  float err = 0;
+  uint8_t byte;
+  if (mode < 0) {
+    byte = 0;
+    for (int i = 0; i < 3; ++i) {
+      const int q = g.int2_code(w[i] * inv);
+      const float v = float(g.int2_unit * q + g.int2_offset) * half;
+      err += (w[i] - v) * (w[i] - v);
+      byte |= uint8_t((q & 3) << (4 - 2 * i));
+    }
+  } else {
+    byte = uint8_t((mode + 1) << 6);
+    int slot = 0;
+    for (int i = 0; i < 3; ++i) {
+      if (i == mode) {
+        err += w[i] * w[i];
+        continue;
+      }
+      const int q = g.int3_code(w[i] * inv);
+      const float v = float(g.int3_unit * q) * half;
+      err += (w[i] - v) * (w[i] - v);
+      byte |= uint8_t((q & 7) << (slot == 0 ? 3 : 0));
+      ++slot;
+    }
+  }
+  if (sq_error) *sq_error = err;
+  return byte;
+}
+
+FineqDecodeTable fineq_decode_table(const FineqParams& p) {
+  const FineqGrids g(p);
+  FineqDecodeTable t{};
+  for (int b = 0; b < 256; ++b) {
+    const int idx = b >> 6;
+    if (idx == 0) {
+      for (int i = 0; i < 3; ++i) t[size_t(b)][size_t(i)] = int8_t(g.int2_unit * sign_extend((b >> (4 - 2 * i)) & 3, 2) + g.int2_offset);
+    } else {
+      const int pruned = idx - 1;
+      const int kept[2] = {sign_extend((b >> 3) & 7, 3), sign_extend(b & 7, 3)};
+      int slot = 0;
+      for (int i = 0; i < 3; ++i) t[size_t(b)][size_t(i)] = i == pruned ? int8_t(0) : int8_t(g.int3_unit * kept[slot++]);
+    }
+  }
+  return t;
+}
+
+size_t FineqFormat::bytes_for(int64_t rows, int64_t cols, const FineqParams& p) {
+  return size_t(rows) * (size_t(p.padded_cols(cols) / 3) + 2 * size_t(p.groups(cols)));
+}
+
+PackedTensor FineqFormat::pack(int64_t rows, int64_t cols, std::span<const uint8_t> bytes, std::span<const float> scales,
+                               const FineqParams& p) {
+  p.validate();
+  const int64_t clusters = p.padded_cols(cols) / 3, groups = p.groups(cols);
+  if (bytes.size() != size_t(rows * clusters) || scales.size() != size_t(rows * groups))
+    fail("fineq", "pack: sizes do not match a [{}, {}] tensor ({} clusters, {} groups per row)", rows, cols, clusters, groups);
+  PackedTensor t{std::string(name), p.to_json(), rows, cols, {}};
+  t.parts.push_back({"codes", io::DType::U8, {rows, clusters}, {bytes.begin(), bytes.end()}});
+  t.parts.push_back({"scales", io::DType::F16, {rows, groups}, io::encode_f32_as(scales, io::DType::F16)});
+  return t;
+}
+
+void FineqFormat::validate(const PackedTensor& t) {
+  const auto p = FineqParams::from_json(t.params);
+  if (t.rows <= 0 || t.cols <= 0) fail("fineq", "tensor shape [{}, {}] is empty or negative", t.rows, t.cols);
+  const int64_t clusters = p.padded_cols(t.cols) / 3, groups = p.groups(t.cols);
+  auto expect = [&](const char* suffix, io::DType dtype, int64_t cols) {
+    const PackedPart& part = t.part(suffix);
+    if (part.dtype != dtype || part.shape != std::vector<int64_t>{t.rows, cols} ||
+        part.bytes.size() != size_t(t.rows * cols) * io::dtype_size(dtype))
+      fail("fineq", "part '{}' should be {} [{}, {}] for a [{}, {}] tensor", suffix, io::dtype_name(dtype), t.rows, cols,
+           t.rows, t.cols);
+  };
+  expect("codes", io::DType::U8, clusters);
+  expect("scales", io::DType::F16, groups);
+  for (size_t i = 0; i < size_t(t.rows * groups); ++i)
+    if (!std::isfinite(f16_part_at(t.part("scales"), i))) fail("fineq", "part 'scales' holds a non-finite value at {}", i);
+  if (t.parts.size() != 2) fail("fineq", "{} parts, expected 2 (codes, scales)", t.parts.size());
+}
+
+std::vector<int64_t> FineqFormat::code_histogram(const PackedTensor& t) {
+  std::vector<int64_t> counts(4, 0);
+  for (uint8_t b : t.part("codes").bytes) ++counts[b >> 6];
+  return counts;
+}
+
+void FineqFormat::dequantize_rows(const PackedTensor& t, int64_t row_begin, int64_t row_end, float* out) {
+  const auto p = FineqParams::from_json(t.params);
+  const auto table = fineq_decode_table(p);
+  const int64_t clusters = p.padded_cols(t.cols) / 3, groups = p.groups(t.cols), gs = p.group_size(t.cols);
+  const uint8_t* codes = t.part("codes").bytes.data();
+  const PackedPart& scales = t.part("scales");
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    float* o = out + (r - row_begin) * t.cols;
+    for (int64_t c = 0; c < clusters; ++c) {
+      const auto& h = table[codes[r * clusters + c]];
+      for (int64_t i = 0; i < 3; ++i) {
+        const int64_t col = 3 * c + i;
+        if (col >= t.cols) break;  // padding
+        const float half = f16_part_at(scales, size_t(r * groups + col / gs)) / 2;
+        o[col] = float(h[size_t(i)]) * half;
+      }
+    }
+  }
+}
+
+void FineqFormat::gemm_reference(const PackedTensor& t, const float* x, size_t n, float* y, int64_t row_begin,
+                                 int64_t row_end) {
+  gemm_by_decoded_rows(t, x, n, y, row_begin, row_end, [&](int64_t r, float* w) { dequantize_rows(t, r, r + 1, w); });
+}
+
+}  // namespace mixq::quant

@@ -1,0 +1,136 @@
+// FineQ methods (DESIGN.md §5.4): the step search and cluster encoding shared by fineq-rtn and
+// fineq-gptq.
+#include <algorithm>
+#include <cmath>
+
+#include "mixq/core/error.hpp"
+#include "mixq/core/half.hpp"
+#include "mixq/quant/methods/method.hpp"
+
+namespace mixq::quant {
+namespace {
+
+constexpr int kStepCandidates = 100;
+
+// The cluster's mode under the rule: the ratio rule looks only at magnitudes; min-error keeps
+// whichever encoding (three INT2, or the smallest pruned and two INT3) reconstructs it better at Δ.
+int cluster_mode(const float w[3], float delta, const FineqParams& p, const FineqGrids& g) {
+  const int outlier = fineq_ratio_mode(w, p.threshold);
+  if (p.rule == "ratio") return outlier;
+  const float a[3] = {std::fabs(w[0]), std::fabs(w[1]), std::fabs(w[2])};
+  const int smallest = int(std::min_element(a, a + 3) - a);
+  float e2 = 0, e3 = 0;
+  fineq_encode(w, delta, -1, g, &e2);
+  fineq_encode(w, delta, smallest, g, &e3);
+  return e3 < e2 ? smallest : -1;
+}
+
+float round_to_f16(float v) { return f16_to_f32(f32_to_f16(v)); }
+
+// Δ for the weights v[0, n) (n a multiple of 3, zero-padded) minimizing their squared error under
+// the cluster rule: 100 candidates from 0.3 to 1.6 × the step that puts max|v| at the INT3 grid's
+// end, each rounded to fp16 as it will be stored. Never plain absmax.
+float search_step(const float* v, int64_t n, const FineqParams& p, const FineqGrids& g) {
+  float amax = 0;
+  for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(v[i]));
+  if (amax == 0) return 0.f;
+  const float base = amax / (p.int3 == "fine" ? 2.f : 4.f);
+  float best = round_to_f16(base), best_err = INFINITY;
+  for (int k = 0; k < kStepCandidates; ++k) {
+    const float delta = round_to_f16(base * (0.3f + 1.3f * float(k) / float(kStepCandidates - 1)));
+    if (delta <= 0) continue;
+    float total = 0;
+    for (int64_t c = 0; c < n; c += 3) {
+      float e;
+      fineq_encode(v + c, delta, cluster_mode(v + c, delta, p, g), g, &e);
+      total += e;
+    }
+    if (total < best_err) best_err = total, best = delta;
+  }
+  return best;
+}
+
+// The row-major weights padded with zero columns to a multiple of 3.
+std::vector<float> padded(const Tensor& w, int64_t cp) {
+  const int64_t rows = w.rows(), cols = w.cols();
+  std::vector<float> out(size_t(rows * cp), 0.f);
+  for (int64_t r = 0; r < rows; ++r) std::copy_n(&w.data[size_t(r * cols)], cols, &out[size_t(r * cp)]);
+  return out;
+}
+
+void check_input(const Tensor& w, const FineqParams& p, const char* where) {
+  p.validate();
+  for (float v : w.data)
+    if (!std::isfinite(v)) fail(where, "weight holds a non-finite value ({})", v);
+}
+
+}  // namespace
+
+PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<double>&, const MethodOptions& o) {
+  const FineqParams& p = o.fineq;
+  check_input(w, p, "fineq-rtn");
+  const FineqGrids g(p);
+  const int64_t rows = w.rows(), cols = w.cols(), cp = p.padded_cols(cols), gs = p.group_size(cols), groups = p.groups(cols);
+  const auto wp = padded(w, cp);
+  std::vector<uint8_t> bytes(size_t(rows * cp / 3));
+  std::vector<float> scales(size_t(rows * groups));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t gi = 0; gi < groups; ++gi) {
+      const float* v = &wp[size_t(r * cp + gi * gs)];
+      const int64_t len = std::min(cp, (gi + 1) * gs) - gi * gs;
+      const float delta = search_step(v, len, p, g);
+      scales[size_t(r * groups + gi)] = delta;
+      for (int64_t c = 0; c < len; c += 3)
+        bytes[size_t(r * cp / 3 + (gi * gs + c) / 3)] = fineq_encode(v + c, delta, cluster_mode(v + c, delta, p, g), g);
+    }
+  return FineqFormat::pack(rows, cols, bytes, scales, p);
+}
+
+PackedTensor quantize_fineq_gptq(const Tensor& w_in, const std::vector<double>& h_in, const MethodOptions& o) {
+  const FineqParams& p = o.fineq;
+  check_input(w_in, p, "fineq-gptq");
+  const FineqGrids g(p);
+  const int64_t rows = w_in.rows(), cols = w_in.cols(), cp = p.padded_cols(cols), gs = p.group_size(cols),
+                groups = p.groups(cols);
+  if (h_in.size() != size_t(cols * cols))
+    fail("fineq-gptq", "Hessian of {} values does not match {} input columns", h_in.size(), cols);
+  // Padding columns are dead inputs: H_jj = 0 there, so they stay exactly 0.
+  std::vector<float> w = padded(w_in, cp);
+  std::vector<double> h(size_t(cp * cp), 0.0);
+  for (int64_t i = 0; i < cols; ++i) std::copy_n(&h_in[size_t(i * cols)], cols, &h[size_t(i * cp)]);
+  zero_dead_inputs(w, h, rows, cp);
+
+  std::vector<uint8_t> bytes(size_t(rows * cp / 3));
+  std::vector<float> scales(size_t(rows * groups));
+  std::vector<int> mode(static_cast<size_t>(rows));
+  std::vector<float> cluster(size_t(rows * 3));  // the cluster's values as they are quantized
+  const FineqDecodeTable table = fineq_decode_table(p);
+  const int64_t block = std::max<int64_t>(3, o.block / 3 * 3);  // clusters never straddle a block
+  gptq_error_feedback(
+      w, std::move(h), rows, cp, {}, o.damp, block,
+      [&](int64_t j, const std::vector<float>& cur, float* q) {
+        const int64_t c = j / 3, t = j % 3, gi = j / gs;
+        if (j % gs == 0)  // a new group: its step from the error-updated weights
+          for (int64_t r = 0; r < rows; ++r)
+            scales[size_t(r * groups + gi)] =
+                search_step(&cur[size_t(r * cp + j)], std::min(cp, j + gs) - j, p, g);
+        for (int64_t r = 0; r < rows; ++r) {
+          const float delta = scales[size_t(r * groups + gi)];
+          float* cl = &cluster[size_t(r * 3)];
+          if (t == 0) {  // the cluster's mode, from the current weights, then frozen
+            std::copy_n(&cur[size_t(r * cp + j)], 3, cl);
+            mode[size_t(r)] = cluster_mode(cl, delta, p, g);
+          }
+          cl[t] = cur[size_t(r * cp + j)];  // re-read: earlier columns of the cluster updated it
+          // Encode the cluster with the columns so far quantized and this one; take this one's value.
+          const uint8_t byte = fineq_encode(cl, delta, mode[size_t(r)], g);
+          q[r] = float(table[byte][size_t(t)]) * delta / 2;
+          cl[t] = q[r];
+          if (t == 2) bytes[size_t(r * cp / 3 + c)] = byte;
+        }
+      },
+      "fineq-gptq");
+  return FineqFormat::pack(rows, cols, bytes, scales, p);
+}
+
+}  // namespace mixq::quant
