@@ -208,7 +208,7 @@ TEST(Cli, QuantizeBadInputGivesClearErrors) {
   expect_clean_error(run_mixq("compare -m " + kModel + " --configs gptq:5:128 --text " + (dir / "short.txt")),
                      "bits must be 2, 3, 4 or 8");
   expect_clean_error(run_mixq("compare -m " + kModel + " --configs gptq:4:0 --text " + (dir / "short.txt")),
-                     "group size must be positive");
+                     "group size must be a positive integer");
   EXPECT_FALSE(std::filesystem::exists(dir / "q.safetensors"));
 }
 
