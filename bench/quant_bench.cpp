@@ -32,14 +32,14 @@ std::vector<double> random_hessian(int64_t cols, int64_t tokens) {
   return h;
 }
 
-// Args: rows, cols, bits, threads. GEMV = one token through PackedLinear (the straightforward
-// dequantize-then-dot kernel; issue 7 brings the fast ones).
-void BM_PackedGemvUniform(benchmark::State& state) {
+const char* const kGemvSpecs[] = {"rtn:2:128", "rtn:3:128", "rtn:4:128", "fineq-rtn:row"};
+
+// Args: rows, cols, format (index into kGemvSpecs), threads. GEMV = one token through PackedLinear
+// (the straightforward dequantize-then-dot kernel; issue 7 brings the fast ones).
+void BM_PackedGemv(benchmark::State& state) {
   const int64_t rows = state.range(0), cols = state.range(1);
-  mixq::quant::MethodOptions o;
-  o.method = "rtn";
-  o.format = {int(state.range(2)), 128, false};
-  const mixq::model::PackedLinear lin(mixq::quant::method_info("rtn").quantize(random_weight(rows, cols), {}, o));
+  const auto o = mixq::quant::parse_method_spec(kGemvSpecs[state.range(2)]);
+  const mixq::model::PackedLinear lin(mixq::quant::method_info(o.method).quantize(random_weight(rows, cols), {}, o));
   mixq::ThreadPool pool(int(state.range(3)));
   const auto x = random_vector(size_t(cols));
   std::vector<float> y(static_cast<size_t>(rows));
@@ -48,17 +48,18 @@ void BM_PackedGemvUniform(benchmark::State& state) {
     benchmark::DoNotOptimize(y.data());
   }
   const double bytes = double(lin.weight_bytes());
+  state.SetLabel(kGemvSpecs[state.range(2)]);
   state.counters["bpw"] = lin.packed().bits_per_weight();
   state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
   const double bw = read_bandwidth_gbs(pool);
   state.counters["read_bw_GB/s"] = bw;
   state.counters["of_bw"] = benchmark::Counter(bytes / 1e9 / bw, benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_PackedGemvUniform)
-    ->ArgsProduct({{768}, {288}, {2, 3, 4}, {1, 2}})
-    ->ArgsProduct({{4096}, {4096}, {2, 3, 4}, {2}})
-    ->Args({11008, 4096, 2, 2})
-    ->Args({4096, 11008, 2, 2})
+BENCHMARK(BM_PackedGemv)
+    ->ArgsProduct({{768}, {288}, {0, 1, 2, 3}, {1, 2}})
+    ->ArgsProduct({{4096}, {4096}, {0, 1, 2, 3}, {2}})
+    ->ArgsProduct({{11008}, {4096}, {0, 3}, {2}})
+    ->ArgsProduct({{4096}, {11008}, {0, 3}, {2}})
     ->UseRealTime();
 
 // Args: method (0 rtn, 1 gptq), rows, cols, bits. One layer's quantization time and peak RSS.

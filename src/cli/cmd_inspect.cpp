@@ -8,13 +8,13 @@
 namespace mixq::cli {
 namespace {
 
-// "0:12.5% 1:37.5% ..." — how the codes of a packed tensor are spread.
-std::string histogram_line(const std::vector<int64_t>& counts) {
+// "0:12.5% 1:37.5% ..." (or int2:…% prune0:…% for fineq) — how the codes of a packed tensor are spread.
+std::string histogram_line(const std::vector<int64_t>& counts, const quant::FormatOps& ops) {
   int64_t total = 0;
   for (auto c : counts) total += c;
   std::string s;
   for (size_t i = 0; i < counts.size(); ++i)
-    s += fmt::format("{}{}:{:.1f}%", i ? " " : "", i, total ? 100.0 * double(counts[i]) / double(total) : 0.0);
+    s += fmt::format("{}{}:{:.1f}%", i ? " " : "", ops.code_label(i), total ? 100.0 * double(counts[i]) / double(total) : 0.0);
   return s;
 }
 
@@ -67,7 +67,8 @@ void add_inspect_command(CLI::App& app) {
       if (t.contains("format")) {
         fmt::print("{:<50} {:<8} {:<14} {:>10} {:>7.3f}  {}  {}\n", t["name"].get<std::string>(),
                    t["format"].get<std::string>(), shape_s, t["bytes"].get<size_t>(), t["bits_per_weight"].get<double>(),
-                   t["params"].dump(), histogram_line(t["code_histogram"].get<std::vector<int64_t>>()));
+                   t["params"].dump(), histogram_line(t["code_histogram"].get<std::vector<int64_t>>(),
+                                                     quant::format_ops(t["format"].get<std::string>())));
       } else {
         fmt::print("{:<50} {:<8} {:<14} {:>10}\n", t["name"].get<std::string>(), t["dtype"].get<std::string>(), shape_s,
                    t["bytes"].get<size_t>());

@@ -63,40 +63,43 @@ void expect_load_error(const std::string& path, const std::string& needle) {
 
 }  // namespace
 
-// The SIMD/BLAS path of PackedLinear against the format's scalar reference, on every linear of
-// tinystories5M at every bit-width, for one token (GEMV) and a batch (GEMM); fp32 summation order
-// differs, so the tolerance is relative to Σ|w||x|. The result is also identical for 1 and 2 threads.
-TEST(PackedKernel, MatchesScalarReferenceOnEveryLayerOfTinyStories5M) {
+// The SIMD/BLAS path of PackedLinear against each format's scalar reference, on the first and last
+// layers' linears of tinystories5M for every format and bit-width, for one token (GEMV) and a
+// batch (GEMM); fp32 summation order differs, so the tolerance is relative to Σ|w||x|. The
+// result is also identical for 1 and 2 threads.
+TEST(PackedKernel, MatchesScalarReferenceOnRealLayersOfTinyStories5M) {
   MIXQ_REQUIRE_FILE(test::model_file(test::kRealModels[1]));
   const io::Checkpoint ck = io::load_checkpoint(test::model_file(test::kRealModels[1]));
   ThreadPool one(1), two(2);
   int checked = 0;
-  for (int bits : {2, 3, 4, 8})
+  const char* specs[] = {"rtn:2:128", "rtn:3:64", "rtn:4:128", "rtn:8:row", "fineq-rtn:row", "fineq-rtn:96+int3-fine+int2-sym"};
+  for (const char* spec : specs)
     for (const auto& [name, w] : ck.tensors) {
       const std::string last = "layers." + std::to_string(ck.config.n_layers - 1) + ".";
       if (!is_linear(name) || (name.find("layers.0.") == std::string::npos && name.find(last) == std::string::npos))
         continue;
-      const model::PackedLinear lin(quantize_rtn(w, {{bits, bits == 3 ? 64 : 128, false}, false}));
-      const auto& ref_gemm = format_ops(lin.packed().format).gemm_reference;
+      const MethodOptions o = parse_method_spec(spec);
+      const model::PackedLinear lin(method_info(o.method).quantize(w, {}, o));
+      const auto& ops = format_ops(lin.packed().format);
       ++checked;
       for (size_t n : {size_t(1), size_t(5)}) {
-        const auto x = random_inputs(n * lin.cols(), uint32_t(bits * 100 + n));
+        const auto x = random_inputs(n * lin.cols(), uint32_t(checked * 100 + n));
         std::vector<float> y1(n * lin.rows()), y2(y1.size()), ref(y1.size()), wrow(lin.cols());
         lin.forward(x.data(), n, y1.data(), one);
         lin.forward(x.data(), n, y2.data(), two);
         EXPECT_EQ(y1, y2) << name;
-        ref_gemm(lin.packed(), x.data(), n, ref.data(), 0, int64_t(lin.rows()));
+        ops.gemm_reference(lin.packed(), x.data(), n, ref.data(), 0, int64_t(lin.rows()));
         for (size_t r = 0; r < lin.rows(); ++r) {
-          format_ops(lin.packed().format).dequantize_rows(lin.packed(), int64_t(r), int64_t(r) + 1, wrow.data());
+          ops.dequantize_rows(lin.packed(), int64_t(r), int64_t(r) + 1, wrow.data());
           for (size_t k = 0; k < n; ++k) {
             double mag = 0;
             for (size_t i = 0; i < lin.cols(); ++i) mag += std::fabs(wrow[i] * x[k * lin.cols() + i]);
-            ASSERT_NEAR(y1[k * lin.rows() + r], ref[k * lin.rows() + r], 1e-5 * mag + 1e-6) << name << " row " << r;
+            ASSERT_NEAR(y1[k * lin.rows() + r], ref[k * lin.rows() + r], 1e-5 * mag + 1e-6) << spec << " " << name;
           }
         }
       }
     }
-  EXPECT_EQ(checked, 4 * 14);  // 4 bit-widths × 7 linears × the first and the last layer
+  EXPECT_EQ(checked, 6 * 14);  // 6 formats × 7 linears × the first and the last layer
 }
 
 // Save → load gives the same model: identical logits, the tokenizer embedded, the measured

@@ -150,23 +150,29 @@ std::vector<int64_t> FineqFormat::code_histogram(const PackedTensor& t) {
   return counts;
 }
 
+std::string FineqFormat::code_label(size_t code) {
+  static const char* labels[] = {"int2", "prune0", "prune1", "prune2"};
+  return code < 4 ? labels[code] : "?";
+}
+
 void FineqFormat::dequantize_rows(const PackedTensor& t, int64_t row_begin, int64_t row_end, float* out) {
   const auto p = FineqParams::from_json(t.params);
   const auto table = fineq_decode_table(p);
   const int64_t clusters = p.padded_cols(t.cols) / 3, groups = p.groups(t.cols), gs = p.group_size(t.cols);
   const uint8_t* codes = t.part("codes").bytes.data();
   const PackedPart& scales = t.part("scales");
+  thread_local std::vector<float> padded;  // the row with its padding weights, then trimmed
+  padded.resize(size_t(clusters * 3));
   for (int64_t r = row_begin; r < row_end; ++r) {
-    float* o = out + (r - row_begin) * t.cols;
-    for (int64_t c = 0; c < clusters; ++c) {
-      const auto& h = table[codes[r * clusters + c]];
-      for (int64_t i = 0; i < 3; ++i) {
-        const int64_t col = 3 * c + i;
-        if (col >= t.cols) break;  // padding
-        const float half = f16_part_at(scales, size_t(r * groups + col / gs)) / 2;
-        o[col] = float(h[size_t(i)]) * half;
+    for (int64_t g = 0; g < groups; ++g) {  // groups are whole clusters (G is a multiple of 3)
+      const float half = f16_part_at(scales, size_t(r * groups + g)) / 2;
+      const int64_t c_end = std::min(clusters, (g + 1) * gs / 3);
+      for (int64_t c = g * gs / 3; c < c_end; ++c) {
+        const auto& h = table[codes[r * clusters + c]];
+        for (size_t i = 0; i < 3; ++i) padded[size_t(3 * c) + i] = float(h[i]) * half;
       }
     }
+    std::copy_n(padded.begin(), t.cols, out + (r - row_begin) * t.cols);
   }
 }
 

@@ -9,7 +9,7 @@ namespace {
 
 template <typename Format>
 constexpr FormatOps ops_of() {
-  return {Format::name.data(), &Format::validate, &Format::code_histogram, &Format::dequantize_rows,
+  return {Format::name.data(), &Format::validate, &Format::code_histogram, &Format::code_label, &Format::dequantize_rows,
           &Format::gemm_reference};
 }
 

@@ -15,6 +15,7 @@ struct FormatOps {
   // Error unless the parts are consistent with shape and parameters (run on every loaded tensor).
   void (*validate)(const PackedTensor&);
   std::vector<int64_t> (*code_histogram)(const PackedTensor&);
+  std::string (*code_label)(size_t code);  // what histogram entry `code` counts
   // Rows [row_begin, row_end) as fp32, out[(r − row_begin) · cols + i].
   void (*dequantize_rows)(const PackedTensor&, int64_t row_begin, int64_t row_end, float* out);
   // Scalar reference Y[n][rows] = X[n][cols] Ŵᵀ for output rows [row_begin, row_end): the

@@ -50,6 +50,7 @@ struct UniformFormat {
   static void validate(const PackedTensor& t);
   // How often each code value occurs (2^bits entries).
   static std::vector<int64_t> code_histogram(const PackedTensor& t);
+  static std::string code_label(size_t code) { return std::to_string(code); }
   // The codes of one row, unpacked.
   static void unpack_row(const PackedTensor& t, int64_t row, uint8_t* codes);
   static void dequantize_rows(const PackedTensor& t, int64_t row_begin, int64_t row_end, float* out);
