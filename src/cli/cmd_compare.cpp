@@ -1,13 +1,26 @@
 #include "common.hpp"
+#include <filesystem>
+
 #include "mixq/eval/compare.hpp"
+#include "mixq/eval/plot.hpp"
 #include "mixq/io/atomic_file.hpp"
 
 namespace mixq::cli {
 
+namespace {
+
+// "tinystories5M/model.bin": enough of the path to tell models apart in a chart title.
+std::string model_label(const std::string& path) {
+  const std::filesystem::path p(path);
+  return p.has_parent_path() ? (p.parent_path().filename() / p.filename()).string() : p.string();
+}
+
+}  // namespace
+
 void add_compare_command(CLI::App& app) {
   struct Options {
     eval::CompareOptions compare;
-    std::string json_out, csv_out;
+    std::string json_out, csv_out, svg_out;
     bool quiet = false;
   };
   auto o = std::make_shared<Options>();
@@ -27,6 +40,7 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--keep", o->compare.out_dir, "keep the quantized files in this directory");
   cmd->add_option("--json", o->json_out, "also write the table as JSON to this file");
   cmd->add_option("--csv", o->csv_out, "also write the table as CSV to this file");
+  cmd->add_option("--plot", o->svg_out, "also write perplexity vs measured bits/weight as an SVG chart");
   cmd->add_flag("-q,--quiet", o->quiet, "no progress bars");
   cmd->callback([o] {
     o->compare.progress = !o->quiet;
@@ -37,6 +51,8 @@ void add_compare_command(CLI::App& app) {
                o->compare.max_windows ? std::to_string(o->compare.max_windows) : "all", eval::compare_table(rows));
     if (!o->json_out.empty()) io::write_file_atomic(o->json_out, eval::compare_json(rows).dump(2) + "\n");
     if (!o->csv_out.empty()) io::write_file_atomic(o->csv_out, eval::compare_csv(rows));
+    if (!o->svg_out.empty())
+      io::write_file_atomic(o->svg_out, eval::ppl_vs_bits_svg(rows, model_label(o->compare.model) + ": perplexity vs bits/weight"));
   });
 }
 

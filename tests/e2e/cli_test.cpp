@@ -182,7 +182,8 @@ TEST(Cli, CompareWritesOneTableAsTextJsonAndCsv) {
   std::ofstream(dir / "eval.txt") << story_text(10);
   const auto r = run_mixq("compare -q -m " + kModel + " --configs rtn:4:32,gptq:2:32+act-order --calib " +
                           (dir / "calib.txt") + " --calib-samples 8 --calib-len 64 --text " + (dir / "eval.txt") +
-                          " --ctx 64 --max-windows 3 --json " + (dir / "t.json") + " --csv " + (dir / "t.csv"));
+                          " --ctx 64 --max-windows 3 --json " + (dir / "t.json") + " --csv " + (dir / "t.csv") +
+                          " --plot " + (dir / "t.svg"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const char* row : {"fp32", "rtn:4:32", "gptq:2:32+act-order", "uniform b2 g32 asym", "top-1"})
     EXPECT_NE(r.output.find(row), std::string::npos) << row << "\n" << r.output;
@@ -190,6 +191,10 @@ TEST(Cli, CompareWritesOneTableAsTextJsonAndCsv) {
   EXPECT_NE(json.find("\"config\": \"gptq:2:32+act-order\""), std::string::npos) << json;
   const auto csv = io::read_whole_file(dir / "t.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4) << csv;
+  const auto svg = io::read_whole_file(dir / "t.svg");
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  for (const char* part : {">rtn<", ">gptq<", "fp32 ", "gptq:2:32+act-order "})  // legend, fp32 line, point titles
+    EXPECT_NE(svg.find(part), std::string::npos) << part;
 }
 
 TEST(Cli, QuantizeBadInputGivesClearErrors) {
