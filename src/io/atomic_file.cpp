@@ -10,22 +10,41 @@
 #include <filesystem>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "mixq/core/error.hpp"
 
 namespace mixq::io {
 
+namespace {
+
+std::string directory_of(const std::string& path) {
+  const auto dir = std::filesystem::path(path).parent_path();
+  return dir.empty() ? "." : dir.string();
+}
+
+}  // namespace
+
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+#ifdef O_TMPFILE
+  // An unnamed file in the target's directory: if the process dies (even by SIGKILL) before
+  // commit(), nothing is left behind at all.
+  fd_ = ::open(directory_of(path_).c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd_ >= 0) return;
+#endif
+  // Filesystems without O_TMPFILE: a named temporary, removed unless committed.
   std::string templ = path_ + ".tmp.XXXXXX";
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');
   fd_ = ::mkstemp(buf.data());
+  if (fd_ < 0 && errno == ENOENT) fail(path_, "cannot create output: directory {} does not exist", directory_of(path_));
   if (fd_ < 0) fail(path_, "cannot create temporary output: {}", std::strerror(errno));
   tmp_path_ = buf.data();
 }
 
 AtomicFile::~AtomicFile() {
   if (fd_ >= 0) ::close(fd_);
-  if (!committed_) ::unlink(tmp_path_.c_str());
+  if (!committed_ && !tmp_path_.empty()) ::unlink(tmp_path_.c_str());
 }
 
 void AtomicFile::write(std::span<const uint8_t> bytes) {
@@ -43,6 +62,22 @@ void AtomicFile::write(std::span<const uint8_t> bytes) {
 void AtomicFile::commit() {
   if (::fchmod(fd_, 0644) != 0 || ::fsync(fd_) != 0)
     fail(path_, "cannot flush output: {}", std::strerror(errno));
+  if (tmp_path_.empty()) {
+    // Give the unnamed file a temporary name beside the target (linkat cannot replace a file),
+    // then rename it over the target as below.
+    for (int attempt = 0; tmp_path_.empty(); ++attempt) {
+      const std::string name = fmt::format("{}.tmp.{}.{}", path_, ::getpid(), attempt);
+      if (::linkat(fd_, "", AT_FDCWD, name.c_str(), AT_EMPTY_PATH) == 0) {
+        tmp_path_ = name;
+      } else if (errno == ENOENT || errno == EPERM) {  // AT_EMPTY_PATH needs privileges: go through /proc
+        const std::string proc = fmt::format("/proc/self/fd/{}", fd_);
+        if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0) tmp_path_ = name;
+        else if (errno != EEXIST) fail(path_, "cannot name the output file: {}", std::strerror(errno));
+      } else if (errno != EEXIST) {
+        fail(path_, "cannot name the output file: {}", std::strerror(errno));
+      }
+    }
+  }
   ::close(fd_);
   fd_ = -1;
   if (std::rename(tmp_path_.c_str(), path_.c_str()) != 0)
