@@ -22,7 +22,7 @@ void add_method_options(CLI::App& cmd, quant::MethodOptions& m) {
   cmd.add_flag("--true-sequential", m.true_sequential, "q,k,v → o → gate,up → down on quantized inputs");
   cmd.add_option("--damp", m.damp, "GPTQ dampening λ (× mean diag H)")->check(CLI::PositiveNumber);
   cmd.add_option("--fineq-threshold", m.fineq.threshold, "FineQ: outlier cluster when max|w| > T·min|w|");
-  cmd.add_option("--fineq-rule", m.fineq.rule, "FineQ cluster rule")->check(CLI::IsMember({"ratio", "min-error"}));
+  cmd.add_option("--fineq-rule", m.fineq.rule, "FineQ cluster rule")->check(CLI::IsMember({"ratio", "min-error", "obs"}));
   cmd.add_option("--fineq-int3", m.fineq.int3, "FineQ INT3 grid: wide (Δ steps) or fine (Δ/2 steps)")
       ->check(CLI::IsMember({"wide", "fine"}));
   cmd.add_option("--fineq-int2", m.fineq.int2, "FineQ INT2 grid: twos (−2…1) or sym ({±1,±3}·Δ/2)")

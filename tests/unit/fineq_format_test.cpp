@@ -8,12 +8,13 @@
 namespace mixq::quant {
 namespace {
 
-uint8_t encode(std::array<float, 3> w, const FineqParams& p = {}, float delta = 1.f) {
+// The golden vectors are written for the paper's grids (INT3 wide, INT2 two's complement).
+uint8_t encode(std::array<float, 3> w, const FineqParams& p = FineqParams::paper(), float delta = 1.f) {
   return fineq_encode(w.data(), delta, fineq_ratio_mode(w.data(), p.threshold), FineqGrids(p));
 }
 
 FineqParams with_grids(const char* int3, const char* int2) {
-  FineqParams p;
+  FineqParams p = FineqParams::paper();
   p.int3 = int3;
   p.int2 = int2;
   return p;
@@ -33,7 +34,7 @@ TEST(FineqFormat, GoldenBytesPerIndex) {
 }
 
 TEST(FineqFormat, DecodeTableGivesHalfStepsForEveryGrid) {
-  const auto wide = fineq_decode_table(FineqParams{});
+  const auto wide = fineq_decode_table(FineqParams::paper());
   EXPECT_EQ(wide[0x9c], (std::array<int8_t, 3>{6, 0, -8}));
   EXPECT_EQ(wide[0x25], (std::array<int8_t, 3>{-4, 2, 2}));
   const auto fine = fineq_decode_table(with_grids("fine", "twos"));
@@ -63,7 +64,7 @@ TEST(FineqFormat, EveryByteRoundTripsThroughTheTable) {
 }
 
 TEST(FineqFormat, PadsRowsAndCountsEveryByte) {
-  FineqParams p;
+  const FineqParams p = FineqParams::paper();
   // 7 columns → 3 clusters (2 padding weights) + one fp16 step per row.
   EXPECT_EQ(FineqFormat::bytes_for(2, 7, p), size_t(2 * (3 + 2)));
   const std::vector<uint8_t> bytes = {0x25, 0x4f, 0x00, 0x9c, 0xea, 0x00};

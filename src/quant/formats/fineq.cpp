@@ -19,7 +19,8 @@ void FineqParams::validate() const {
   if (group < 0 || group % 3 != 0)
     fail("fineq", "group size must be a positive multiple of 3 (or 0 for one step per row), got {}", group);
   if (!(threshold > 1.0) || !std::isfinite(threshold)) fail("fineq", "threshold T must be > 1, got {}", threshold);
-  if (rule != "ratio" && rule != "min-error") fail("fineq", "rule must be ratio or min-error, got '{}'", rule);
+  if (rule != "ratio" && rule != "min-error" && rule != "obs")
+    fail("fineq", "rule must be ratio, min-error or obs, got '{}'", rule);
   if (int3 != "wide" && int3 != "fine") fail("fineq", "INT3 grid must be wide or fine, got '{}'", int3);
   if (int2 != "twos" && int2 != "sym") fail("fineq", "INT2 grid must be twos or sym, got '{}'", int2);
 }
@@ -61,7 +62,9 @@ int FineqGrids::int3_code(float w_half) const {
   return std::clamp(int(std::lround(w_half / float(int3_unit))), -4, 3);
 }
 
-uint8_t fineq_encode(const float w[3], float delta, int mode, const FineqGrids& g, float* sq_error) {
+uint8_t fineq_encode(const float w[3], float delta, int mode, const FineqGrids& g, float* sq_error,
+                     const float* importance) {
+  auto weight = [&](int i) { return importance ? importance[i] : 1.f; };
   const float half = delta / 2;
   const float inv = half > 0 ? 1.f / half : 0.f;
   float err = 0;
@@ -71,7 +74,7 @@ uint8_t fineq_encode(const float w[3], float delta, int mode, const FineqGrids& 
     for (int i = 0; i < 3; ++i) {
       const int q = g.int2_code(w[i] * inv);
       const float v = float(g.int2_unit * q + g.int2_offset) * half;
-      err += (w[i] - v) * (w[i] - v);
+      err += weight(i) * (w[i] - v) * (w[i] - v);
       byte |= uint8_t((q & 3) << (4 - 2 * i));
     }
   } else {
@@ -79,12 +82,12 @@ uint8_t fineq_encode(const float w[3], float delta, int mode, const FineqGrids& 
     int slot = 0;
     for (int i = 0; i < 3; ++i) {
       if (i == mode) {
-        err += w[i] * w[i];
+        err += weight(i) * w[i] * w[i];
         continue;
       }
       const int q = g.int3_code(w[i] * inv);
       const float v = float(g.int3_unit * q) * half;
-      err += (w[i] - v) * (w[i] - v);
+      err += weight(i) * (w[i] - v) * (w[i] - v);
       byte |= uint8_t((q & 7) << (slot == 0 ? 3 : 0));
       ++slot;
     }

@@ -12,28 +12,41 @@ namespace {
 
 constexpr int kStepCandidates = 100;
 
-// The cluster's mode under the rule: the ratio rule looks only at magnitudes; min-error keeps
-// whichever encoding (three INT2, or the smallest pruned and two INT3) reconstructs it better at Δ.
-int cluster_mode(const float w[3], float delta, const FineqParams& p, const FineqGrids& g) {
-  const int outlier = fineq_ratio_mode(w, p.threshold);
-  if (p.rule == "ratio") return outlier;
-  const float a[3] = {std::fabs(w[0]), std::fabs(w[1]), std::fabs(w[2])};
-  const int smallest = int(std::min_element(a, a + 3) - a);
-  float e2 = 0, e3 = 0;
-  fineq_encode(w, delta, -1, g, &e2);
-  fineq_encode(w, delta, smallest, g, &e3);
-  return e3 < e2 ? smallest : -1;
+// The cluster's mode under the rule. ratio: magnitudes only. min-error: whichever encoding (three
+// INT2, or the smallest pruned and two INT3) reconstructs it better at Δ. obs (beyond the paper):
+// the best of all four modes (any weight may be pruned) under the importance-weighted error —
+// with GPTQ the importance of column k is 1/U_kk², GPTQ's own cost of an error there.
+int cluster_mode(const float w[3], float delta, const FineqParams& p, const FineqGrids& g, const float* importance) {
+  if (p.rule == "ratio") return fineq_ratio_mode(w, p.threshold);
+  if (p.rule == "min-error") {
+    const float a[3] = {std::fabs(w[0]), std::fabs(w[1]), std::fabs(w[2])};
+    const int smallest = int(std::min_element(a, a + 3) - a);
+    float e2 = 0, e3 = 0;
+    fineq_encode(w, delta, -1, g, &e2);
+    fineq_encode(w, delta, smallest, g, &e3);
+    return e3 < e2 ? smallest : -1;
+  }
+  int best = -1;
+  float best_err = INFINITY;
+  for (int mode = -1; mode < 3; ++mode) {
+    float e;
+    fineq_encode(w, delta, mode, g, &e, importance);
+    if (e < best_err) best_err = e, best = mode;
+  }
+  return best;
 }
 
 float round_to_f16(float v) { return f16_to_f32(f32_to_f16(v)); }
 
-// Δ for the weights v[0, n) (n a multiple of 3, zero-padded) minimizing their squared error under
-// the cluster rule: 100 candidates from 0.3 to 1.6 × the step that puts max|v| at the INT3 grid's
-// end, each rounded to fp16 as it will be stored. Never plain absmax.
-float search_step(const float* v, int64_t n, const FineqParams& p, const FineqGrids& g) {
+// Δ for the weights v[0, n) (n a multiple of 3, zero-padded) minimizing their squared error
+// (importance-weighted under the obs rule; importance may be null) under the cluster rule: 100
+// candidates from 0.3 to 1.6 × the step that puts max|v| at the INT3 grid's end, each rounded to
+// fp16 as it will be stored. Never plain absmax.
+float search_step(const float* v, int64_t n, const FineqParams& p, const FineqGrids& g, const float* importance) {
   float amax = 0;
   for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(v[i]));
   if (amax == 0) return 0.f;
+  if (p.rule != "obs") importance = nullptr;
   const float base = amax / (p.int3 == "fine" ? 2.f : 4.f);
   float best = round_to_f16(base), best_err = INFINITY;
   for (int k = 0; k < kStepCandidates; ++k) {
@@ -41,8 +54,9 @@ float search_step(const float* v, int64_t n, const FineqParams& p, const FineqGr
     if (delta <= 0) continue;
     float total = 0;
     for (int64_t c = 0; c < n; c += 3) {
+      const float* imp = importance ? importance + c : nullptr;
       float e;
-      fineq_encode(v + c, delta, cluster_mode(v + c, delta, p, g), g, &e);
+      fineq_encode(v + c, delta, cluster_mode(v + c, delta, p, g, imp), g, &e, imp);
       total += e;
     }
     if (total < best_err) best_err = total, best = delta;
@@ -78,10 +92,10 @@ PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<double>&, con
     for (int64_t gi = 0; gi < groups; ++gi) {
       const float* v = &wp[size_t(r * cp + gi * gs)];
       const int64_t len = std::min(cp, (gi + 1) * gs) - gi * gs;
-      const float delta = search_step(v, len, p, g);
+      const float delta = search_step(v, len, p, g, nullptr);
       scales[size_t(r * groups + gi)] = delta;
       for (int64_t c = 0; c < len; c += 3)
-        bytes[size_t(r * cp / 3 + (gi * gs + c) / 3)] = fineq_encode(v + c, delta, cluster_mode(v + c, delta, p, g), g);
+        bytes[size_t(r * cp / 3 + (gi * gs + c) / 3)] = fineq_encode(v + c, delta, cluster_mode(v + c, delta, p, g, nullptr), g);
     }
   return FineqFormat::pack(rows, cols, bytes, scales, p);
 }
@@ -105,21 +119,24 @@ PackedTensor quantize_fineq_gptq(const Tensor& w_in, const std::vector<double>& 
   std::vector<int> mode(static_cast<size_t>(rows));
   std::vector<float> cluster(size_t(rows * 3));  // the cluster's values as they are quantized
   const FineqDecodeTable table = fineq_decode_table(p);
+  std::vector<float> importance(static_cast<size_t>(cp));  // 1/U_kk², for the obs rule
   const int64_t block = std::max<int64_t>(3, o.block / 3 * 3);  // clusters never straddle a block
   gptq_error_feedback(
       w, std::move(h), rows, cp, {}, o.damp, block,
-      [&](int64_t j, const std::vector<float>& cur, float* q) {
+      [&](int64_t j, const std::vector<float>& cur, const float* u_diag, float* q) {
         const int64_t c = j / 3, t = j % 3, gi = j / gs;
+        if (j == 0)
+          for (int64_t k = 0; k < cp; ++k) importance[size_t(k)] = 1.f / (u_diag[k] * u_diag[k]);
         if (j % gs == 0)  // a new group: its step from the error-updated weights
           for (int64_t r = 0; r < rows; ++r)
             scales[size_t(r * groups + gi)] =
-                search_step(&cur[size_t(r * cp + j)], std::min(cp, j + gs) - j, p, g);
+                search_step(&cur[size_t(r * cp + j)], std::min(cp, j + gs) - j, p, g, &importance[size_t(j)]);
         for (int64_t r = 0; r < rows; ++r) {
           const float delta = scales[size_t(r * groups + gi)];
           float* cl = &cluster[size_t(r * 3)];
           if (t == 0) {  // the cluster's mode, from the current weights, then frozen
             std::copy_n(&cur[size_t(r * cp + j)], 3, cl);
-            mode[size_t(r)] = cluster_mode(cl, delta, p, g);
+            mode[size_t(r)] = cluster_mode(cl, delta, p, g, &importance[size_t(j)]);
           }
           cl[t] = cur[size_t(r * cp + j)];  // re-read: earlier columns of the cluster updated it
           // Encode the cluster with the columns so far quantized and this one; take this one's value.

@@ -60,11 +60,12 @@ void gptq_error_feedback(std::vector<float>& w, std::vector<double> h, int64_t r
   damped_inverse_cholesky(h, size_t(cols), damp, where);
   std::vector<float> hinv(h.begin(), h.end());  // U, float for the BLAS update
   const auto U = [&](int64_t i, int64_t j) { return hinv[size_t(i * cols + j)]; };
-  std::vector<float> err(size_t(rows * block)), q(static_cast<size_t>(rows));
+  std::vector<float> err(size_t(rows * block)), q(static_cast<size_t>(rows)), u_diag(static_cast<size_t>(cols));
+  for (int64_t k = 0; k < cols; ++k) u_diag[size_t(k)] = U(k, k);
   for (int64_t i1 = 0; i1 < cols; i1 += block) {
     const int64_t i2 = std::min(cols, i1 + block), count = i2 - i1;
     for (int64_t j = i1; j < i2; ++j) {
-      quantize(j, w, q.data());
+      quantize(j, w, u_diag.data(), q.data());
       const float d = U(j, j);
       for (int64_t r = 0; r < rows; ++r) {
         float* row = &w[size_t(r * cols)];
@@ -121,7 +122,7 @@ PackedTensor quantize_gptq(const Tensor& w_in, const std::vector<double>& h_in, 
     for (int64_t g = 0; g < groups; ++g) fit_group(g, w);
   }
   gptq_error_feedback(w, std::move(h), rows, cols, perm, o.damp, o.block,
-                      [&](int64_t j, const std::vector<float>& cur, float* q) {
+                      [&](int64_t j, const std::vector<float>& cur, const float*, float* q) {
                         const int64_t orig = perm.empty() ? j : perm[size_t(j)], g = orig / gs;
                         if (perm.empty() && j % gs == 0) fit_group(g, cur);
                         for (int64_t r = 0; r < rows; ++r) {

@@ -64,14 +64,15 @@ MethodOptions parse_method_spec(const std::string& spec) {
   };
   o.method = method_info(fields[0]).name;
   if (is_fineq(o.method)) {
-    if (fields.size() > 2) fail(spec, "expected {}[:GROUP|row][+t=T][+min-error][+int3-fine][+int2-sym]", o.method);
+    if (fields.size() > 2) fail(spec, "expected {}[:GROUP|row][+paper][+ratio|+min-error|+obs][+t=T][+int3-wide|fine][+int2-twos|sym]", o.method);
     o.fineq.group = fields.size() == 2 ? group(fields[1]) : 0;
     for (const auto& f : flags) {
       if (f.starts_with("t=")) o.fineq.threshold = number(f.substr(2), "threshold");
-      else if (f == "min-error") o.fineq.rule = "min-error";
-      else if (f == "int3-fine") o.fineq.int3 = "fine";
-      else if (f == "int2-sym") o.fineq.int2 = "sym";
-      else fail(spec, "unknown flag '+{}' (t=T, min-error, int3-fine, int2-sym)", f);
+      else if (f == "paper") o.fineq = {o.fineq.group, o.fineq.threshold, "ratio", "wide", "twos"};
+      else if (f == "ratio" || f == "min-error" || f == "obs") o.fineq.rule = f;
+      else if (f == "int3-wide" || f == "int3-fine") o.fineq.int3 = f.substr(5);
+      else if (f == "int2-twos" || f == "int2-sym") o.fineq.int2 = f.substr(5);
+      else fail(spec, "unknown flag '+{}' (paper, t=T, ratio, min-error, obs, int3-wide, int3-fine, int2-twos, int2-sym)", f);
     }
     o.fineq.validate();
     return o;
@@ -97,10 +98,11 @@ std::string method_spec(const MethodOptions& o) {
   if (is_fineq(o.method)) {
     const auto& f = o.fineq;
     std::string s = o.method + ":" + (f.group > 0 ? std::to_string(f.group) : std::string("row"));
-    if (f.threshold != FineqParams{}.threshold) s += fmt::format("+t={}", f.threshold);
-    if (f.rule == "min-error") s += "+min-error";
-    if (f.int3 == "fine") s += "+int3-fine";
-    if (f.int2 == "sym") s += "+int2-sym";
+    const FineqParams d;
+    if (f.rule != d.rule) s += "+" + f.rule;
+    if (f.threshold != d.threshold) s += fmt::format("+t={}", f.threshold);
+    if (f.int3 != d.int3) s += "+int3-" + f.int3;
+    if (f.int2 != d.int2) s += "+int2-" + f.int2;
     if (o.true_sequential) s += "+true-seq";
     return s;
   }

@@ -27,8 +27,8 @@ struct MethodOptions {
 // GROUP is a number or "row" (one group per row); default 128.
 MethodOptions parse_method_spec(const std::string& spec);
 std::string method_spec(const MethodOptions& o);
-// FineQ configurations: fineq-rtn|fineq-gptq[:GROUP|row][+t=T][+min-error][+int3-fine][+int2-sym]
-// (group default: row).
+// FineQ configurations: fineq-rtn|fineq-gptq[:GROUP|row][+paper][+ratio|+min-error|+obs][+t=T]
+// [+int3-wide|+int3-fine][+int2-twos|+int2-sym] (group default: row; +paper = ratio, wide, twos).
 // "uniform" or "fineq": the format a method writes.
 std::string format_name_of(const MethodOptions& o);
 // Error unless the method exists and its format's parameters are valid.
@@ -56,11 +56,12 @@ PackedTensor quantize_fineq_gptq(const Tensor& w, const std::vector<double>& h, 
 PackedTensor quantize_gptq(const Tensor& w, const std::vector<double>& h, const MethodOptions& o);
 
 // GPTQ's error feedback, whatever the grid: columns are visited in order `perm` (empty: natural);
-// for column j (processing order) `quantize(j, w, q)` writes each row's quantized value q[r] of
-// the current, error-updated w[r][j] (w row-major [rows][cols], permuted when perm is given);
+// for column j (processing order) `quantize(j, w, u_diag, q)` writes each row's quantized value
+// q[r] of the current, error-updated w[r][j] (w row-major [rows][cols], permuted when perm is
+// given; u_diag[k] = U_kk, whose 1/U_kk² weighs an error in column k in GPTQ's objective);
 // the error (w − q)/U_jj is then spread over the later columns (within the block at once, beyond
 // it lazily with one GEMM). `w` is left in the permuted order.
-using ColumnQuantizer = std::function<void(int64_t j, const std::vector<float>& w, float* q)>;
+using ColumnQuantizer = std::function<void(int64_t j, const std::vector<float>& w, const float* u_diag, float* q)>;
 void gptq_error_feedback(std::vector<float>& w, std::vector<double> h, int64_t rows, int64_t cols,
                          const std::vector<int64_t>& perm, double damp, int64_t block, const ColumnQuantizer& quantize,
                          const std::string& where);
