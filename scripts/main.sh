@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: install, build Release, quantize the default model (GPTQ 3-bit) into a mixq file,
-# show what the file holds, generate from it, then quantize fp32 / RTN / GPTQ at 2, 3, 4 bits on
-# the same calibration and evaluation data and print the comparison table (also as JSON/CSV in out/).
+# The main job: install, build Release, quantize the default model (FineQ, ~2.7 bits/weight) into a
+# mixq file, show what the file holds, generate from it, then quantize RTN / GPTQ at 2, 3, 4 bits and
+# FineQ (paper rule and mixq's default) on the same calibration and evaluation data and print the
+# comparison table (also as JSON/CSV and an SVG chart in out/).
 # Default model: the largest in ../shared/models when present, else the repository's stories260K.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,12 +21,13 @@ calib=../shared/data/tinystories/tinystories_train_head_2MiB.txt
 [ -f "$calib" ] || calib=README.md
 mkdir -p out
 echo "== model: $model"
-echo "== quantize: GPTQ 3-bit, groups of 128, calibration $calib"
-"$mixq" quantize --model "$model" --method gptq --bits 3 --group 128 --calib "$calib" --out out/gptq3.safetensors
-"$mixq" inspect out/gptq3.safetensors | head -8
+echo "== quantize: FineQ with GPTQ, calibration $calib"
+"$mixq" quantize --model "$model" --method fineq-gptq --calib "$calib" --out out/fineq.safetensors
+"$mixq" inspect out/fineq.safetensors > out/fineq.inspect.txt  # the whole listing
+head -8 out/fineq.inspect.txt
 echo "== generation from the quantized file (greedy)"
-"$mixq" run --model out/gptq3.safetensors --prompt "Once upon a time" --steps 80
+"$mixq" run --model out/fineq.safetensors --prompt "Once upon a time" --steps 80
 echo "== comparison on $text (first 200 windows per protocol)"
 "$mixq" compare --model "$model" --calib "$calib" --text "$text" --max-windows 200 \
-  --configs rtn:2:128,rtn:3:128,rtn:4:128,gptq:2:128,gptq:3:128,gptq:4:128 \
-  --json out/compare.json --csv out/compare.csv
+  --configs rtn:2:128,rtn:3:128,rtn:4:128,gptq:2:128,gptq:3:128,gptq:4:128,fineq-gptq:row+paper,fineq-gptq:row \
+  --json out/compare.json --csv out/compare.csv --plot out/compare.svg

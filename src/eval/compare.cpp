@@ -124,10 +124,10 @@ std::vector<CompareRow> compare_configs(const CompareOptions& opt, const std::fu
 }
 
 std::string compare_table(const std::vector<CompareRow>& rows) {
-  std::string s = fmt::format("{:<24} {:<22} {:>7} {:>8} {:>10} {:>10} {:>9} {:>8} {:>7} {:>9}\n", "config", "format", "bpw",
+  std::string s = fmt::format("{:<34} {:<28} {:>7} {:>8} {:>10} {:>10} {:>9} {:>8} {:>7} {:>9}\n", "config", "format", "bpw",
                               "file MB", "ppl gptq", "ppl l.cpp", "Δppl", "KL", "top-1", "quant s");
   for (const auto& r : rows)
-    s += fmt::format("{:<24} {:<22} {:>7.3f} {:>8.3f} {:>10.4f} {:>10.4f} {:>+9.4f} {:>8.5f} {:>6.2f}% {:>9.1f}\n", r.config,
+    s += fmt::format("{:<34} {:<28} {:>7.3f} {:>8.3f} {:>10.4f} {:>10.4f} {:>+9.4f} {:>8.5f} {:>6.2f}% {:>9.1f}\n", r.config,
                      r.format, r.bits_per_weight, r.file_mb, r.ppl_gptq, r.ppl_llamacpp, r.delta_ppl, r.kl,
                      100 * r.top1, r.quantize_seconds);
   return s;
