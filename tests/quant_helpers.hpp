@@ -1,7 +1,14 @@
 #pragma once
 // Helpers shared by the quantization tests.
+#include <functional>
+#include <map>
+#include <string>
 #include <vector>
 
+#include "mixq/io/checkpoint.hpp"
+#include "mixq/io/mapped_file.hpp"
+#include "mixq/model/llama.hpp"
+#include "mixq/quant/calib/calibration.hpp"
 #include "mixq/quant/formats/registry.hpp"
 
 namespace mixq::test {
@@ -22,6 +29,23 @@ inline double output_error(const Tensor& w, const quant::PackedTensor& q, const 
     }
   }
   return total;
+}
+
+// Calls fn(name, W, H) for every decoder linear of the checkpoint at `model_path`, with H from
+// `samples` windows of `len` tokens of the first 400 kB of `calib_path` (seed 0) run through the
+// fp model.
+inline void for_each_linear_with_hessian(
+    const std::string& model_path, const std::string& calib_path, int samples, int len,
+    const std::function<void(const std::string&, const Tensor&, const std::vector<double>&)>& fn) {
+  io::Checkpoint ck = io::load_checkpoint(model_path);
+  std::map<std::string, Tensor> weights;
+  for (const auto& [name, t] : ck.tensors) weights[name] = t;
+  auto tok = std::move(ck.tokenizer);
+  auto model = model::LlamaModel::from_checkpoint(ck, 2);
+  const std::string text = io::read_whole_file(calib_path).substr(0, 400000);
+  const auto windows = quant::sample_windows(tok->encode(text, true), samples, len, 0);
+  for (int l = 0; l < model.config().n_layers; ++l)
+    for (const auto& [name, h] : quant::layer_hessians(model, l, windows)) fn(name, weights.at(name), h);
 }
 
 }  // namespace mixq::test

@@ -77,24 +77,17 @@ TEST(Fineq, RtnEncodingFollowsTheClusterRuleOnEveryRealLayer) {
 TEST(Fineq, GptqBeatsRtnOnEveryLayerOfTinyStories5M) {
   MIXQ_REQUIRE_FILE(test::shared_path(kCalib));
   MIXQ_REQUIRE_FILE(test::model_file(test::kRealModels[1]));
-  io::Checkpoint ck = io::load_checkpoint(test::model_file(test::kRealModels[1]));
-  std::map<std::string, Tensor> weights;
-  for (const auto& [name, t] : ck.tensors) weights[name] = t;
-  auto tok = std::move(ck.tokenizer);
-  auto model = model::LlamaModel::from_checkpoint(ck, 2);
-  CalibOptions co;
-  co.samples = 32;
-  co.length = 256;
-  const auto calib = prepare_calibration(*tok, model.config().seq_len, test::shared_path(kCalib), co);
-  for (int l = 0; l < model.config().n_layers; ++l)
-    for (const auto& [name, h] : layer_hessians(model, l, calib.windows))
-      for (const FineqParams& params : {FineqParams::paper(), FineqParams{}}) {
-        const Tensor& w = weights.at(name);
-        const double rtn = test::output_error(w, quantize_fineq_rtn(w, h, fineq("fineq-rtn", params)), h);
-        const double gptq = test::output_error(w, quantize_fineq_gptq(w, h, fineq("fineq-gptq", params)), h);
-        EXPECT_LT(gptq, rtn) << name << " rule " << params.rule;
-        if (l == 0) std::printf("%s (%s): fineq-rtn %.4g fineq-gptq %.4g\n", name.c_str(), params.rule.c_str(), rtn, gptq);
-      }
+  test::for_each_linear_with_hessian(
+      test::model_file(test::kRealModels[1]), test::shared_path(kCalib), 32, 256,
+      [](const std::string& name, const Tensor& w, const std::vector<double>& h) {
+        for (const FineqParams& params : {FineqParams::paper(), FineqParams{}}) {
+          const double rtn = test::output_error(w, quantize_fineq_rtn(w, h, fineq("fineq-rtn", params)), h);
+          const double gptq = test::output_error(w, quantize_fineq_gptq(w, h, fineq("fineq-gptq", params)), h);
+          EXPECT_LT(gptq, rtn) << name << " rule " << params.rule;
+          if (name.find("layers.0.") != std::string::npos)
+            std::printf("%s (%s): fineq-rtn %.4g fineq-gptq %.4g\n", name.c_str(), params.rule.c_str(), rtn, gptq);
+        }
+      });
 }
 
 // FineQ (≈2.7 measured bits/weight: 8 bits per 3 weights + one fp16 step per row) against uniform
