@@ -66,7 +66,9 @@ TEST(CrashSafety, KilledQuantizeLeavesNoPartialOutputAndKeepsThePreviousFile) {
     int status = 0;
     waitpid(pid, &status, 0);
     EXPECT_EQ(files_in(dir.path() / "out"), std::vector<std::string>{"q.safetensors"}) << "killed after " << delay_ms << " ms";
-    if (WIFSIGNALED(status)) EXPECT_EQ(io::read_whole_file(out), previous) << "killed after " << delay_ms << " ms";
+    if (WIFSIGNALED(status)) {
+      EXPECT_EQ(io::read_whole_file(out), previous) << "killed after " << delay_ms << " ms";
+    }
   }
   // Run to the end: the file is replaced by a valid quantized model, and nothing else is left.
   const pid_t pid = spawn_mixq(args);

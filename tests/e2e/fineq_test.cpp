@@ -61,7 +61,9 @@ TEST(Fineq, RtnEncodingFollowsTheClusterRuleOnEveryRealLayer) {
           const bool outlier = std::max({a[0], a[1], a[2]}) > 4.0f * a[smallest];
           const uint8_t byte = bytes[size_t(r * per_row + c)];
           ASSERT_EQ(byte >> 6, outlier ? smallest + 1 : 0) << name << " row " << r << " cluster " << c;
-          if (outlier) ASSERT_EQ(back[smallest], 0.f);
+          if (outlier) {
+            ASSERT_EQ(back[smallest], 0.f);
+          }
           ASSERT_EQ(fineq_encode(back, delta, (byte >> 6) - 1, g), byte) << name;
           outliers += outlier;
           ++clusters;
