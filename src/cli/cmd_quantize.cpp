@@ -71,11 +71,13 @@ void add_quantize_command(CLI::App& app) {
     progress.finish();
     quant::save_quantized_model(o->out, *m.model, *m.tokenizer, record);
     const auto file_bytes = std::filesystem::file_size(o->out);
-    quant::QuantizedModel saved = quant::load_quantized_model(o->out, 1);  // what users get back
     fmt::print("{}: {} — {:.4f} bits/weight over the decoder linears (measured from bytes), file {:.3f} MB, {:.1f} s\n",
-               o->out, quant::method_spec(o->method), saved.bits_per_weight, double(file_bytes) / 1e6, record.seconds);
+               o->out, quant::method_spec(o->method), quant::decoder_bits_per_weight(*m.model), double(file_bytes) / 1e6,
+               record.seconds);
     if (!o->export_f16.empty()) {
-      io::save_hf_dir(quant::dequantized_checkpoint(std::move(saved), o->out), o->export_f16, io::DType::F16);
+      // From the file just written: the export is exactly what the file holds.
+      io::save_hf_dir(quant::dequantized_checkpoint(quant::load_quantized_model(o->out, 1), o->out), o->export_f16,
+                      io::DType::F16);
       fmt::print("dequantized F16 export: {}\n", o->export_f16);
     }
   });

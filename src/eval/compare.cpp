@@ -88,8 +88,6 @@ std::vector<CompareRow> compare_configs(const CompareOptions& opt, const std::fu
   base.file_mb = source_megabytes(opt.model);
   base.ppl_gptq = ppl(fp, PplProtocol::Gptq, nullptr).ppl;
   base.ppl_llamacpp = ppl(fp, PplProtocol::LlamaCpp, nullptr).ppl;
-  base.kl = 0;
-  base.top1 = 1;
   rows.push_back(base);
   if (on_row) on_row(base);
 

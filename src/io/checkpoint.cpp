@@ -19,15 +19,16 @@ Tensor& Checkpoint::at(const std::string& name) {
   return const_cast<Tensor&>(static_cast<const Checkpoint&>(*this).at(name));
 }
 
+void check_tensor(const Tensor& t, const TensorSpec& spec, const std::string& where) {
+  if (t.shape != spec.shape)
+    fail(where, "tensor '{}' has shape {}, expected {}", spec.name, shape_string(t.shape), shape_string(spec.shape));
+  for (size_t i = 0; i < t.data.size(); ++i)
+    if (!std::isfinite(t.data[i]))
+      fail(where, "tensor '{}' holds a non-finite value ({}) at flat index {}", spec.name, t.data[i], i);
+}
+
 void validate_llama_tensors(const Checkpoint& ck) {
-  for (const TensorSpec& spec : llama_tensor_specs(ck.config)) {
-    const Tensor& t = ck.at(spec.name);
-    if (t.shape != spec.shape)
-      fail(ck.source, "tensor '{}' has shape {}, expected {}", spec.name, shape_string(t.shape), shape_string(spec.shape));
-    for (size_t i = 0; i < t.data.size(); ++i)
-      if (!std::isfinite(t.data[i]))
-        fail(ck.source, "tensor '{}' holds a non-finite value ({}) at flat index {}", spec.name, t.data[i], i);
-  }
+  for (const TensorSpec& spec : llama_tensor_specs(ck.config)) check_tensor(ck.at(spec.name), spec, ck.source);
 }
 
 namespace {

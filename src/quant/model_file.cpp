@@ -22,21 +22,20 @@ json format_entry(const PackedTensor& t) {
   return {{"format", t.format}, {"params", t.params}, {"shape", {t.rows, t.cols}}, {"bits_per_weight", t.bits_per_weight()}};
 }
 
-json parse_json(const std::map<std::string, std::string>& meta, const std::string& key, const std::string& where) {
-  auto it = meta.find(key);
-  if (it == meta.end()) fail(where, "metadata has no '{}'", key);
-  try {
-    return json::parse(it->second);
-  } catch (const json::exception& e) {
-    fail(where, "metadata '{}' is not valid JSON: {}", key, e.what());
-  }
-}
-
 const std::string& meta_string(const std::map<std::string, std::string>& meta, const std::string& key,
                                const std::string& where) {
   auto it = meta.find(key);
   if (it == meta.end()) fail(where, "metadata has no '{}'", key);
   return it->second;
+}
+
+json parse_json(const std::map<std::string, std::string>& meta, const std::string& key, const std::string& where) {
+  const std::string& text = meta_string(meta, key, where);
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    fail(where, "metadata '{}' is not valid JSON: {}", key, e.what());
+  }
 }
 
 }  // namespace
@@ -188,16 +187,13 @@ QuantizedModel load_quantized_model(const std::string& path, int threads) {
   q.bits_per_weight = std::atof(meta_string(meta, "mixq.bits_per_weight", path).c_str());
 
   auto packed = read_packed_tensors(file);
-  std::map<std::string, std::vector<int64_t>> shapes;
-  for (const auto& spec : io::llama_tensor_specs(config)) shapes[spec.name] = spec.shape;
+  std::map<std::string, io::TensorSpec> specs;
+  for (auto& spec : io::llama_tensor_specs(config)) specs.emplace(spec.name, spec);
   for (const auto& [name, t] : packed)
-    if (!shapes.count(name)) fail(path, "packed tensor '{}' is not a tensor of this model", name);
+    if (!specs.count(name)) fail(path, "packed tensor '{}' is not a tensor of this model", name);
   auto dense = [&](const std::string& name) {
     Tensor t = file.to_f32(file.at(name));
-    if (t.shape != shapes.at(name))
-      fail(path, "tensor '{}' has shape {}, expected {}", name, shape_string(t.shape), shape_string(shapes.at(name)));
-    for (float v : t.data)
-      if (!std::isfinite(v)) fail(path, "tensor '{}' holds a non-finite value", name);
+    io::check_tensor(t, specs.at(name), path);
     return t;
   };
   auto linear = [&](const std::string& name) -> std::unique_ptr<model::Linear> {

@@ -29,7 +29,8 @@ QuantizationRecord quantize_with_record(model::LlamaModel& model, const Calibrat
                                         const std::function<void(int, const std::vector<LayerReport>&)>& on_layer) {
   const bool needs = method_info(opt.method).needs_hessian;
   const auto t0 = std::chrono::steady_clock::now();
-  quantize_model(model, needs ? calib.windows : std::vector<std::vector<int>>{}, opt, on_layer);
+  static const std::vector<std::vector<int>> no_windows;
+  quantize_model(model, needs ? calib.windows : no_windows, opt, on_layer);
   QuantizationRecord r;
   r.method = method_options_json(opt);
   r.calibration = needs ? calib.record : nlohmann::json::object();

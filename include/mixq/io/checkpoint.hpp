@@ -25,6 +25,8 @@ struct Checkpoint {
 // Checks that every tensor a Llama model needs is present with the shape `config` implies and
 // holds only finite values.
 void validate_llama_tensors(const Checkpoint& ckpt);
+// The same check for one tensor: Error(where, ...) unless it has spec's shape and only finite values.
+void check_tensor(const Tensor& t, const TensorSpec& spec, const std::string& where);
 
 // Loads a llama2.c checkpoint (a file) or a Hugging Face directory (config.json +
 // model.safetensors[.index.json]). The tokenizer comes from `tokenizer_path` when given, else from

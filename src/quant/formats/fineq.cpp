@@ -133,17 +133,8 @@ void FineqFormat::validate(const PackedTensor& t) {
   const auto p = FineqParams::from_json(t.params);
   if (t.rows <= 0 || t.cols <= 0) fail("fineq", "tensor shape [{}, {}] is empty or negative", t.rows, t.cols);
   const int64_t clusters = p.padded_cols(t.cols) / 3, groups = p.groups(t.cols);
-  auto expect = [&](const char* suffix, io::DType dtype, int64_t cols) {
-    const PackedPart& part = t.part(suffix);
-    if (part.dtype != dtype || part.shape != std::vector<int64_t>{t.rows, cols} ||
-        part.bytes.size() != size_t(t.rows * cols) * io::dtype_size(dtype))
-      fail("fineq", "part '{}' should be {} [{}, {}] for a [{}, {}] tensor", suffix, io::dtype_name(dtype), t.rows, cols,
-           t.rows, t.cols);
-  };
-  expect("codes", io::DType::U8, clusters);
-  expect("scales", io::DType::F16, groups);
-  for (size_t i = 0; i < size_t(t.rows * groups); ++i)
-    if (!std::isfinite(f16_part_at(t.part("scales"), i))) fail("fineq", "part 'scales' holds a non-finite value at {}", i);
+  expect_part(t, "fineq", "codes", io::DType::U8, clusters);
+  expect_part(t, "fineq", "scales", io::DType::F16, groups);
   if (t.parts.size() != 2) fail("fineq", "{} parts, expected 2 (codes, scales)", t.parts.size());
 }
 

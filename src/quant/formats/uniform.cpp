@@ -129,18 +129,9 @@ void UniformFormat::validate(const PackedTensor& t) {
   const auto p = UniformParams::from_json(t.params);
   if (t.rows <= 0 || t.cols <= 0) fail("uniform", "tensor shape [{}, {}] is empty or negative", t.rows, t.cols);
   const int64_t groups = p.groups(t.cols), words = words_per_row(t.cols, p.bits);
-  auto expect = [&](const char* suffix, io::DType dtype, std::vector<int64_t> shape) {
-    const PackedPart& part = t.part(suffix);
-    if (part.dtype != dtype || part.shape != shape || part.bytes.size() != size_t(shape[0] * shape[1]) * io::dtype_size(dtype))
-      fail("uniform", "part '{}' should be {} [{}, {}] for a [{}, {}] tensor", suffix, io::dtype_name(dtype), shape[0],
-           shape[1], t.rows, t.cols);
-    if (dtype == io::DType::F16)
-      for (size_t i = 0; i < part.bytes.size() / 2; ++i)
-        if (!std::isfinite(f16_part_at(part, i))) fail("uniform", "part '{}' holds a non-finite value at {}", suffix, i);
-  };
-  expect("codes", io::DType::U8, {t.rows, words * 4});
-  expect("scales", io::DType::F16, {t.rows, groups});
-  if (!p.symmetric) expect("zeros", io::DType::F16, {t.rows, groups});
+  expect_part(t, "uniform", "codes", io::DType::U8, words * 4);
+  expect_part(t, "uniform", "scales", io::DType::F16, groups);
+  if (!p.symmetric) expect_part(t, "uniform", "zeros", io::DType::F16, groups);
   const size_t expected_parts = p.symmetric ? 2 : 3;
   if (t.parts.size() != expected_parts)
     fail("uniform", "{} parts, expected {} (codes, scales{})", t.parts.size(), expected_parts, p.symmetric ? "" : ", zeros");

@@ -5,6 +5,7 @@
 
 #include "mixq/core/error.hpp"
 #include "mixq/core/half.hpp"
+#include "mixq/quant/methods/input_checks.hpp"
 #include "mixq/quant/methods/method.hpp"
 
 namespace mixq::quant {
@@ -72,17 +73,12 @@ std::vector<float> padded(const Tensor& w, int64_t cp) {
   return out;
 }
 
-void check_input(const Tensor& w, const FineqParams& p, const char* where) {
-  p.validate();
-  for (float v : w.data)
-    if (!std::isfinite(v)) fail(where, "weight holds a non-finite value ({})", v);
-}
-
 }  // namespace
 
 PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<double>&, const MethodOptions& o) {
   const FineqParams& p = o.fineq;
-  check_input(w, p, "fineq-rtn");
+  p.validate();
+  check_weight(w, "fineq-rtn");
   const FineqGrids g(p);
   const int64_t rows = w.rows(), cols = w.cols(), cp = p.padded_cols(cols), gs = p.group_size(cols), groups = p.groups(cols);
   const auto wp = padded(w, cp);
@@ -102,12 +98,12 @@ PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<double>&, con
 
 PackedTensor quantize_fineq_gptq(const Tensor& w_in, const std::vector<double>& h_in, const MethodOptions& o) {
   const FineqParams& p = o.fineq;
-  check_input(w_in, p, "fineq-gptq");
+  p.validate();
+  check_weight(w_in, "fineq-gptq");
   const FineqGrids g(p);
   const int64_t rows = w_in.rows(), cols = w_in.cols(), cp = p.padded_cols(cols), gs = p.group_size(cols),
                 groups = p.groups(cols);
-  if (h_in.size() != size_t(cols * cols))
-    fail("fineq-gptq", "Hessian of {} values does not match {} input columns", h_in.size(), cols);
+  check_hessian(h_in, cols, "fineq-gptq");
   // Padding columns are dead inputs: H_jj = 0 there, so they stay exactly 0.
   std::vector<float> w = padded(w_in, cp);
   std::vector<double> h(size_t(cp * cp), 0.0);

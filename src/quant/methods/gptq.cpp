@@ -9,6 +9,7 @@
 
 #include "mixq/core/error.hpp"
 #include "mixq/kernels/dense_f32.hpp"
+#include "mixq/quant/methods/input_checks.hpp"
 #include "mixq/quant/methods/method.hpp"
 #include "mixq/quant/quantizer.hpp"
 
@@ -86,10 +87,9 @@ void gptq_error_feedback(std::vector<float>& w, std::vector<double> h, int64_t r
 PackedTensor quantize_gptq(const Tensor& w_in, const std::vector<double>& h_in, const MethodOptions& o) {
   const auto& p = o.format;
   p.validate();
+  check_weight(w_in, "gptq");
   const int64_t rows = w_in.rows(), cols = w_in.cols(), gs = p.group_size(cols), groups = p.groups(cols);
-  if (h_in.size() != size_t(cols * cols)) fail("gptq", "Hessian of {} values does not match {} input columns", h_in.size(), cols);
-  for (float v : w_in.data)
-    if (!std::isfinite(v)) fail("gptq", "weight holds a non-finite value ({})", v);
+  check_hessian(h_in, cols, "gptq");
   std::vector<float> w = w_in.data;
   std::vector<double> h = h_in;
   zero_dead_inputs(w, h, rows, cols);

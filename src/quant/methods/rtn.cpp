@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "mixq/core/error.hpp"
+#include "mixq/quant/methods/input_checks.hpp"
 #include "mixq/quant/quantizer.hpp"
 
 namespace mixq::quant {
@@ -11,10 +12,8 @@ namespace mixq::quant {
 PackedTensor quantize_rtn(const Tensor& w, const RtnOptions& opt) {
   const auto& p = opt.format;
   p.validate();
-  if (w.shape.size() != 2) fail("rtn", "expects a 2-D weight, got shape {}", shape_string(w.shape));
+  check_weight(w, "rtn");
   const int64_t rows = w.rows(), cols = w.cols(), groups = p.groups(cols), gs = p.group_size(cols);
-  for (float v : w.data)
-    if (!std::isfinite(v)) fail("rtn", "weight holds a non-finite value ({})", v);
   std::vector<uint8_t> codes(size_t(rows * cols));
   std::vector<float> scales(size_t(rows * groups)), zeros(size_t(rows * groups));
   for (int64_t r = 0; r < rows; ++r)

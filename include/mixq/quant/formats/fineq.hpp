@@ -8,8 +8,8 @@
 //   idx 00    bits 5–4, 3–2, 1–0: q0, q1, q2 (2-bit two's complement, −2…1)
 //   idx ≠ 00  bits 5–3, 2–0: the two kept weights in ascending position (3-bit two's complement, −4…3)
 // Values, in half-steps h (weight = h · Δ/2), by grid option:
-//   INT3 `wide` (default): h = 2q (q·Δ, range −4Δ…3Δ)      `fine`: h = q (q·Δ/2, range −2Δ…1.5Δ)
-//   INT2 `twos` (default): h = 2q (−2Δ…Δ)                   `sym`:  h = 2q + 1 ({±1, ±3}·Δ/2)
+//   INT3 `wide` (paper, default): h = 2q (q·Δ, −4Δ…3Δ)      `fine`: h = q (q·Δ/2, −2Δ…1.5Δ)
+//   INT2 `twos` (paper): h = 2q (−2Δ…Δ)                      `sym` (default): h = 2q + 1 ({±1, ±3}·Δ/2)
 // Rows whose length is not a multiple of 3 are padded with zero weights (their bytes are counted).
 //   part "codes"  U8  [rows, ⌈cols/3⌉]
 //   part "scales" F16 [rows, groups]

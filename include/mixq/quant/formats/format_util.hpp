@@ -1,10 +1,12 @@
 #pragma once
 // Small pieces every format's reference code needs: fp16 values of a part, and the scalar
 // reference GEMM written once over a row decoder.
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
+#include "mixq/core/error.hpp"
 #include "mixq/core/half.hpp"
 #include "mixq/quant/packed_tensor.hpp"
 
@@ -15,6 +17,19 @@ inline float f16_part_at(const PackedPart& p, size_t i) {
   uint16_t h;
   std::memcpy(&h, p.bytes.data() + 2 * i, 2);
   return f16_to_f32(h);
+}
+
+// Error (naming `format`) unless part `suffix` of t is exactly `dtype` [rows, cols] with that many
+// bytes, and — for F16 parts (scales, zeros) — every value is finite. Formats' validate() use it.
+inline void expect_part(const PackedTensor& t, const char* format, const char* suffix, io::DType dtype, int64_t cols) {
+  const PackedPart& part = t.part(suffix);
+  if (part.dtype != dtype || part.shape != std::vector<int64_t>{t.rows, cols} ||
+      part.bytes.size() != size_t(t.rows * cols) * io::dtype_size(dtype))
+    fail(format, "part '{}' should be {} [{}, {}] for a [{}, {}] tensor", suffix, io::dtype_name(dtype), t.rows, cols,
+         t.rows, t.cols);
+  if (dtype == io::DType::F16)
+    for (size_t i = 0; i < part.bytes.size() / 2; ++i)
+      if (!std::isfinite(f16_part_at(part, i))) fail(format, "part '{}' holds a non-finite value at {}", suffix, i);
 }
 
 // Y[k][r] = Σ_i Ŵ[r][i] X[k][i] for rows [row_begin, row_end), each row decoded once by

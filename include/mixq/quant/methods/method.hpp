@@ -1,6 +1,6 @@
 #pragma once
 // Quantization methods: each turns (W, H, options) into a packed tensor and is one row of the
-// method table. RTN ignores H; GPTQ (and later SliM-LLM, FineQ) needs it.
+// method table. RTN and fineq-rtn ignore H; GPTQ and fineq-gptq (and later SliM-LLM) need it.
 #include <functional>
 #include <string>
 #include <vector>
@@ -26,9 +26,9 @@ struct MethodOptions {
 //   METHOD:BITS[:GROUP][+sym][+mse][+act-order][+true-seq]   e.g. gptq:3:128+act-order
 // GROUP is a number or "row" (one group per row); default 128.
 MethodOptions parse_method_spec(const std::string& spec);
-std::string method_spec(const MethodOptions& o);
 // FineQ configurations: fineq-rtn|fineq-gptq[:GROUP|row][+paper][+ratio|+min-error|+obs][+t=T]
 // [+int3-wide|+int3-fine][+int2-twos|+int2-sym] (group default: row; +paper = ratio, wide, twos).
+std::string method_spec(const MethodOptions& o);
 // "uniform" or "fineq": the format a method writes.
 std::string format_name_of(const MethodOptions& o);
 // Error unless the method exists and its format's parameters are valid.
