@@ -3,6 +3,7 @@
 // GPTQ on one layer. Run: build/release/bench/mixq_bench --benchmark_filter='Packed|Quantize'
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <vector>
 
 #include "bench_common.hpp"
@@ -33,15 +34,29 @@ std::vector<double> random_hessian(int64_t cols, int64_t tokens) {
 }
 
 // fineq with the paper's rule: the kernel reads the same bytes whatever rule chose them, and the
-// ratio rule quantizes fastest.
-const char* const kGemvSpecs[] = {"rtn:2:128", "rtn:3:128", "rtn:4:128", "fineq-rtn:row+paper"};
+// ratio rule quantizes fastest. slim: random codes at widths 1, 2, 3 in turn (N = 2, G = 128) —
+// the kernel's cost depends on the widths, not on how SBA chose them.
+const char* const kGemvSpecs[] = {"rtn:2:128", "rtn:3:128", "rtn:4:128", "fineq-rtn:row+paper", "slim:2:128"};
+
+mixq::quant::PackedTensor packed_weight(const mixq::quant::MethodOptions& o, int64_t rows, int64_t cols) {
+  if (o.method != "slim") return mixq::quant::method_info(o.method).quantize(random_weight(rows, cols), {}, o);
+  const auto& p = o.slim.format;
+  std::vector<int> widths(size_t(p.groups(cols)));
+  for (size_t g = 0; g < widths.size(); ++g) widths[g] = 1 + int(g % 3);
+  const auto r = random_vector(size_t(rows * cols), 3);
+  std::vector<uint8_t> codes(size_t(rows * cols));
+  for (size_t i = 0; i < codes.size(); ++i)
+    codes[i] = uint8_t(std::abs(r[i]) * 1000.f) % uint8_t(1 << widths[size_t(int64_t(i) % cols / p.group)]);
+  const std::vector<float> scales(size_t(rows * p.groups(cols)), 0.01f);
+  return mixq::quant::SlimFormat::pack(rows, cols, widths, codes, scales, scales, p);
+}
 
 // Args: rows, cols, format (index into kGemvSpecs), threads. GEMV = one token through PackedLinear
 // (the straightforward dequantize-then-dot kernel; issue 7 brings the fast ones).
 void BM_PackedGemv(benchmark::State& state) {
   const int64_t rows = state.range(0), cols = state.range(1);
   const auto o = mixq::quant::parse_method_spec(kGemvSpecs[state.range(2)]);
-  const mixq::model::PackedLinear lin(mixq::quant::method_info(o.method).quantize(random_weight(rows, cols), {}, o));
+  const mixq::model::PackedLinear lin(packed_weight(o, rows, cols));
   mixq::ThreadPool pool(int(state.range(3)));
   const auto x = random_vector(size_t(cols));
   std::vector<float> y(static_cast<size_t>(rows));
@@ -58,10 +73,10 @@ void BM_PackedGemv(benchmark::State& state) {
   state.counters["of_bw"] = benchmark::Counter(bytes / 1e9 / bw, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_PackedGemv)
-    ->ArgsProduct({{768}, {288}, {0, 1, 2, 3}, {1, 2}})
-    ->ArgsProduct({{4096}, {4096}, {0, 1, 2, 3}, {2}})
-    ->ArgsProduct({{11008}, {4096}, {0, 3}, {2}})
-    ->ArgsProduct({{4096}, {11008}, {0, 3}, {2}})
+    ->ArgsProduct({{768}, {288}, {0, 1, 2, 3, 4}, {1, 2}})
+    ->ArgsProduct({{4096}, {4096}, {0, 1, 2, 3, 4}, {2}})
+    ->ArgsProduct({{11008}, {4096}, {0, 3, 4}, {2}})
+    ->ArgsProduct({{4096}, {11008}, {0, 3, 4}, {2}})
     ->UseRealTime();
 
 // Args: method (0 rtn, 1 gptq), rows, cols, bits. One layer's quantization time and peak RSS.
@@ -69,12 +84,12 @@ void BM_QuantizeLayer(benchmark::State& state) {
   const bool gptq = state.range(0) == 1;
   const int64_t rows = state.range(1), cols = state.range(2);
   const auto w = random_weight(rows, cols);
-  const auto h = gptq ? random_hessian(cols, 256) : std::vector<double>{};
+  const mixq::quant::LayerCalibration calib{gptq ? random_hessian(cols, 256) : std::vector<double>{}, {}, nullptr};
   mixq::quant::MethodOptions o;
   o.method = gptq ? "gptq" : "rtn";
   o.format = {int(state.range(3)), 128, false};
   const auto& method = mixq::quant::method_info(o.method);
-  for (auto _ : state) benchmark::DoNotOptimize(method.quantize(w, h, o).parts.size());
+  for (auto _ : state) benchmark::DoNotOptimize(method.quantize(w, calib, o).parts.size());
   state.SetLabel(o.method);
   state.counters["weights/s"] = benchmark::Counter(double(rows * cols), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["peak_rss_MiB"] = mixq::bench::peak_rss_mib();

@@ -41,8 +41,10 @@ void add_inspect_command(CLI::App& app) {
       tensors.push_back({{"name", e.name}, {"dtype", io::dtype_name(e.dtype)}, {"shape", e.shape}, {"bytes", e.bytes.size()}});
     }
     for (const auto& [name, t] : packed) {
-      const auto counts = quant::format_ops(t.format).code_histogram(t);
+      const auto& ops = quant::format_ops(t.format);
+      const auto counts = ops.code_histogram(t);
       tensors.push_back({{"name", name},
+                         {"layout", ops.layout(t)},
                          {"format", t.format},
                          {"params", t.params},
                          {"shape", {t.rows, t.cols}},
@@ -65,10 +67,11 @@ void add_inspect_command(CLI::App& app) {
       const auto shape = t["shape"].get<std::vector<int64_t>>();
       const std::string shape_s = shape.size() == 2 ? fmt::format("{}x{}", shape[0], shape[1]) : fmt::format("{}", shape[0]);
       if (t.contains("format")) {
-        fmt::print("{:<50} {:<8} {:<14} {:>10} {:>7.3f}  {}  {}\n", t["name"].get<std::string>(),
+        fmt::print("{:<50} {:<8} {:<14} {:>10} {:>7.3f}  {}  {}  {}\n", t["name"].get<std::string>(),
                    t["format"].get<std::string>(), shape_s, t["bytes"].get<size_t>(), t["bits_per_weight"].get<double>(),
                    t["params"].dump(), histogram_line(t["code_histogram"].get<std::vector<int64_t>>(),
-                                                     quant::format_ops(t["format"].get<std::string>())));
+                                                     quant::format_ops(t["format"].get<std::string>())),
+                   t["layout"].get<std::string>());
       } else {
         fmt::print("{:<50} {:<8} {:<14} {:>10}\n", t["name"].get<std::string>(), t["dtype"].get<std::string>(), shape_s,
                    t["bytes"].get<size_t>());

@@ -34,6 +34,12 @@ void Progress::draw(const std::string& status) {
   std::fflush(stderr);
 }
 
+void Progress::note(const std::string& line) {
+  if (enabled_ && !finished_) fmt::print(stderr, "\r\033[K");  // clear the bar; the next draw restores it
+  fmt::print("{}\n", line);
+  std::fflush(stdout);
+}
+
 void Progress::finish() {
   if (finished_) return;
   finished_ = true;

@@ -22,6 +22,8 @@ std::string format_label(const quant::MethodOptions& o) {
     return fmt::format("fineq {} T{} {} {}/{}", f.group > 0 ? fmt::format("g{}", f.group) : "row", f.threshold,
                        f.rule, f.int3, f.int2);
   }
+  if (quant::format_name_of(o) == "slim")
+    return fmt::format("slim N{} g{} (N-1..N+1)", o.slim.format.bits, o.slim.format.group);
   return fmt::format("uniform b{} {} {}", o.format.bits, o.format.group > 0 ? fmt::format("g{}", o.format.group) : "row",
                      o.format.symmetric ? "sym" : "asym");
 }
@@ -66,7 +68,7 @@ std::vector<CompareRow> compare_configs(const CompareOptions& opt, const std::fu
   const auto stream = tokenize_eval_text(tok, io::read_whole_file(opt.eval_text), false);
   quant::Calibration calib;
   for (const auto& m : methods)
-    if (quant::method_info(m.method).needs_hessian) {
+    if (quant::method_info(m.method).needs_calibration) {
       calib = quant::prepare_calibration(tok, ck.config.seq_len, opt.calib_text, opt.calib);
       break;
     }

@@ -27,7 +27,7 @@ Calibration prepare_calibration(const io::Tokenizer& tok, int model_seq_len, con
 
 QuantizationRecord quantize_with_record(model::LlamaModel& model, const Calibration& calib, const MethodOptions& opt,
                                         const std::function<void(int, const std::vector<LayerReport>&)>& on_layer) {
-  const bool needs = method_info(opt.method).needs_hessian;
+  const bool needs = method_info(opt.method).needs_calibration;
   const auto t0 = std::chrono::steady_clock::now();
   static const std::vector<std::vector<int>> no_windows;
   quantize_model(model, needs ? calib.windows : no_windows, opt, on_layer);

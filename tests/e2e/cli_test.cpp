@@ -214,7 +214,39 @@ TEST(Cli, QuantizeBadInputGivesClearErrors) {
                      "bits must be 2, 3, 4 or 8");
   expect_clean_error(run_mixq("compare -m " + kModel + " --configs gptq:4:0 --text " + (dir / "short.txt")),
                      "group size must be a positive integer");
+  expect_clean_error(run_mixq(base + "--method slim --bits 8"), "target bits N must be 2…7");
+  std::ofstream(dir / "calib.txt") << story_text(40);
+  expect_clean_error(run_mixq(base + "--method slim --group 128 --calib-len 64 --calib " + (dir / "calib.txt")),
+                     "larger than the row");
+  r = run_mixq(base + "--method gptq --compat official");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--compat"), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists(dir / "q.safetensors"));
+}
+
+// SliM-LLM from the command line: -v logs each linear's group widths and SBA's p, inspect shows
+// them, the published recipe is one switch away, and the file evaluates.
+TEST(Cli, QuantizeSlimLogsTheBitMapAndInspectShowsIt) {
+  test::TempDir dir;
+  std::ofstream(dir / "calib.txt") << story_text(40);
+  const std::string q = dir / "s.safetensors";
+  const std::string calib = " --calib " + (dir / "calib.txt") + " --calib-samples 8 --calib-len 64";
+  auto r = run_mixq("quantize -q -v -m " + kModel + " --method slim --bits 2 --group 32" + calib + " -o " + q);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("model.layers.4.mlp.down_proj.weight"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("widths "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("(p = "), std::string::npos) << r.output;
+  r = run_mixq("inspect " + q);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"spec\":\"slim:2:32\""), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1b:"), std::string::npos) << r.output;
+  r = run_mixq("quantize -q -m " + kModel + " --method slim --bits 3 --group 32 --compat official" + calib + " -o " + q);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("slim:3:32+official"), std::string::npos) << r.output;
+  std::ofstream(dir / "eval.txt") << story_text(10);
+  r = run_mixq("eval -m " + q + " --text " + (dir / "eval.txt") + " --ctx 64");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("ppl "), std::string::npos);
 }
 
 }  // namespace mixq

@@ -101,9 +101,7 @@ TEST(Fineq, BeatsUniformTwoBitGptqAtComparableBitsOnTinyStories5M) {
   MIXQ_REQUIRE_FILE(test::shared_path(kCalib));
   MIXQ_REQUIRE_FILE(test::shared_path(kValid));
   const std::string text = io::read_whole_file(test::shared_path(kValid));
-  eval::PerplexityOptions po;
-  po.progress = false;
-  po.max_windows = 100;
+  const eval::PerplexityOptions po = test::quiet_ppl_options(100);
   std::map<std::string, std::pair<double, double>> result;  // spec → (bpw, ppl)
   for (const char* spec : {"fineq-gptq:row+paper", "fineq-gptq:row", "gptq:2:64", "gptq:2:128", "gptq:2:64+act-order"}) {
     auto m = test::load_model(test::model_file(test::kRealModels[1]));

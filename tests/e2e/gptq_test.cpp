@@ -31,7 +31,7 @@ TEST(Gptq, BeatsRtnOnEveryLayerOfTinyStories5M) {
         for (int bits : {2, 3, 4}) {
           MethodOptions o;
           o.format = {bits, 128, false};
-          const double rtn = test::output_error(w, method_info("rtn").quantize(w, h, o), h);
+          const double rtn = test::output_error(w, method_info("rtn").quantize(w, {}, o), h);
           const double gptq = test::output_error(w, quantize_gptq(w, h, o), h);
           EXPECT_LT(gptq, rtn) << name << " " << bits << " bits";
           if (name.find("layers.0.") != std::string::npos && bits == 3)
@@ -47,9 +47,7 @@ TEST(Gptq, FourBitTinyStories5MWithin3PercentAndThreadCountInvariant) {
   MIXQ_REQUIRE_FILE(test::shared_path(kValid));
   const std::string text = io::read_whole_file(test::shared_path(kValid));
   test::TempDir dir;
-  eval::PerplexityOptions po;
-  po.progress = false;
-  po.max_windows = 100;
+  const eval::PerplexityOptions po = test::quiet_ppl_options(100);
   double fp = 0, q = 0;
   for (int threads : {2, 1}) {
     auto m = test::load_model(test::model_file(test::kRealModels[1]), threads);

@@ -24,4 +24,24 @@ TEST(MethodSpec, RejectsWhatItCannotRun) {
     EXPECT_THROW(parse_method_spec(bad), Error) << bad;
 }
 
+TEST(MethodSpec, SlimConfigurationsRoundTripAndOfficialImpliesTheCodesKlDirection) {
+  const auto o = parse_method_spec("slim:3:64+no-sqc+lambda=2+mask-weights+true-seq");
+  EXPECT_EQ(o.method, "slim");
+  EXPECT_EQ(o.slim.format.bits, 3);
+  EXPECT_EQ(o.slim.format.group, 64);
+  EXPECT_TRUE(o.slim.sba && !o.slim.sqc && o.true_sequential);
+  EXPECT_EQ(o.slim.lambda, 2.0);
+  EXPECT_EQ(method_spec(o), "slim:3:64+no-sqc+lambda=2+mask-weights+true-seq");
+  EXPECT_EQ(format_name_of(o), "slim");
+  EXPECT_EQ(parse_method_spec("slim:2").slim.kl, "fp-q");
+  const auto official = parse_method_spec("slim:2+official");
+  EXPECT_EQ(official.slim.kl, "q-fp");
+  EXPECT_EQ(method_spec(official), "slim:2:128+official");
+  EXPECT_EQ(method_spec(parse_method_spec("slim:2+official+kl-fp-q")), "slim:2:128+official+kl-fp-q");
+  EXPECT_EQ(method_options_json(o).at("params").at("lambda"), 2.0);
+  for (const char* bad : {"slim", "slim:1", "slim:8", "slim:2:0", "slim:2:row", "slim:2+lambda=0.5", "slim:2+sym",
+                          "slim:2:128:4"})
+    EXPECT_THROW(parse_method_spec(bad), Error) << bad;
+}
+
 }  // namespace mixq::quant

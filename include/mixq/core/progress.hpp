@@ -13,6 +13,8 @@ class Progress {
   ~Progress();
   void advance(size_t steps = 1, const std::string& status = "");
   void finish();
+  // Prints `line` on stdout (always), above the bar.
+  void note(const std::string& line);
 
  private:
   void draw(const std::string& status);

@@ -9,6 +9,7 @@
 #include "mixq/core/error.hpp"
 #include "mixq/model/packed_linear.hpp"
 #include "mixq/quant/calib/hessian.hpp"
+#include "mixq/quant/formats/registry.hpp"
 
 namespace mixq::quant {
 namespace {
@@ -17,21 +18,33 @@ using model::LinearSite;
 
 using model::LinearSlot;
 
-// Runs layer `l` over every window's current activations (without changing them) and returns
-// one Hessian per site that `wanted` accepts.
-std::map<LinearSite, HessianAccumulator> capture(model::LlamaModel& m, int l, const std::vector<std::vector<float>>& acts,
-                                                 size_t len, const std::function<bool(LinearSite)>& wanted) {
-  std::map<LinearSite, HessianAccumulator> acc;
+// What one capture pass collects per linear site.
+struct SiteCapture {
+  HessianAccumulator hessian;
+  std::vector<std::vector<float>> inputs;  // per window, when asked for
+};
+
+// Runs layer `l` over every window's current activations (without changing them) and returns,
+// per site that `wanted` accepts, its Hessian and (keep_inputs) its inputs.
+std::map<LinearSite, SiteCapture> capture(model::LlamaModel& m, int l, const std::vector<std::vector<float>>& acts,
+                                          size_t len, const std::function<bool(LinearSite)>& wanted, bool keep_inputs) {
+  std::map<LinearSite, SiteCapture> out;
   model::KvCache cache(m.config(), int(len));
   std::vector<float> x;
   for (const auto& a : acts) {
     x = a;
     m.forward_layer(l, x.data(), len, 0, cache, [&](LinearSite site, const float* in, size_t n, size_t width) {
       if (!wanted(site)) return;
-      acc.try_emplace(site, width).first->second.add(in, n);
+      SiteCapture& c = out.try_emplace(site, SiteCapture{HessianAccumulator(width), {}}).first->second;
+      c.hessian.add(in, n);
+      if (keep_inputs) c.inputs.emplace_back(in, in + n * width);
     });
   }
-  return acc;
+  return out;
+}
+
+LayerCalibration calibration_of(const SiteCapture& c, ThreadPool& pool) {
+  return {c.hessian.hessian(), c.inputs, &pool};
 }
 
 }  // namespace
@@ -57,8 +70,9 @@ std::string calibration_hash(const std::vector<std::vector<int>>& windows) {
   return fmt::format("fnv1a64:{:016x}", h);
 }
 
-std::vector<std::pair<std::string, std::vector<double>>> layer_hessians(model::LlamaModel& m, int l,
-                                                                         const std::vector<std::vector<int>>& windows) {
+std::vector<std::pair<std::string, LayerCalibration>> layer_calibrations(model::LlamaModel& m, int l,
+                                                                         const std::vector<std::vector<int>>& windows,
+                                                                         bool keep_inputs) {
   std::vector<std::vector<float>> acts;
   const size_t dim = size_t(m.config().dim);
   for (const auto& w : windows) {
@@ -68,9 +82,9 @@ std::vector<std::pair<std::string, std::vector<double>>> layer_hessians(model::L
   model::KvCache cache(m.config(), int(windows.at(0).size()));
   for (int i = 0; i < l; ++i)
     for (size_t s = 0; s < acts.size(); ++s) m.forward_layer(i, acts[s].data(), windows[s].size(), 0, cache);
-  auto acc = capture(m, l, acts, windows[0].size(), [](LinearSite) { return true; });
-  std::vector<std::pair<std::string, std::vector<double>>> out;
-  for (const auto& slot : model::linear_slots()) out.emplace_back(slot.name(l), acc.at(slot.site).hessian());
+  auto acc = capture(m, l, acts, windows[0].size(), [](LinearSite) { return true; }, keep_inputs);
+  std::vector<std::pair<std::string, LayerCalibration>> out;
+  for (const auto& slot : model::linear_slots()) out.emplace_back(slot.name(l), calibration_of(acc.at(slot.site), m.pool()));
   return out;
 }
 
@@ -78,7 +92,7 @@ void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& w
                     const std::function<void(int, const std::vector<LayerReport>&)>& on_layer) {
   const MethodInfo& method = method_info(opt.method);
   validate_method_options(opt);
-  if (windows.empty() && method.needs_hessian) fail("calibration", "method {} needs calibration windows", opt.method);
+  if (windows.empty() && method.needs_calibration) fail("calibration", "method {} needs calibration windows", opt.method);
   const auto& cfg = m.config();
   const size_t len = windows.empty() ? 0 : windows[0].size();
   if (len > size_t(cfg.seq_len)) fail("calibration", "window of {} tokens exceeds the model's context {}", len, cfg.seq_len);
@@ -96,29 +110,33 @@ void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& w
     const int stages = opt.true_sequential ? 4 : 1;
     for (int stage = 0; stage < stages; ++stage) {
       auto in_stage = [&](const LinearSlot& s) { return !opt.true_sequential || s.stage == stage; };
-      std::map<LinearSite, HessianAccumulator> acc;
-      if (method.needs_hessian)
-        acc = capture(m, l, acts, len, [&](LinearSite site) {
-          for (const auto& s : model::linear_slots())
-            if (s.site == site && in_stage(s)) return true;
-          return false;
-        });
+      std::map<LinearSite, SiteCapture> acc;
+      if (method.needs_calibration)
+        acc = capture(
+            m, l, acts, len,
+            [&](LinearSite site) {
+              for (const auto& s : model::linear_slots())
+                if (s.site == site && in_stage(s)) return true;
+              return false;
+            },
+            method.needs_inputs);
       for (const auto& slot : model::linear_slots()) {
         if (!in_stage(slot)) continue;
         const auto t0 = std::chrono::steady_clock::now();
         std::unique_ptr<model::Linear>& linear = layer.*slot.member;
         const Tensor* w = linear->dense_weight();
         if (!w) fail(slot.name(l), "is already quantized");
-        std::vector<double> h;
-        if (method.needs_hessian) h = acc.at(slot.site).hessian();
+        LayerCalibration calib;
+        if (method.needs_calibration) calib = calibration_of(acc.at(slot.site), m.pool());
         PackedTensor packed;
         try {
-          packed = method.quantize(*w, h, opt);
+          packed = method.quantize(*w, calib, opt);
         } catch (const Error& e) {
           fail(slot.name(l), "{}", e.what());
         }
         reports.push_back({slot.name(l), packed.rows, packed.cols, packed.bits_per_weight(),
-                           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()});
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                           format_ops(packed.format).layout(packed)});
         linear = std::make_unique<model::PackedLinear>(std::move(packed));  // frees the fp32 weight
       }
     }

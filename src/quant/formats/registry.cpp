@@ -2,6 +2,7 @@
 
 #include "mixq/core/error.hpp"
 #include "mixq/quant/formats/fineq.hpp"
+#include "mixq/quant/formats/slim.hpp"
 #include "mixq/quant/formats/uniform.hpp"
 
 namespace mixq::quant {
@@ -9,13 +10,14 @@ namespace {
 
 template <typename Format>
 constexpr FormatOps ops_of() {
-  return {Format::name.data(), &Format::validate, &Format::code_histogram, &Format::code_label, &Format::dequantize_rows,
-          &Format::gemm_reference};
+  return {Format::name.data(),     &Format::validate,        &Format::code_histogram, &Format::code_label,
+          &Format::layout,          &Format::dequantize_rows, &Format::gemm_reference};
 }
 
 constexpr FormatOps kFormats[] = {
     ops_of<UniformFormat>(),
     ops_of<FineqFormat>(),
+    ops_of<SlimFormat>(),
 };
 
 }  // namespace

@@ -65,19 +65,6 @@ PackedTensor UniformFormat::pack(int64_t rows, int64_t cols, std::span<const uin
 
 namespace {
 
-// Codes of one row, a whole 32-bit word at a time (BITS is a compile-time constant so the inner
-// loop unrolls); `codes` has room for words × ⌊32 / BITS⌋ entries (the padding codes are 0).
-template <int BITS>
-void unpack_words(const uint8_t* base, int64_t words, uint8_t* codes) {
-  constexpr int k = 32 / BITS;
-  constexpr uint32_t mask = (1u << BITS) - 1;
-  for (int64_t w = 0; w < words; ++w) {
-    uint32_t word;
-    std::memcpy(&word, base + w * 4, 4);  // the layout is little-endian, as is every supported host
-    for (int j = 0; j < k; ++j) codes[w * k + j] = uint8_t((word >> (j * BITS)) & mask);
-  }
-}
-
 // The specification of the layout: code i is bits [(i mod k)·b, …) of little-endian word ⌊i / k⌋.
 void unpack_row_reference(const PackedTensor& t, const UniformParams& p, int64_t row, uint8_t* codes) {
   const int k = UniformFormat::codes_per_word(p.bits);
@@ -95,12 +82,7 @@ void unpack_row_reference(const PackedTensor& t, const UniformParams& p, int64_t
 void unpack_row_fast(const PackedTensor& t, const UniformParams& p, int64_t row, uint8_t* codes) {
   const int64_t words = UniformFormat::words_per_row(t.cols, p.bits);
   const uint8_t* base = t.part("codes").bytes.data() + size_t(row * words * 4);
-  switch (p.bits) {
-    case 2: return unpack_words<2>(base, words, codes);
-    case 3: return unpack_words<3>(base, words, codes);
-    case 4: return unpack_words<4>(base, words, codes);
-    default: return unpack_words<8>(base, words, codes);
-  }
+  with_code_width(p.bits, [&](auto bits) { unpack_code_words<bits.value>(base, words, codes); });
 }
 
 size_t codes_capacity(const PackedTensor& t, const UniformParams& p) {

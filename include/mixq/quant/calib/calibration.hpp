@@ -31,6 +31,7 @@ struct LayerReport {
   int64_t rows, cols;
   double bits_per_weight;
   double seconds;
+  std::string layout;  // the format's layout summary (slim: the group widths and SBA's p)
 };
 
 // Quantizes every decoder-layer linear of `model` in place (they become PackedLinear), layer by
@@ -38,9 +39,11 @@ struct LayerReport {
 void quantize_model(model::LlamaModel& model, const std::vector<std::vector<int>>& windows, const MethodOptions& opt,
                     const std::function<void(int, const std::vector<LayerReport>&)>& on_layer = {});
 
-// Hessians H = 2/N Σ xxᵀ of every linear of decoder layer `layer` from the fp model, keyed by
-// canonical tensor name (the sites' inputs as the model computes them on `windows`).
-std::vector<std::pair<std::string, std::vector<double>>> layer_hessians(model::LlamaModel& model, int layer,
-                                                                         const std::vector<std::vector<int>>& windows);
+// Calibration of every linear of decoder layer `layer` from the fp model, keyed by canonical
+// tensor name: H = 2/N Σ xxᵀ of the sites' inputs as the model computes them on `windows`, and
+// (keep_inputs) those inputs.
+std::vector<std::pair<std::string, LayerCalibration>> layer_calibrations(model::LlamaModel& model, int layer,
+                                                                         const std::vector<std::vector<int>>& windows,
+                                                                         bool keep_inputs = false);
 
 }  // namespace mixq::quant

@@ -79,6 +79,7 @@ struct FineqFormat {
   // Histogram of the 4 index values (00 = INT2 cluster, 01/10/11 = pruned position 0/1/2).
   static std::vector<int64_t> code_histogram(const PackedTensor& t);
   static std::string code_label(size_t code);  // int2, prune0, prune1, prune2
+  static std::string layout(const PackedTensor&) { return {}; }
   static void dequantize_rows(const PackedTensor& t, int64_t row_begin, int64_t row_end, float* out);
   static void gemm_reference(const PackedTensor& t, const float* x, size_t n, float* y, int64_t row_begin,
                              int64_t row_end);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "mixq/core/error.hpp"
@@ -30,6 +31,37 @@ inline void expect_part(const PackedTensor& t, const char* format, const char* s
   if (dtype == io::DType::F16)
     for (size_t i = 0; i < part.bytes.size() / 2; ++i)
       if (!std::isfinite(f16_part_at(part, i))) fail(format, "part '{}' holds a non-finite value at {}", suffix, i);
+}
+
+// Codes packed ⌊32 / BITS⌋ to a little-endian 32-bit word (code i at bits [(i mod k)·BITS, …) of
+// word ⌊i / k⌋, never straddling), a whole word at a time: BITS is a compile-time constant so the
+// inner loop unrolls. `codes` has room for words × k entries (padding codes are 0).
+template <int BITS>
+void unpack_code_words(const uint8_t* base, int64_t words, uint8_t* codes) {
+  constexpr int k = 32 / BITS;
+  constexpr uint32_t mask = (1u << BITS) - 1;
+  for (int64_t w = 0; w < words; ++w) {
+    uint32_t word;
+    std::memcpy(&word, base + w * 4, 4);  // the layout is little-endian, as is every supported host
+    for (int j = 0; j < k; ++j) codes[w * k + j] = uint8_t((word >> (j * BITS)) & mask);
+  }
+}
+
+// Calls fn(std::integral_constant<int, B>{}) for a code width B = bits known at run time (1…8), so
+// a decoder is written once as a template and instantiated for every width.
+template <typename Fn>
+void with_code_width(int bits, Fn&& fn) {
+  switch (bits) {
+    case 1: return fn(std::integral_constant<int, 1>{});
+    case 2: return fn(std::integral_constant<int, 2>{});
+    case 3: return fn(std::integral_constant<int, 3>{});
+    case 4: return fn(std::integral_constant<int, 4>{});
+    case 5: return fn(std::integral_constant<int, 5>{});
+    case 6: return fn(std::integral_constant<int, 6>{});
+    case 7: return fn(std::integral_constant<int, 7>{});
+    case 8: return fn(std::integral_constant<int, 8>{});
+    default: fail("unpack", "code width {} is outside 1…8", bits);
+  }
 }
 
 // Y[k][r] = Σ_i Ŵ[r][i] X[k][i] for rows [row_begin, row_end), each row decoded once by

@@ -16,6 +16,9 @@ struct FormatOps {
   void (*validate)(const PackedTensor&);
   std::vector<int64_t> (*code_histogram)(const PackedTensor&);
   std::string (*code_label)(size_t code);  // what histogram entry `code` counts
+  // What varies inside the tensor beyond its parameters, in a few words ("" when nothing does):
+  // slim's per-group widths, for `mixq inspect` and `mixq quantize -v`.
+  std::string (*layout)(const PackedTensor&);
   // Rows [row_begin, row_end) as fp32, out[(r − row_begin) · cols + i].
   void (*dequantize_rows)(const PackedTensor&, int64_t row_begin, int64_t row_end, float* out);
   // Scalar reference Y[n][rows] = X[n][cols] Ŵᵀ for output rows [row_begin, row_end): the

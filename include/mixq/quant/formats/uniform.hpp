@@ -53,6 +53,7 @@ struct UniformFormat {
   static std::string code_label(size_t code) { return std::to_string(code); }
   // The codes of one row, unpacked.
   static void unpack_row(const PackedTensor& t, int64_t row, uint8_t* codes);
+  static std::string layout(const PackedTensor&) { return {}; }
   static void dequantize_rows(const PackedTensor& t, int64_t row_begin, int64_t row_end, float* out);
   // Scalar reference Y[n][rows] = X[n][cols] Ŵᵀ for output rows [row_begin, row_end): each row is
   // dequantized once and dotted with every token (the spec every faster kernel is tested against).

@@ -1,20 +1,43 @@
 #pragma once
 // Quantization methods: each turns (W, H, options) into a packed tensor and is one row of the
-// method table. RTN and fineq-rtn ignore H; GPTQ and fineq-gptq (and later SliM-LLM) need it.
+// method table. RTN and fineq-rtn ignore H; GPTQ and fineq-gptq need it; SliM-LLM also needs the
+// layer's calibration inputs (its bit allocation scores candidates on real layer outputs).
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "mixq/core/tensor.hpp"
+#include "mixq/core/thread_pool.hpp"
 #include "mixq/quant/formats/fineq.hpp"
+#include "mixq/quant/formats/slim.hpp"
 #include "mixq/quant/formats/uniform.hpp"
 
 namespace mixq::quant {
+
+// SliM-LLM (DESIGN.md §5.3, specs/slim-llm.md). Defaults fix what the published code gets wrong
+// (p = 0 searched, one damp for search and apply, the paper's KL direction); `official` follows
+// the published code exactly so the two recipes can be compared.
+struct SlimOptions {
+  SlimParams format;               // N (average bits) and G (group size)
+  bool sba = true;                 // salience-determined bit allocation (off: every group N bits)
+  bool sqc = true;                 // salience-weighted quantizer calibration (off: min-max grid)
+  bool official = false;           // p ∈ 1…groups/2−1, absolute damp 0.01 for the search, KL(q‖fp)
+  double lambda = 1.0;             // SQC: weight of salient weights' error (1 = published: inert)
+  std::string kl = "fp-q";         // SBA score: fp-q = KL(P_fp‖P_q) (paper Eq. 4) | q-fp (code)
+  std::string search = "rtn";      // SBA candidates as: rtn (published: RTN of W) | gptq (ours: as stored)
+  std::string score = "kl";        // SBA score: kl (published) | mse (ours, search gptq: tr(ΔW H ΔWᵀ))
+  std::string mask = "salience";   // SQC salient set: salience (code: 2σ on w²/U_jj²) | weights (paper: 3σ on w)
+
+  nlohmann::json to_json() const;
+};
+// Error for N outside 2…7, G not positive, λ < 1, an unknown KL direction, mask rule or search.
+void validate_slim_options(const SlimOptions& s);
 
 struct MethodOptions {
   std::string method = "gptq";  // rtn | gptq | fineq-rtn | fineq-gptq
   UniformParams format;         // rtn, gptq
   FineqParams fineq;            // fineq-rtn, fineq-gptq
+  SlimOptions slim;             // slim
   bool mse_clip = false;        // RTN/GPTQ grid: search the clipping range
   double damp = 0.01;           // GPTQ: λ, H += λ·mean(diag H)·I (×10 per failed Cholesky)
   int block = 128;              // GPTQ: columns per lazy-update block
@@ -28,18 +51,28 @@ struct MethodOptions {
 MethodOptions parse_method_spec(const std::string& spec);
 // FineQ configurations: fineq-rtn|fineq-gptq[:GROUP|row][+paper][+ratio|+min-error|+obs][+t=T]
 // [+int3-wide|+int3-fine][+int2-twos|+int2-sym] (group default: row; +paper = ratio, wide, twos).
+// SliM-LLM: slim:N[:GROUP][+official][+no-sba][+no-sqc][+lambda=L][+kl-fp-q|+kl-q-fp]
+// [+mask-salience|+mask-weights][+search-rtn|+search-gptq][+true-seq] (group default 128).
 std::string method_spec(const MethodOptions& o);
-// "uniform" or "fineq": the format a method writes.
+// "uniform", "fineq" or "slim": the format a method writes.
 std::string format_name_of(const MethodOptions& o);
 // Error unless the method exists and its format's parameters are valid.
 void validate_method_options(const MethodOptions& o);
 // Every option, for the quantized file's metadata.
 nlohmann::json method_options_json(const MethodOptions& o);
 
+// What calibration gives a method for one linear layer.
+struct LayerCalibration {
+  std::vector<double> hessian;             // H [cols][cols] (methods with needs_calibration)
+  std::vector<std::vector<float>> inputs;  // per window X [tokens][cols] (methods with needs_inputs)
+  ThreadPool* pool = nullptr;              // for methods that parallelize (null: one thread)
+};
+
 struct MethodInfo {
   const char* name;
-  bool needs_hessian;
-  PackedTensor (*quantize)(const Tensor& w, const std::vector<double>& h, const MethodOptions& o);
+  bool needs_calibration;  // a Hessian from calibration windows
+  bool needs_inputs;       // the layer's calibration inputs themselves
+  PackedTensor (*quantize)(const Tensor& w, const LayerCalibration& calib, const MethodOptions& o);
 };
 
 // The table entry for `name`, or Error listing the known methods.
@@ -50,6 +83,10 @@ const MethodInfo& method_info(const std::string& name);
 // error-updated weights and frozen, its values re-rounded after each in-cluster update.
 PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<double>& h, const MethodOptions& o);
 PackedTensor quantize_fineq_gptq(const Tensor& w, const std::vector<double>& h, const MethodOptions& o);
+
+// SliM-LLM (specs/slim-llm.md §8): salience order of the groups, SBA's search of p on the
+// calibration inputs' output distributions, then GPTQ with block = group and SQC at each group start.
+PackedTensor quantize_slim(const Tensor& w, const LayerCalibration& calib, const MethodOptions& o);
 
 // GPTQ (Frantar et al. 2022), DESIGN.md §5.2. `h` is H [cols][cols]; dead inputs (H_jj = 0)
 // get H_jj = 1 and W[:, j] = 0. Error when H stays not positive definite after 6 dampings.

@@ -1,0 +1,386 @@
+// SliM-LLM (Huang et al., ICML 2025; specs/slim-llm.md): salience-determined bit allocation (SBA)
+// over groups of G input columns, salience-weighted quantizer calibration (SQC) of each group's
+// grid, and GPTQ's error feedback with block = group.
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <numeric>
+
+#include "mixq/core/error.hpp"
+#include "mixq/core/half.hpp"
+#include "mixq/kernels/dense_f32.hpp"
+#include "mixq/quant/methods/input_checks.hpp"
+#include "mixq/quant/methods/method.hpp"
+#include "mixq/quant/quantizer.hpp"
+
+namespace mixq::quant {
+namespace {
+
+float round_to_f16(float v) { return f16_to_f32(f32_to_f16(v)); }
+
+// 1-bit groups: ŵ = μ + α·(2c − 1), μ the mean and α the mean |w| of the row's group (the
+// published binarizer; fp16 as stored).
+struct BinaryGrid {
+  float mean = 0, alpha = 0;
+  static BinaryGrid fit(const float* v, int64_t n) {
+    double sum = 0, abs_sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += v[i], abs_sum += std::fabs(v[i]);
+    return {round_to_f16(float(sum / double(n))), round_to_f16(float(abs_sum / double(n)))};
+  }
+  uint8_t code(float w) const { return w >= mean ? 1 : 0; }
+  float value(uint8_t c) const { return mean + alpha * float(2 * int(c) - 1); }
+};
+
+// A group's grid for one row at any width: binary at 1 bit, GPTQ's integer grid above.
+struct RowGrid {
+  int bits = 2;
+  GridQuantizer grid;
+  BinaryGrid binary;
+  uint8_t code(float w) const { return bits == 1 ? binary.code(w) : grid.code(w); }
+  float value(uint8_t c) const { return bits == 1 ? binary.value(c) : grid.value(c); }
+  float scale() const { return bits == 1 ? binary.alpha : grid.scale; }
+  float zero() const { return bits == 1 ? binary.mean : grid.zero; }
+};
+
+// SQC's step search (specs/slim-llm.md §2.2): min-max with 0 in range, then the step scaled by
+// τ = 1, 1.002 … 1.1, 0.998 … 0.9 about the fixed integer zero, keeping the first τ of least
+// Σ weight_i·|ŵ_i − v_i|^2.4 (weight null: all 1).
+GridQuantizer sqc_fit(const float* v, int64_t n, int bits, const float* weight) {
+  float lo = 0, hi = 0;
+  for (int64_t i = 0; i < n; ++i) lo = std::min(lo, v[i]), hi = std::max(hi, v[i]);
+  if (lo == 0 && hi == 0) lo = -1, hi = 1;
+  GridQuantizer g;
+  g.maxq = (1 << bits) - 1;
+  const float scale0 = (hi - lo) / float(g.maxq);
+  g.zero = std::clamp(std::round(-lo / scale0), 0.f, float(g.maxq));
+  GridQuantizer best = g;
+  double best_err = INFINITY;
+  for (int k = 0; k <= 100; ++k) {
+    const int step = k <= 50 ? k : 50 - k;  // 0, 1 … 50, −1 … −50
+    g.scale = round_to_f16((1.f + 0.002f * float(step)) * scale0);
+    if (g.scale == 0.f) g.scale = f16_to_f32(1);  // a range below fp16's smallest step
+    double err = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const float e = std::fabs(g.value(g.code(v[i])) - v[i]);
+      err += double(weight ? weight[i] : 1.f) * double(std::pow(e, 2.4f));
+    }
+    if (err < best_err) best_err = err, best = g;
+  }
+  return best;
+}
+
+RowGrid fit_row(const float* v, int64_t n, int bits, bool sqc, const float* weight) {
+  RowGrid r;
+  r.bits = bits;
+  if (bits == 1)
+    r.binary = BinaryGrid::fit(v, n);
+  else
+    r.grid = sqc ? sqc_fit(v, n, bits, weight) : GridQuantizer::fit(v, size_t(n), 1, bits, false);
+  return r;
+}
+
+// Group order by ascending salience Σ_rows,cols∈g W²/U_jj² (stable: ties keep column order).
+std::vector<int64_t> salience_order(const std::vector<float>& w, int64_t rows, int64_t cols, const SlimParams& p,
+                                    const float* u_diag) {
+  const int64_t groups = p.groups(cols);
+  std::vector<double> salience(size_t(groups), 0.0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < cols; ++j) {
+      const double v = w[size_t(r * cols + j)], u = u_diag[j];
+      salience[size_t(j / p.group)] += v * v / (u * u);
+    }
+  std::vector<int64_t> order(static_cast<size_t>(groups));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return salience[size_t(a)] < salience[size_t(b)]; });
+  return order;
+}
+
+// The p least salient groups get N−1 bits, the p most salient N+1, the rest N.
+std::vector<int> widths_for(const std::vector<int64_t>& order, int64_t p, int n) {
+  std::vector<int> w(order.size(), n);
+  for (int64_t k = 0; k < p; ++k) {
+    w[size_t(order[size_t(k)])] = n - 1;
+    w[size_t(order[order.size() - 1 - size_t(k)])] = n + 1;
+  }
+  return w;
+}
+
+// log of the clamped softmax of each row of x [tokens][n] (the official kl_div clamps
+// probabilities at 1e-6 before the log).
+void clamped_log_softmax(const float* x, size_t tokens, size_t n, float* out) {
+  for (size_t t = 0; t < tokens; ++t) {
+    const float* row = x + t * n;
+    float* o = out + t * n;
+    const float m = *std::max_element(row, row + n);
+    double sum = 0;
+    for (size_t i = 0; i < n; ++i) sum += std::exp(double(row[i] - m));
+    const double log_sum = std::log(sum);
+    for (size_t i = 0; i < n; ++i) o[i] = float(std::max(double(row[i] - m) - log_sum, std::log(1e-6)));
+  }
+}
+
+// Σ_tokens KL(P‖Q) from the two clamped log-distributions.
+double summed_kl(const float* log_p, const float* log_q, size_t count) {
+  double kl = 0;
+  for (size_t i = 0; i < count; ++i) kl += std::exp(double(log_p[i])) * (double(log_p[i]) - double(log_q[i]));
+  return kl;
+}
+
+// Mean over the calibration windows of Σ_tokens KL between the softmax of the layer's fp output
+// X Wᵀ and of X Ŵᵀ for each candidate Ŵ that `candidate(k, w_hat)` writes (k = 0 … count − 1),
+// in the direction o.kl. `update(k, x, tokens, out_q)` may instead move X Ŵ_{k−1}ᵀ to X Ŵ_kᵀ in
+// place (then candidate(k) is called for k = 0 only). Windows run in parallel on calib.pool;
+// the sums are taken in window order whatever the thread count.
+using UpdateFn = std::function<void(int64_t k, const float* x, int tokens, float* out_q)>;
+std::vector<double> mean_kl_scores(const std::vector<float>& w, int64_t rows, int64_t cols, const LayerCalibration& calib,
+                                   const SlimOptions& o, int64_t count, const std::vector<std::vector<float>>& w_hat,
+                                   const UpdateFn& update) {
+  const size_t windows = calib.inputs.size();
+  if (windows == 0) fail("slim", "SBA needs the layer's calibration inputs");
+  for (const auto& x : calib.inputs)
+    if (x.empty() || x.size() % size_t(cols) != 0)
+      fail("slim", "calibration input of {} values is not [tokens, {}]", x.size(), cols);
+  std::vector<double> per_window(windows * size_t(count), 0.0);
+  auto score_windows = [&](size_t begin, size_t end) {
+    kernels::use_single_threaded_blas();
+    std::vector<float> out_fp, out_q, log_fp, log_q;
+    auto product = [&](const std::vector<float>& x, int tokens, const std::vector<float>& m, float* out) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tokens, int(rows), int(cols), 1.f, x.data(), int(cols),
+                  m.data(), int(cols), 0.f, out, int(rows));
+    };
+    for (size_t s = begin; s < end; ++s) {
+      const std::vector<float>& x = calib.inputs[s];
+      const int tokens = int(x.size() / size_t(cols));
+      const size_t n = size_t(tokens) * size_t(rows);
+      out_fp.resize(n), out_q.resize(n), log_fp.resize(n), log_q.resize(n);
+      product(x, tokens, w, out_fp.data());
+      clamped_log_softmax(out_fp.data(), size_t(tokens), size_t(rows), log_fp.data());
+      for (int64_t k = 0; k < count; ++k) {
+        if (k == 0 || !update)
+          product(x, tokens, w_hat[update ? 0 : size_t(k)], out_q.data());
+        else
+          update(k, x.data(), tokens, out_q.data());
+        clamped_log_softmax(out_q.data(), size_t(tokens), size_t(rows), log_q.data());
+        per_window[s * size_t(count) + size_t(k)] =
+            o.kl == "fp-q" ? summed_kl(log_fp.data(), log_q.data(), n) : summed_kl(log_q.data(), log_fp.data(), n);
+      }
+    }
+  };
+  if (calib.pool)
+    calib.pool->parallel_for(windows, score_windows);
+  else
+    score_windows(0, windows);
+  std::vector<double> mean(static_cast<size_t>(count), 0.0);
+  for (int64_t k = 0; k < count; ++k) {
+    for (size_t s = 0; s < windows; ++s) mean[size_t(k)] += per_window[s * size_t(count) + size_t(k)];
+    mean[size_t(k)] /= double(windows);
+  }
+  return mean;
+}
+
+// tr(ΔW H ΔWᵀ), ΔW = Ŵ − W: the layer-output squared error on the calibration inputs (up to
+// H's factor 2/N), GPTQ's own objective.
+double output_error(const std::vector<float>& w, const std::vector<float>& w_hat, const std::vector<double>& h,
+                    int64_t rows, int64_t cols) {
+  std::vector<double> d(static_cast<size_t>(cols)), hd(static_cast<size_t>(cols));
+  double total = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t i = 0; i < cols; ++i) d[size_t(i)] = double(w_hat[size_t(r * cols + i)]) - w[size_t(r * cols + i)];
+    cblas_dsymv(CblasRowMajor, CblasUpper, int(cols), 1.0, h.data(), int(cols), d.data(), 1, 0.0, hd.data(), 1);
+    for (int64_t i = 0; i < cols; ++i) total += d[size_t(i)] * hd[size_t(i)];
+  }
+  return total;
+}
+
+// The candidates p of the search: 0 … groups/2 (ours: uniform N is one extreme, as the paper's
+// appendix says), or the published code's 1 … groups/2 − 1 (empty with fewer than 4 groups:
+// then p = 0).
+std::pair<int64_t, int64_t> candidate_range(int64_t groups, const SlimOptions& o) {
+  return o.official ? std::pair<int64_t, int64_t>{1, groups / 2 - 1} : std::pair<int64_t, int64_t>{0, groups / 2};
+}
+
+// SBA's published search (specs/slim-llm.md §1.4): candidate p is the original weights RTN-
+// quantized at its widths (min-max with 0 in range; binary at 1 bit). Candidates differ from
+// p − 1 in two groups only, so each window's X Ŵᵀ moves by two thin GEMMs per step instead of
+// being recomputed.
+std::vector<double> rtn_search_scores(const std::vector<float>& w, int64_t rows, int64_t cols,
+                                      const std::vector<int64_t>& order, const LayerCalibration& calib,
+                                      const SlimOptions& o) {
+  const SlimParams& p = o.format;
+  const int n = p.bits;
+  const int64_t groups = p.groups(cols);
+  const auto [p_min, p_max] = candidate_range(groups, o);
+  // RTN of the original weights at each width N−1, N, N+1.
+  std::vector<std::vector<float>> rtn(3, std::vector<float>(w.size()));
+  for (int b = n - 1; b <= n + 1; ++b)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t g = 0; g < groups; ++g) {
+        const float* v = &w[size_t(r * cols + g * p.group)];
+        const int64_t len = p.group_len(cols, g);
+        const RowGrid grid = fit_row(v, len, b, false, nullptr);
+        for (int64_t i = 0; i < len; ++i) rtn[size_t(b - n + 1)][size_t(r * cols + g * p.group + i)] = grid.value(grid.code(v[i]));
+      }
+  // Step k (p = k) moves group order[k−1] from N to N−1 and group order[groups−k] from N to N+1;
+  // delta holds the change of Ŵ at the step that touches each group.
+  std::vector<float> delta(w.size(), 0.f);
+  for (int64_t k = 1; k <= p_max; ++k)
+    for (auto [g, to] : {std::pair{order[size_t(k - 1)], 0}, std::pair{order[size_t(groups - k)], 2}})
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t i = 0; i < p.group_len(cols, g); ++i) {
+          const size_t at = size_t(r * cols + g * p.group + i);
+          delta[at] = rtn[size_t(to)][at] - rtn[1][at];
+        }
+  auto step = [&](int64_t k, const float* x, int tokens, float* out_q) {
+    for (int64_t g : {order[size_t(k - 1)], order[size_t(groups - k)]}) {
+      const int64_t b = g * p.group;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tokens, int(rows), int(p.group_len(cols, g)), 1.f, x + b,
+                  int(cols), delta.data() + b, int(cols), 1.f, out_q, int(rows));
+    }
+  };
+  // Scores for p = 0 … p_max (the steps below p_min are taken but not kept).
+  auto all = mean_kl_scores(w, rows, cols, calib, o, p_max + 1, {rtn[1]}, step);
+  return {all.begin() + p_min, all.end()};
+}
+
+// SQC's per-element weights for one group slab (columns [begin, begin + len) of every row):
+// 1 + (λ − 1)·[salient]. Salient: the code's rule — z-score of w²/U_jj² over the slab above 2
+// (at least the smallest such salience) — or the paper's: |w − mean| > 3σ of the slab's weights.
+std::vector<float> salient_weights(const std::vector<float>& w, int64_t rows, int64_t cols, int64_t begin, int64_t len,
+                                   const float* u_diag, const SlimOptions& o) {
+  std::vector<float> value(size_t(rows * len));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < len; ++i) {
+      const float v = w[size_t(r * cols + begin + i)], u = u_diag[begin + i];
+      value[size_t(r * len + i)] = o.mask == "salience" ? v * v / (u * u) : v;
+    }
+  double mean = 0, var = 0;
+  for (float v : value) mean += v;
+  mean /= double(value.size());
+  for (float v : value) var += (v - mean) * (v - mean);
+  const double sd = std::sqrt(var / double(std::max<size_t>(1, value.size() - 1)));
+  std::vector<float> weight(value.size(), 1.f);
+  if (sd == 0) return weight;
+  const double sigmas = o.mask == "salience" ? 2.0 : 3.0;
+  float threshold = INFINITY;  // salience rule: every value at least the smallest outlier
+  for (float v : value)
+    if (std::fabs(v - mean) / sd > sigmas) threshold = std::min(threshold, v);
+  for (size_t i = 0; i < value.size(); ++i) {
+    const bool salient = o.mask == "salience" ? value[i] >= threshold : std::fabs(value[i] - mean) / sd > sigmas;
+    if (salient) weight[i] = float(o.lambda);
+  }
+  return weight;
+}
+
+}  // namespace
+
+namespace {
+
+// The diagonal of U, the upper Cholesky factor of (H + λ·mean(diag H)·I)⁻¹, exactly as GPTQ's
+// error feedback will compute it from the same H and λ.
+std::vector<float> u_diagonal(std::vector<double> h, int64_t cols, double damp) {
+  damped_inverse_cholesky(h, size_t(cols), damp, "slim");
+  std::vector<float> d(static_cast<size_t>(cols));
+  for (int64_t j = 0; j < cols; ++j) d[size_t(j)] = float(h[size_t(j * cols + j)]);
+  return d;
+}
+
+struct SlimQuantized {
+  std::vector<uint8_t> codes;
+  std::vector<float> scales, zeros;
+  std::vector<float> values;  // Ŵ as decoded, row-major
+};
+
+// GPTQ with block = group at the given widths: each group's grids fitted (SQC, or min-max) on the
+// error-updated weights when the group starts, binary grids for 1-bit groups.
+SlimQuantized gptq_at_widths(std::vector<float> w, std::vector<double> h, int64_t rows, int64_t cols,
+                             const std::vector<int>& widths, const SlimOptions& o, double damp) {
+  const SlimParams& p = o.format;
+  const int64_t groups = p.groups(cols);
+  SlimQuantized out{std::vector<uint8_t>(size_t(rows * cols)), std::vector<float>(size_t(rows * groups)),
+                    std::vector<float>(size_t(rows * groups)), std::vector<float>(size_t(rows * cols))};
+  std::vector<RowGrid> grid(static_cast<size_t>(rows));
+  gptq_error_feedback(
+      w, std::move(h), rows, cols, {}, damp, p.group,
+      [&](int64_t j, const std::vector<float>& cur, const float* u_diag, float* q) {
+        const int64_t g = j / p.group;
+        if (j % p.group == 0) {
+          const int64_t len = p.group_len(cols, g);
+          std::vector<float> weight;
+          if (o.sqc && o.lambda != 1.0) weight = salient_weights(cur, rows, cols, j, len, u_diag, o);
+          for (int64_t r = 0; r < rows; ++r) {
+            grid[size_t(r)] = fit_row(&cur[size_t(r * cols + j)], len, widths[size_t(g)], o.sqc,
+                                      weight.empty() ? nullptr : &weight[size_t(r * len)]);
+            out.scales[size_t(r * groups + g)] = grid[size_t(r)].scale();
+            out.zeros[size_t(r * groups + g)] = grid[size_t(r)].zero();
+          }
+        }
+        for (int64_t r = 0; r < rows; ++r) {
+          const uint8_t c = grid[size_t(r)].code(cur[size_t(r * cols + j)]);
+          out.codes[size_t(r * cols + j)] = c;
+          q[r] = out.values[size_t(r * cols + j)] = grid[size_t(r)].value(c);
+        }
+      },
+      "slim");
+  return out;
+}
+
+}  // namespace
+
+PackedTensor quantize_slim(const Tensor& w_in, const LayerCalibration& calib, const MethodOptions& mo) {
+  const SlimOptions& o = mo.slim;
+  validate_slim_options(o);
+  const SlimParams& p = o.format;
+  check_weight(w_in, "slim");
+  const int64_t rows = w_in.rows(), cols = w_in.cols(), groups = p.groups(cols);
+  if (p.group > cols) fail("slim", "group size {} is larger than the row ({} input columns)", p.group, cols);
+  check_hessian(calib.hessian, cols, "slim");
+  std::vector<float> w = w_in.data;
+  std::vector<double> h = calib.hessian;
+  // The published code damps H in place with an absolute 0.01 and orders the groups for the
+  // search from that alone (GPTQ later adds its relative damp, so the order applied can differ;
+  // and no input is ever dead). Ours: one damp, one order.
+  std::vector<float> search_u;
+  if (o.official) {
+    for (int64_t j = 0; j < cols; ++j) h[size_t(j * cols + j)] += 0.01;
+    if (o.sba) search_u = u_diagonal(h, cols, 0.0);
+  }
+  zero_dead_inputs(w, h, rows, cols);
+  const auto [p_min, p_max] = candidate_range(groups, o);
+  int64_t chosen = 0;
+  std::vector<double> scores;
+  SlimQuantized result;
+  std::vector<int> widths(size_t(groups), p.bits);
+  if (o.sba && p_max >= p_min) {
+    const auto order = salience_order(w, rows, cols, p, u_diagonal(h, cols, mo.damp).data());
+    if (o.search == "gptq") {  // ours: each candidate as it will be stored, GPTQ and SQC included
+      std::vector<SlimQuantized> candidates;
+      std::vector<std::vector<float>> values;
+      for (int64_t k = p_min; k <= p_max; ++k) {
+        candidates.push_back(gptq_at_widths(w, h, rows, cols, widths_for(order, k, p.bits), o, mo.damp));
+        values.push_back(std::move(candidates.back().values));
+      }
+      scores.clear();
+      if (o.score == "mse")
+        for (const auto& v : values) scores.push_back(output_error(w, v, calib.hessian, rows, cols));
+      else
+        scores = mean_kl_scores(w, rows, cols, calib, o, int64_t(values.size()), values, {});
+      const auto best = std::min_element(scores.begin(), scores.end()) - scores.begin();
+      chosen = p_min + best;
+      result = std::move(candidates[size_t(best)]);
+    } else {
+      const auto& order_searched = o.official ? salience_order(w, rows, cols, p, search_u.data()) : order;
+      scores = rtn_search_scores(w, rows, cols, order_searched, calib, o);
+      chosen = p_min + (std::min_element(scores.begin(), scores.end()) - scores.begin());
+    }
+    widths = widths_for(order, chosen, p.bits);
+  }
+  if (result.codes.empty()) result = gptq_at_widths(w, std::move(h), rows, cols, widths, o, mo.damp);
+  PackedTensor t = SlimFormat::pack(rows, cols, widths, result.codes, result.scales, result.zeros, p);
+  // What SBA chose, for `mixq inspect` (not needed to decode).
+  if (o.sba) t.params["sba"] = {{"p", chosen}, {"p_first", p_min}, {"mean_kl", scores}};
+  return t;
+}
+
+}  // namespace mixq::quant
