@@ -33,6 +33,7 @@ void add_bench_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
+void add_simulate_command(CLI::App& app);
 
 // --calib, --calib-samples, --calib-len, --seed (quantize and compare).
 void add_calibration_options(CLI::App& cmd, std::string& text, quant::CalibOptions& c);

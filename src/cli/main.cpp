@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   mixq::cli::add_quantize_command(app);
   mixq::cli::add_inspect_command(app);
   mixq::cli::add_compare_command(app);
+  mixq::cli::add_simulate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "mixq/io/mapped_file.hpp"
 #include "test_paths.hpp"
 
@@ -247,6 +249,40 @@ TEST(Cli, QuantizeSlimLogsTheBitMapAndInspectShowsIt) {
   r = run_mixq("eval -m " + q + " --text " + (dir / "eval.txt") + " --ctx 64");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("ppl "), std::string::npos);
+}
+
+// mixq simulate: the table, the JSON report, the three charts; a non-FineQ file and a bad array
+// shape are refused.
+TEST(Cli, SimulateWritesTableJsonAndCharts) {
+  test::TempDir dir;
+  std::ofstream(dir / "prompt.txt") << story_text(5);
+  const std::string q = dir / "f.safetensors";
+  auto r = run_mixq("quantize -q -m " + kModel + " --method fineq-rtn -o " + q);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string base = "simulate -m " + q + " --text " + (dir / "prompt.txt") + " --tokens 32";
+  r = run_mixq(base + " --array 16x8 --json " + (dir / "sim.json") + " --plot-dir " + (dir / "plots") +
+               " --dump-config " + (dir / "cfg.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("whole model"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("PE-array area"), std::string::npos) << r.output;
+  const auto j = nlohmann::json::parse(io::read_whole_file(dir / "sim.json"));
+  EXPECT_EQ(j.at("config").at("rows"), 16);
+  EXPECT_EQ(j.at("model").size(), 3u);
+  for (const char* svg : {"energy.svg", "area.svg", "cycles.svg"})
+    EXPECT_NE(io::read_whole_file(dir / (std::string("plots/") + svg)).find("<svg"), std::string::npos) << svg;
+  // The dumped configuration loads back, and a damaged one is refused with the reason.
+  r = run_mixq(base + " --layers 0 --pe select --dataflow os --config " + (dir / "cfg.json"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("output-stationary"), std::string::npos) << r.output;
+  std::ofstream(dir / "neg.json") << R"({"energy": {"dram_byte": -1}})";
+  expect_clean_error(run_mixq(base + " --config " + (dir / "neg.json")), "must be ≥ 0");
+  expect_clean_error(run_mixq(base + " --array 0x32"), "at least 1×1");
+  expect_clean_error(run_mixq(base + " --array big"), "expected ROWSxCOLS");
+  expect_clean_error(run_mixq(base + " --pe tpu"), "unknown PE model");
+  expect_clean_error(run_mixq(base + " --layers 9"), "outside");
+  const std::string g = dir / "g.safetensors";
+  ASSERT_EQ(run_mixq("quantize -q -m " + kModel + " --method rtn --bits 4 -o " + g).exit_code, 0);
+  expect_clean_error(run_mixq("simulate -m " + g + " --text " + (dir / "prompt.txt")), "runs FineQ layers");
 }
 
 }  // namespace mixq

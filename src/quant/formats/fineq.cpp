@@ -96,19 +96,27 @@ uint8_t fineq_encode(const float w[3], float delta, int mode, const FineqGrids& 
   return byte;
 }
 
+FineqCodes fineq_codes(uint8_t byte) {
+  FineqCodes c{(byte >> 6) - 1, {0, 0, 0}};
+  if (c.mode < 0) {
+    for (int i = 0; i < 3; ++i) c.q[size_t(i)] = int8_t(sign_extend((byte >> (4 - 2 * i)) & 3, 2));
+  } else {
+    const int kept[2] = {sign_extend((byte >> 3) & 7, 3), sign_extend(byte & 7, 3)};
+    int slot = 0;
+    for (int i = 0; i < 3; ++i)
+      if (i != c.mode) c.q[size_t(i)] = int8_t(kept[slot++]);
+  }
+  return c;
+}
+
 FineqDecodeTable fineq_decode_table(const FineqParams& p) {
   const FineqGrids g(p);
   FineqDecodeTable t{};
   for (int b = 0; b < 256; ++b) {
-    const int idx = b >> 6;
-    if (idx == 0) {
-      for (int i = 0; i < 3; ++i) t[size_t(b)][size_t(i)] = int8_t(g.int2_unit * sign_extend((b >> (4 - 2 * i)) & 3, 2) + g.int2_offset);
-    } else {
-      const int pruned = idx - 1;
-      const int kept[2] = {sign_extend((b >> 3) & 7, 3), sign_extend(b & 7, 3)};
-      int slot = 0;
-      for (int i = 0; i < 3; ++i) t[size_t(b)][size_t(i)] = i == pruned ? int8_t(0) : int8_t(g.int3_unit * kept[slot++]);
-    }
+    const FineqCodes c = fineq_codes(uint8_t(b));
+    for (int i = 0; i < 3; ++i)
+      t[size_t(b)][size_t(i)] = c.mode < 0 ? int8_t(g.int2_unit * c.q[size_t(i)] + g.int2_offset)
+                                : i == c.mode ? int8_t(0) : int8_t(g.int3_unit * c.q[size_t(i)]);
   }
   return t;
 }

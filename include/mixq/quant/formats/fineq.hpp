@@ -64,6 +64,14 @@ struct FineqGrids {
 // importance[i] when given.
 uint8_t fineq_encode(const float w[3], float delta, int mode, const FineqGrids& g, float* sq_error = nullptr,
                      const float* importance = nullptr);
+// A byte's fields: mode −1 = three INT2 codes q (−2…1), else the pruned position (its q is 0) and
+// the two kept INT3 codes (−4…3). Values in half-steps follow from FineqGrids: INT2 unit·q + offset,
+// INT3 unit·q.
+struct FineqCodes {
+  int mode;
+  std::array<int8_t, 3> q;
+};
+FineqCodes fineq_codes(uint8_t byte);
 // 256 entries: each byte's three values in half-steps (weight = h · Δ/2).
 using FineqDecodeTable = std::array<std::array<int8_t, 3>, 256>;
 FineqDecodeTable fineq_decode_table(const FineqParams& p);
