@@ -17,6 +17,7 @@ void add(PeRun& total, const PeRun& r) {
   Events& t = total.events;
   const Events& e = r.events;
   t.mults += e.mults, t.psum_adds += e.psum_adds, t.small_adds += e.small_adds, t.selects += e.selects;
+  t.shifts += e.shifts;
   t.reg_bits += e.reg_bits, t.busy_steps += e.busy_steps, t.total_steps += e.total_steps;
   t.sram_weight_bytes += e.sram_weight_bytes, t.sram_act_bytes += e.sram_act_bytes;
   t.sram_out_bytes += e.sram_out_bytes, t.dram_bytes += e.dram_bytes;
@@ -114,7 +115,7 @@ nlohmann::json ModelSimReport::to_json() const {
                           {"macs", r.macs},
                           {"utilization", r.utilization},
                           {"events", {{"mults", e.mults}, {"psum_adds", e.psum_adds}, {"small_adds", e.small_adds},
-                                      {"selects", e.selects}, {"reg_bits", e.reg_bits}, {"busy_steps", e.busy_steps},
+                                      {"selects", e.selects}, {"shifts", e.shifts}, {"reg_bits", e.reg_bits}, {"busy_steps", e.busy_steps},
                                       {"total_steps", e.total_steps}, {"sram_weight_bytes", e.sram_weight_bytes},
                                       {"sram_act_bytes", e.sram_act_bytes}, {"sram_out_bytes", e.sram_out_bytes},
                                       {"dram_bytes", e.dram_bytes}}},

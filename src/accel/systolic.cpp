@@ -38,11 +38,13 @@ struct SelectPe {
     if (!w.int3) {
       const int32_t p = select_step(x, w.q, ev);
       sum = l.int2_unit * p + l.int2_offset * x;  // ×unit is a wired shift
+      ev.shifts += uint64_t(l.int2_unit != 1);
       ev.psum_adds += uint64_t(p != 0) + uint64_t(l.int2_offset != 0);
     } else if (w.q != 0) {  // a pruned weight (q = 0 in an outlier cluster) is clock-gated
       const int lo = ((w.q & 3) ^ 2) - 2;  // sign-extended low two bits
       const int hi = (w.q - lo) / 4;       // −1, 0 or 1
       const int32_t p_lo = select_step(x, lo, ev), p_hi = hi ? select_step(4 * x, hi, ev) : 0;
+      ev.shifts += uint64_t(hi != 0) + uint64_t(l.int3_unit != 1);
       ev.psum_adds += uint64_t(p_lo != 0) + uint64_t(p_hi != 0);
       sum = l.int3_unit * (p_lo + p_hi);
     }
@@ -60,6 +62,7 @@ struct UnaryPe {
     for (int i = 0; i < std::abs(w.q); ++i) sum += pulse;
     ev.psum_adds += uint64_t(pulses(w, l));
     sum *= w.int3 ? l.int3_unit : l.int2_unit;  // wired shift
+    ev.shifts += uint64_t((w.int3 ? l.int3_unit : l.int2_unit) != 1);
     if (!w.int3) sum += l.int2_offset * x;
     return sum;
   }

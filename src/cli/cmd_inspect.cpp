@@ -23,16 +23,28 @@ std::string histogram_line(const std::vector<int64_t>& counts, const quant::Form
 void add_inspect_command(CLI::App& app) {
   struct Options {
     std::string file;
-    bool json = false;
+    bool json = false, verify = false;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("inspect", "show what a mixq quantized file holds");
   cmd->add_option("file", o->file, "quantized .safetensors file")->required();
   cmd->add_flag("--json", o->json, "print as JSON");
+  cmd->add_flag("--verify", o->verify, "check every tensor's bytes against its stored checksum (exit 1 on damage)");
   cmd->callback([o] {
     const io::SafetensorsFile file(o->file);
     const auto& meta = file.metadata();
     if (!meta.count("mixq.version")) fail(o->file, "not a mixq quantized file (no mixq.version in its metadata)");
+    if (o->verify) {
+      size_t bad = 0;
+      const auto checks = quant::verify_checksums(file);
+      for (const auto& c : checks) {
+        bad += !c.ok;
+        fmt::print("{:<50} {}  {}\n", c.name, c.ok ? "ok     " : "DAMAGED", c.detail);
+      }
+      if (bad) fail(o->file, "{} of {} tensors damaged", bad, checks.size());
+      fmt::print("{}: all {} tensors match their checksums\n", o->file, checks.size());
+      return;
+    }
     const auto packed = quant::read_packed_tensors(file);
     nlohmann::json tensors = nlohmann::json::array();
     for (const auto& e : file.entries()) {

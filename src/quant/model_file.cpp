@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "mixq/core/error.hpp"
+#include "mixq/core/hash.hpp"
 #include "mixq/io/hf_checkpoint.hpp"
 #include "mixq/model/packed_linear.hpp"
 #include "mixq/quant/formats/registry.hpp"
@@ -87,6 +88,9 @@ void save_quantized_model(const std::string& path, const model::LlamaModel& mode
   meta["mixq.method"] = record.method.dump();
   meta["mixq.calibration"] = record.calibration.dump();
   meta["mixq.bits_per_weight"] = fmt::format("{:.6f}", decoder_bits_per_weight(model));
+  json checksums = json::object();
+  for (const auto& t : tensors) checksums[t.name] = fnv1a64_label(fnv1a64(t.bytes.data(), t.bytes.size()));
+  meta["mixq.checksums"] = checksums.dump();
   io::write_safetensors(path, tensors, meta);
 }
 
@@ -168,12 +172,36 @@ std::map<std::string, PackedTensor> read_packed_tensors(const io::SafetensorsFil
   return out;
 }
 
+std::vector<TensorCheck> verify_checksums(const io::SafetensorsFile& file) {
+  const auto& meta = file.metadata();
+  if (!meta.count("mixq.checksums")) fail(file.path(), "the file stores no checksums (written by an older mixq)");
+  const json sums = parse_json(meta, "mixq.checksums", file.path());
+  if (!sums.is_object()) fail(file.path(), "metadata 'mixq.checksums' is not an object");
+  std::vector<TensorCheck> out;
+  for (const auto& e : file.entries()) {
+    TensorCheck c{e.name, false, "no checksum stored"};
+    if (sums.contains(e.name) && sums[e.name].is_string()) {
+      const std::string actual = fnv1a64_label(fnv1a64(e.bytes.data(), e.bytes.size()));
+      c.ok = actual == sums[e.name].get<std::string>();
+      c.detail = c.ok ? actual : "stored " + sums[e.name].get<std::string>() + ", bytes hash to " + actual;
+    }
+    out.push_back(std::move(c));
+  }
+  for (const auto& [name, _] : sums.items())
+    if (!file.find(name)) out.push_back({name, false, "listed in the checksums but missing from the file"});
+  return out;
+}
+
 QuantizedModel load_quantized_model(const std::string& path, int threads) {
   io::SafetensorsFile file(path);
   const auto& meta = file.metadata();
   const std::string& version = meta_string(meta, "mixq.version", path);
   if (version != kQuantizedFileVersion)
     fail(path, "quantized file version {} is not supported (this mixq reads version {})", version, kQuantizedFileVersion);
+  // Damage anywhere (a flipped bit in codes would still decode) is reported before any use.
+  if (meta.count("mixq.checksums"))
+    for (const auto& c : verify_checksums(file))
+      if (!c.ok) fail(path, "tensor '{}' is corrupted: {}", c.name, c.detail);
   QuantizedModel q;
   const io::LlamaConfig config = io::parse_hf_config(meta_string(meta, "mixq.config", path), path + " (mixq.config)");
   const auto& tok_entry = file.at(kTokenizerTensor);

@@ -168,6 +168,22 @@ TEST(Cli, QuantizeThenInspectEvalAndRunTheFile) {
   r = run_mixq("inspect --json " + q);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("\"code_histogram\""), std::string::npos);
+  r = run_mixq("inspect --verify " + q);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("match their checksums"), std::string::npos) << r.output;
+  const std::string damaged = dir / "damaged.safetensors";
+  std::filesystem::copy_file(q, damaged);
+  {  // one byte of the copy's last tensor data flipped in place: --verify names the damage
+    std::fstream f(damaged, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(-3, std::ios::end);
+    const char c = char(f.get() ^ 0x01);
+    f.seekp(-3, std::ios::end);
+    f.put(c);
+  }
+  r = run_mixq("inspect --verify " + damaged);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("DAMAGED"), std::string::npos) << r.output;
+  expect_clean_error(run_mixq("eval -m " + damaged + " --text " + (dir / "calib.txt") + " --ctx 64"), "is corrupted");
 
   std::ofstream(dir / "eval.txt") << story_text(10);
   r = run_mixq("eval -m " + q + " --text " + (dir / "eval.txt") + " --ctx 64");

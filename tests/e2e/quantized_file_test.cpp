@@ -42,14 +42,26 @@ std::vector<float> quantize_and_save(const std::string& path, const MethodOption
 }
 
 // Rewrites `src` into `dst` after `edit` changed its tensors or metadata.
+// Copies src to dst through `edit`. Without keep_checksums the checksums are dropped, so the
+// structural checks behind them are what a damaged file meets.
 void rewrite(const std::string& src, const std::string& dst,
-             const std::function<void(std::vector<io::TensorToWrite>&, std::map<std::string, std::string>&)>& edit) {
+             const std::function<void(std::vector<io::TensorToWrite>&, std::map<std::string, std::string>&)>& edit,
+             bool keep_checksums = false) {
   io::SafetensorsFile f(src);
   std::vector<io::TensorToWrite> tensors;
   for (const auto& e : f.entries()) tensors.push_back({e.name, e.dtype, e.shape, {e.bytes.begin(), e.bytes.end()}});
   auto meta = f.metadata();
+  if (!keep_checksums) meta.erase("mixq.checksums");
   edit(tensors, meta);
   io::write_safetensors(dst, tensors, meta);
+}
+
+// The model quantized with RTN 3-bit g32, saved at `path`: the file the damage tests start from.
+void save_rtn3(const std::string& path) {
+  MethodOptions o;
+  o.method = "rtn";
+  o.format = {3, 32, false};
+  quantize_and_save(path, o);
 }
 
 void expect_load_error(const std::string& path, const std::string& needle) {
@@ -144,11 +156,8 @@ TEST(QuantizedFile, RoundTripGivesIdenticalLogitsWithNothingElseOnDisk) {
 
 TEST(QuantizedFile, DamagedFilesAreRefusedClearly) {
   test::TempDir dir;
-  MethodOptions o;
-  o.method = "rtn";
-  o.format = {3, 32, false};
   const std::string good = dir / "q.safetensors", bad = dir / "bad.safetensors";
-  quantize_and_save(good, o);
+  save_rtn3(good);
   const std::string wq = io::names::wq(2);
 
   rewrite(good, bad, [&](auto&, auto& meta) {  // the format claims 4 bits; the codes hold 3
@@ -176,6 +185,29 @@ TEST(QuantizedFile, DamagedFilesAreRefusedClearly) {
     std::erase_if(tensors, [&](const auto& t) { return t.name == "mixq.tokenizer"; });
   });
   expect_load_error(bad, "mixq.tokenizer");
+}
+
+// Every tensor's bytes are checksummed: one flipped bit in the codes (which would still decode
+// to a valid-looking model) is refused on load and reported by verify_checksums; an intact copy
+// without checksums (an older file) still loads.
+TEST(QuantizedFile, ChecksumsCatchSilentDamage) {
+  test::TempDir dir;
+  const std::string good = dir / "q.safetensors", bad = dir / "bad.safetensors";
+  save_rtn3(good);
+  for (const auto& c : verify_checksums(io::SafetensorsFile(good))) EXPECT_TRUE(c.ok) << c.name << " " << c.detail;
+  const std::string codes = io::names::wq(1) + ".codes";
+  rewrite(good, bad, [&](auto& tensors, auto&) {
+    for (auto& t : tensors)
+      if (t.name == codes) t.bytes[5] ^= 0x10;
+  }, true);
+  expect_load_error(bad, "'" + codes + "' is corrupted");
+  std::vector<std::string> damaged;
+  for (const auto& c : verify_checksums(io::SafetensorsFile(bad)))
+    if (!c.ok) damaged.push_back(c.name);
+  EXPECT_EQ(damaged, std::vector<std::string>{codes});
+  rewrite(good, bad, [&](auto&, auto&) {});
+  EXPECT_NO_THROW(load_quantized_model(bad, 1));
+  EXPECT_THROW(verify_checksums(io::SafetensorsFile(bad)), Error);
 }
 
 }  // namespace mixq::quant

@@ -124,6 +124,8 @@ TEST(Systolic, FineqPesTradeTheMultiplierForSelectsAndAdds) {
   EXPECT_GT(base.events.mults, 0u);
   EXPECT_EQ(sel.events.mults, 0u);
   EXPECT_GT(sel.events.selects, 0u);
+  EXPECT_GT(sel.events.shifts, 0u);
+  EXPECT_EQ(base.events.shifts, 0u);
   EXPECT_LT(pe_area_um2(PeKind::Select, cfg), pe_area_um2(PeKind::Baseline, cfg));
   EXPECT_LT(energy_of(sel, cfg, PeKind::Select).compute_pj, energy_of(base, cfg, PeKind::Baseline).compute_pj);
 }

@@ -60,6 +60,7 @@ PeKind pe_from_name(const std::string& name);  // baseline | select | unary, els
 
 struct Events {
   uint64_t mults = 0, psum_adds = 0, small_adds = 0, selects = 0;  // PE arithmetic
+  uint64_t shifts = 0;  // operand shifts (×2 of the grid unit, ×4 of an INT3 high step): wiring, no energy
   uint64_t reg_bits = 0;                                           // flip-flop writes
   uint64_t busy_steps = 0, total_steps = 0;                        // PE clock steps used / offered
   double sram_weight_bytes = 0, sram_act_bytes = 0, sram_out_bytes = 0, dram_bytes = 0;

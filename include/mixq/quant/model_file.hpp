@@ -58,4 +58,13 @@ io::Checkpoint dequantized_checkpoint(QuantizedModel&& q, const std::string& sou
 // The packed tensors of an open quantized file, by weight name (for `mixq inspect`).
 std::map<std::string, PackedTensor> read_packed_tensors(const io::SafetensorsFile& file);
 
+// Each tensor's bytes against the FNV-1a checksum stored in `mixq.checksums` (every tensor of the
+// file, written by save_quantized_model). Loading runs the same check and refuses a damaged file.
+struct TensorCheck {
+  std::string name;
+  bool ok;
+  std::string detail;  // the checksum, or what is wrong
+};
+std::vector<TensorCheck> verify_checksums(const io::SafetensorsFile& file);
+
 }  // namespace mixq::quant

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "mixq/core/error.hpp"
+#include "mixq/core/hash.hpp"
 #include "mixq/model/packed_linear.hpp"
 #include "mixq/quant/calib/hessian.hpp"
 #include "mixq/quant/formats/registry.hpp"
@@ -63,11 +64,13 @@ std::vector<std::vector<int>> sample_windows(std::span<const int> stream, int sa
 }
 
 std::string calibration_hash(const std::vector<std::vector<int>>& windows) {
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = kFnv1aSeed;
   for (const auto& w : windows)
-    for (int id : w)
-      for (int b = 0; b < 4; ++b) h = (h ^ uint8_t(uint32_t(id) >> (8 * b))) * 1099511628211ull;
-  return fmt::format("fnv1a64:{:016x}", h);
+    for (int id : w) {
+      const uint8_t le[4] = {uint8_t(id), uint8_t(uint32_t(id) >> 8), uint8_t(uint32_t(id) >> 16), uint8_t(uint32_t(id) >> 24)};
+      h = fnv1a64(le, 4, h);
+    }
+  return fnv1a64_label(h);
 }
 
 std::vector<std::pair<std::string, LayerCalibration>> layer_calibrations(model::LlamaModel& m, int l,
