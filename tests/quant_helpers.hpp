@@ -24,20 +24,9 @@ inline eval::PerplexityOptions quiet_ppl_options(size_t max_windows) {
 
 // tr(ΔW H ΔWᵀ) with ΔW = Ŵ − W: the layer-output error ‖(W − Ŵ) X‖² up to H's factor 2/N.
 inline double output_error(const Tensor& w, const quant::PackedTensor& q, const std::vector<double>& h) {
-  const int64_t rows = w.rows(), cols = w.cols();
-  std::vector<float> deq(static_cast<size_t>(rows * cols));
-  quant::format_ops(q.format).dequantize_rows(q, 0, rows, deq.data());
-  double total = 0;
-  std::vector<double> d(static_cast<size_t>(cols));
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t i = 0; i < cols; ++i) d[size_t(i)] = double(deq[size_t(r * cols + i)]) - w.data[size_t(r * cols + i)];
-    for (int64_t i = 0; i < cols; ++i) {
-      double hd = 0;
-      for (int64_t j = 0; j < cols; ++j) hd += h[size_t(i * cols + j)] * d[size_t(j)];
-      total += d[size_t(i)] * hd;
-    }
-  }
-  return total;
+  std::vector<float> deq(static_cast<size_t>(w.rows() * w.cols()));
+  quant::format_ops(q.format).dequantize_rows(q, 0, w.rows(), deq.data());
+  return quant::hessian_weighted_error(w.data, deq, h, w.rows(), w.cols());
 }
 
 // Calls fn(name, W, calibration) for every decoder linear of the checkpoint at `model_path`, with

@@ -14,21 +14,12 @@ namespace {
 void add(PeRun& total, const PeRun& r) {
   total.cycles += r.cycles;
   total.macs += r.macs;
-  Events& t = total.events;
-  const Events& e = r.events;
-  t.mults += e.mults, t.psum_adds += e.psum_adds, t.small_adds += e.small_adds, t.selects += e.selects;
-  t.shifts += e.shifts;
-  t.reg_bits += e.reg_bits, t.busy_steps += e.busy_steps, t.total_steps += e.total_steps;
-  t.sram_weight_bytes += e.sram_weight_bytes, t.sram_act_bytes += e.sram_act_bytes;
-  t.sram_out_bytes += e.sram_out_bytes, t.dram_bytes += e.dram_bytes;
+  total.events += r.events;
   EnergyReport& te = total.energy;
   te.compute_pj += r.energy.compute_pj, te.register_pj += r.energy.register_pj;
   te.sram_pj += r.energy.sram_pj, te.dram_pj += r.energy.dram_pj;
   te.pe_area_um2 = r.energy.pe_area_um2, te.array_area_um2 = r.energy.array_area_um2;
-  total.utilization = t.total_steps ? double(t.busy_steps) / double(t.total_steps) : 0;
-  te.ops_per_joule = te.total_pj() > 0 ? 2.0 * double(total.macs) / (te.total_pj() * 1e-12) : 0;
-  const double array_pj = te.compute_pj + te.register_pj;
-  te.array_ops_per_joule = array_pj > 0 ? 2.0 * double(total.macs) / (array_pj * 1e-12) : 0;
+  set_efficiency(te, total.macs);
 }
 
 double outlier_fraction(const AccelLayer& l) {
@@ -48,7 +39,7 @@ ModelSimReport simulate_model(model::LlamaModel& m, std::span<const int> tokens,
   for (int l : opt.layers)
     if (l < 0 || l >= cfg.n_layers) fail("--layers", "layer {} is outside 0…{}", l, cfg.n_layers - 1);
   ModelSimReport report;
-  for (PeKind pe : opt.pes) report.totals.push_back({pe, 0, 0, 0, {}, {}});
+  for (PeKind pe : opt.pes) report.totals.push_back({pe, 0, 0, {}, {}});
   const size_t n = tokens.size();
   std::vector<float> x(n * size_t(cfg.dim));
   m.embed(tokens, x.data());
@@ -60,12 +51,6 @@ ModelSimReport simulate_model(model::LlamaModel& m, std::span<const int> tokens,
       if (wanted) inputs[site].assign(in, in + rows * width);
     });
     if (!wanted) continue;
-    struct Job {
-      LayerRun* layer;
-      const AccelLayer* weights;
-      const Activations* acts;
-      size_t pe;
-    };
     std::vector<LayerRun> runs;
     std::vector<AccelLayer> weights;
     std::vector<Activations> acts;
@@ -80,24 +65,22 @@ ModelSimReport simulate_model(model::LlamaModel& m, std::span<const int> tokens,
       runs.push_back({slot.name(l), weights.back().n, weights.back().k, int64_t(n), outlier_fraction(weights.back()), true,
                       std::vector<PeRun>(opt.pes.size())});
     }
-    std::vector<Job> jobs;
-    for (size_t s = 0; s < runs.size(); ++s)
-      for (size_t p = 0; p < opt.pes.size(); ++p) jobs.push_back({&runs[s], &weights[s], &acts[s], p});
+    // Job j = (linear j / PEs, PE model j % PEs); each writes only its own slots.
+    const size_t pes = opt.pes.size();
     std::vector<std::vector<int32_t>> refs(runs.size());
-    std::vector<uint8_t> ok(jobs.size(), 1);
+    std::vector<uint8_t> ok(runs.size() * pes, 1);
     m.pool().parallel_for(runs.size(), [&](size_t b, size_t e) {
       for (size_t s = b; s < e; ++s) refs[s] = reference_gemm(weights[s], acts[s]);
     });
-    m.pool().parallel_for(jobs.size(), [&](size_t b, size_t e) {
+    m.pool().parallel_for(runs.size() * pes, [&](size_t b, size_t e) {
       for (size_t j = b; j < e; ++j) {
-        const Job& job = jobs[j];
-        const PeKind pe = opt.pes[job.pe];
-        const SimResult r = simulate(*job.weights, *job.acts, opt.config, pe);
-        ok[j] = r.y == refs[size_t(job.layer - runs.data())];
-        job.layer->runs[job.pe] = {pe, r.cycles, r.macs, r.utilization, r.events, energy_of(r, opt.config, pe)};
+        const size_t s = j / pes, p = j % pes;
+        const SimResult r = simulate(weights[s], acts[s], opt.config, opt.pes[p]);
+        ok[j] = r.y == refs[s];
+        runs[s].runs[p] = {opt.pes[p], r.cycles, r.macs, r.events, energy_of(r, opt.config, opt.pes[p])};
       }
     });
-    for (size_t j = 0; j < jobs.size(); ++j) jobs[j].layer->matches_reference &= ok[j] != 0;
+    for (size_t j = 0; j < ok.size(); ++j) runs[j / pes].matches_reference &= ok[j] != 0;
     for (auto& run : runs) {
       for (size_t p = 0; p < run.runs.size(); ++p) add(report.totals[p], run.runs[p]);
       if (on_layer) on_layer(run);
@@ -113,7 +96,7 @@ nlohmann::json ModelSimReport::to_json() const {
     return nlohmann::json{{"pe", pe_name(r.pe)},
                           {"cycles", r.cycles},
                           {"macs", r.macs},
-                          {"utilization", r.utilization},
+                          {"utilization", r.events.utilization()},
                           {"events", {{"mults", e.mults}, {"psum_adds", e.psum_adds}, {"small_adds", e.small_adds},
                                       {"selects", e.selects}, {"shifts", e.shifts}, {"reg_bits", e.reg_bits}, {"busy_steps", e.busy_steps},
                                       {"total_steps", e.total_steps}, {"sram_weight_bytes", e.sram_weight_bytes},
@@ -149,7 +132,7 @@ std::string ModelSimReport::table() const {
     const double arr = r.energy.array_ops_per_joule, base_arr = base.energy.array_ops_per_joule;
     s += fmt::format("{:<40} {:>9} {:>6} {:<9} {:>10} {:>5.1f}% {:>10.3f} {:>8.3f} {:>7.2f}× {:>10.3f} {:>7.2f}× {:>6}\n",
                      name, shape, outliers >= 0 ? fmt::format("{:.1f}", 100 * outliers) : "", pe_name(r.pe), r.cycles,
-                     100 * r.utilization, r.energy.total_pj() / 1e6, eff / 1e12, base_eff > 0 ? eff / base_eff : 0.0,
+                     100 * r.events.utilization(), r.energy.total_pj() / 1e6, eff / 1e12, base_eff > 0 ? eff / base_eff : 0.0,
                      (r.energy.compute_pj + r.energy.register_pj) / 1e6, base_arr > 0 ? arr / base_arr : 0.0, exact);
   };
   for (const auto& l : layers)

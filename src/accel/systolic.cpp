@@ -205,7 +205,6 @@ SimResult simulate_with(const AccelLayer& l, const Activations& acts, const Acce
     for (int64_t n0 = 0; n0 < l.n; n0 += cfg.cols)
       for (int64_t k0 = 0; k0 < l.k; k0 += cfg.rows) run_tile<Pe>(l, acts, cfg, k0, n0, res.y, res);
   res.macs = uint64_t(acts.tokens * l.n * l.k);
-  res.utilization = res.events.total_steps ? double(res.events.busy_steps) / double(res.events.total_steps) : 0;
   // Weights cross the weight buffer once per tile (weight-stationary: each weight once;
   // output-stationary: once per token tile): int4 for the baseline, the cluster bytes for FineQ
   // PEs. DRAM holds weights, activations and outputs once each.
@@ -315,6 +314,20 @@ double pe_area_um2(PeKind pe, const AccelConfig& cfg) {
   }
 }
 
+void set_efficiency(EnergyReport& e, uint64_t macs) {
+  const double array_pj = e.compute_pj + e.register_pj;
+  e.ops_per_joule = e.total_pj() > 0 ? 2.0 * double(macs) / (e.total_pj() * 1e-12) : 0;
+  e.array_ops_per_joule = array_pj > 0 ? 2.0 * double(macs) / (array_pj * 1e-12) : 0;
+}
+
+Events& Events::operator+=(const Events& e) {
+  mults += e.mults, psum_adds += e.psum_adds, small_adds += e.small_adds, selects += e.selects, shifts += e.shifts;
+  reg_bits += e.reg_bits, busy_steps += e.busy_steps, total_steps += e.total_steps;
+  sram_weight_bytes += e.sram_weight_bytes, sram_act_bytes += e.sram_act_bytes;
+  sram_out_bytes += e.sram_out_bytes, dram_bytes += e.dram_bytes;
+  return *this;
+}
+
 EnergyReport energy_of(const SimResult& r, const AccelConfig& cfg, PeKind pe) {
   const Events& e = r.events;
   EnergyReport out;
@@ -324,9 +337,7 @@ EnergyReport energy_of(const SimResult& r, const AccelConfig& cfg, PeKind pe) {
   out.sram_pj = e.sram_weight_bytes * cfg.e("sram_weight_byte") + e.sram_act_bytes * cfg.e("sram_act_byte") +
                 e.sram_out_bytes * cfg.e("sram_out_byte");
   out.dram_pj = e.dram_bytes * cfg.e("dram_byte");
-  out.ops_per_joule = out.total_pj() > 0 ? 2.0 * double(r.macs) / (out.total_pj() * 1e-12) : 0;
-  const double array_pj = out.compute_pj + out.register_pj;
-  out.array_ops_per_joule = array_pj > 0 ? 2.0 * double(r.macs) / (array_pj * 1e-12) : 0;
+  set_efficiency(out, r.macs);
   out.pe_area_um2 = pe_area_um2(pe, cfg);
   out.array_area_um2 = out.pe_area_um2 * cfg.rows * cfg.cols;
   return out;

@@ -33,7 +33,7 @@ void add_method_options(CLI::App& cmd, quant::MethodOptions& m, std::string& com
   cmd.add_flag("!--no-sba", m.slim.sba, "slim: no salience-determined bit allocation (every group N bits)");
   cmd.add_flag("!--no-sqc", m.slim.sqc, "slim: no salience-weighted quantizer calibration (min-max grids)");
   cmd.add_option("--slim-lambda", m.slim.lambda, "slim: SQC weight of salient weights (1: published, inert)");
-  cmd.add_option("--slim-kl", m.slim.kl, "slim: SBA score KL(P_fp‖P_q) (fp-q, paper) or KL(P_q‖P_fp) (q-fp, code)")
+  cmd.add_option("--slim-kl", m.slim.kl, "slim: SBA score KL(P_fp‖P_q) (fp-q, paper; default) or KL(P_q‖P_fp) (q-fp, code; default with --compat official)")
       ->check(CLI::IsMember({"fp-q", "q-fp"}));
   cmd.add_option("--slim-search", m.slim.search, "slim: SBA scores candidates as RTN of W (rtn, published) or as stored (gptq)")
       ->check(CLI::IsMember({"rtn", "gptq"}));
@@ -76,7 +76,6 @@ void add_quantize_command(CLI::App& app) {
     if (o->compat == "official") {
       if (o->method.method != "slim") throw CLI::ValidationError("--compat", "official applies to --method slim");
       o->method.slim.official = true;
-      if (!cmd->count("--slim-kl")) o->method.slim.kl = "q-fp";
     }
     try {
       quant::validate_method_options(o->method);

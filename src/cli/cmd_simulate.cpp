@@ -1,5 +1,4 @@
 #include <filesystem>
-#include <sstream>
 
 #include "common.hpp"
 #include "mixq/accel/model_sim.hpp"
@@ -24,20 +23,14 @@ std::pair<int, int> parse_array(const std::string& s) {
   }
 }
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 }  // namespace
 
 void add_simulate_command(CLI::App& app) {
   struct Options {
     ModelOptions model;
-    std::string text, dataflow, array = "32x32", pes = "baseline,select,unary", layers, config, dump_config, json_out, plot_dir;
+    std::string text, dataflow, array = "32x32", config, dump_config, json_out, plot_dir;
+    std::vector<std::string> pes{"baseline", "select", "unary"};
+    std::vector<int> layers;
     int tokens = 256;
     bool overlap = false;
   };
@@ -46,9 +39,10 @@ void add_simulate_command(CLI::App& app) {
   add_model_options(*cmd, o->model);
   cmd->add_option("--text", o->text, "prompt text whose first --tokens tokens run through the model")->required();
   cmd->add_option("--tokens", o->tokens, "prompt tokens (≤ the model's context)")->check(CLI::PositiveNumber);
-  cmd->add_option("--layers", o->layers, "decoder layers, e.g. 0,3 (default: all)");
+  cmd->add_option("--layers", o->layers, "decoder layers, e.g. 0,3 (default: all)")->delimiter(',');
   cmd->add_option("--array", o->array, "array shape ROWSxCOLS");
-  cmd->add_option("--pe", o->pes, "PE models: baseline, select (FineQ temporal a), unary (FineQ temporal b)");
+  cmd->add_option("--pe", o->pes, "PE models: baseline, select (FineQ temporal a), unary (FineQ temporal b)")
+      ->delimiter(',');
   cmd->add_option("--dataflow", o->dataflow, "ws (weight-stationary, default) or os (output-stationary)")
       ->check(CLI::IsMember({"ws", "os"}));
   cmd->add_flag("--overlap-weight-load", o->overlap, "double-buffered weights: tile loads hidden");
@@ -64,15 +58,9 @@ void add_simulate_command(CLI::App& app) {
     if (!o->dataflow.empty()) opt.config.dataflow = o->dataflow;
     opt.config.validate();
     opt.pes.clear();
-    for (const auto& p : split(o->pes)) opt.pes.push_back(accel::pe_from_name(p));
+    for (const auto& p : o->pes) opt.pes.push_back(accel::pe_from_name(p));
     if (opt.pes.empty()) fail("--pe", "no PE model given");
-    for (const auto& l : split(o->layers)) {
-      try {
-        opt.layers.push_back(std::stoi(l));
-      } catch (const std::exception&) {
-        fail("--layers", "'{}' is not a layer number", l);
-      }
-    }
+    opt.layers = o->layers;
     if (!o->dump_config.empty()) io::write_file_atomic(o->dump_config, opt.config.to_json().dump(2) + "\n");
     auto m = load_model(o->model);
     auto ids = m.tokenizer->encode(io::read_whole_file(o->text), true);

@@ -76,7 +76,7 @@ TEST(Systolic, CyclesFollowTheClosedForm) {
   EXPECT_EQ(simulate(l, a, cfg, PeKind::Baseline).cycles, 4 * per_tile + 4);
   // Utilization: busy PE steps over offered ones.
   const SimResult r = simulate(l, a, cfg, PeKind::Baseline);
-  EXPECT_DOUBLE_EQ(r.utilization, double(5 * 6 * 8) / double(4 * per_tile * 12));
+  EXPECT_DOUBLE_EQ(r.events.utilization(), double(5 * 6 * 8) / double(4 * per_tile * 12));
 }
 
 TEST(Systolic, OutputStationaryGivesTheSameIntegersInItsOwnCycleCount) {

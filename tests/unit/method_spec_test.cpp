@@ -33,9 +33,9 @@ TEST(MethodSpec, SlimConfigurationsRoundTripAndOfficialImpliesTheCodesKlDirectio
   EXPECT_EQ(o.slim.lambda, 2.0);
   EXPECT_EQ(method_spec(o), "slim:3:64+no-sqc+lambda=2+mask-weights+true-seq");
   EXPECT_EQ(format_name_of(o), "slim");
-  EXPECT_EQ(parse_method_spec("slim:2").slim.kl, "fp-q");
+  EXPECT_EQ(parse_method_spec("slim:2").slim.kl_direction(), "fp-q");
   const auto official = parse_method_spec("slim:2+official");
-  EXPECT_EQ(official.slim.kl, "q-fp");
+  EXPECT_EQ(official.slim.kl_direction(), "q-fp");
   EXPECT_EQ(method_spec(official), "slim:2:128+official");
   EXPECT_EQ(method_spec(parse_method_spec("slim:2+official+kl-fp-q")), "slim:2:128+official+kl-fp-q");
   EXPECT_EQ(method_options_json(o).at("params").at("lambda"), 2.0);

@@ -17,7 +17,6 @@ namespace mixq::accel {
 struct PeRun {
   PeKind pe;
   uint64_t cycles = 0, macs = 0;
-  double utilization = 0;
   Events events;
   EnergyReport energy;
 };

@@ -64,12 +64,15 @@ struct Events {
   uint64_t reg_bits = 0;                                           // flip-flop writes
   uint64_t busy_steps = 0, total_steps = 0;                        // PE clock steps used / offered
   double sram_weight_bytes = 0, sram_act_bytes = 0, sram_out_bytes = 0, dram_bytes = 0;
+
+  // Busy PE steps ÷ offered PE steps.
+  double utilization() const { return total_steps ? double(busy_steps) / double(total_steps) : 0; }
+  Events& operator+=(const Events& e);
 };
 
 struct SimResult {
   std::vector<int32_t> y;  // [tokens][n]
   uint64_t cycles = 0, tiles = 0, macs = 0;
-  double utilization = 0;  // busy PE steps ÷ offered PE steps
   Events events;
 };
 
@@ -84,6 +87,8 @@ struct EnergyReport {
   double pe_area_um2 = 0, array_area_um2 = 0;
 };
 double pe_area_um2(PeKind pe, const AccelConfig& cfg);
+// Sets the two ops-per-joule figures of `e` from its energies and the multiply-accumulates done.
+void set_efficiency(EnergyReport& e, uint64_t macs);
 EnergyReport energy_of(const SimResult& r, const AccelConfig& cfg, PeKind pe);
 
 }  // namespace mixq::accel

@@ -47,7 +47,6 @@ void zero_dead_inputs(std::vector<float>& w, std::vector<double>& h, int64_t row
 void gptq_error_feedback(std::vector<float>& w, std::vector<double> h, int64_t rows, int64_t cols,
                          const std::vector<int64_t>& perm, double damp, int64_t block, const ColumnQuantizer& quantize,
                          const std::string& where) {
-  if (block <= 0) fail(where, "block size must be positive, got {}", block);
   if (!perm.empty()) {
     std::vector<float> wp(w.size());
     std::vector<double> hp(h.size());
@@ -59,7 +58,12 @@ void gptq_error_feedback(std::vector<float>& w, std::vector<double> h, int64_t r
     h.swap(hp);
   }
   damped_inverse_cholesky(h, size_t(cols), damp, where);
-  std::vector<float> hinv(h.begin(), h.end());  // U, float for the BLAS update
+  gptq_error_feedback_factored(w, std::vector<float>(h.begin(), h.end()), rows, cols, block, quantize, where);
+}
+
+void gptq_error_feedback_factored(std::vector<float>& w, const std::vector<float>& hinv, int64_t rows, int64_t cols,
+                                  int64_t block, const ColumnQuantizer& quantize, const std::string& where) {
+  if (block <= 0) fail(where, "block size must be positive, got {}", block);
   const auto U = [&](int64_t i, int64_t j) { return hinv[size_t(i * cols + j)]; };
   std::vector<float> err(size_t(rows * block)), q(static_cast<size_t>(rows)), u_diag(static_cast<size_t>(cols));
   for (int64_t k = 0; k < cols; ++k) u_diag[size_t(k)] = U(k, k);
@@ -82,6 +86,18 @@ void gptq_error_feedback(std::vector<float>& w, std::vector<double> h, int64_t r
                   int(count), &hinv[size_t(i1 * cols + i2)], int(cols), 1.f, &w[size_t(i2)], int(cols));
     }
   }
+}
+
+double hessian_weighted_error(const std::vector<float>& w, const std::vector<float>& w_hat, const std::vector<double>& h,
+                    int64_t rows, int64_t cols) {
+  std::vector<double> d(static_cast<size_t>(cols)), hd(static_cast<size_t>(cols));
+  double total = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t i = 0; i < cols; ++i) d[size_t(i)] = double(w_hat[size_t(r * cols + i)]) - w[size_t(r * cols + i)];
+    cblas_dsymv(CblasRowMajor, CblasUpper, int(cols), 1.0, h.data(), int(cols), d.data(), 1, 0.0, hd.data(), 1);
+    for (int64_t i = 0; i < cols; ++i) total += d[size_t(i)] * hd[size_t(i)];
+  }
+  return total;
 }
 
 PackedTensor quantize_gptq(const Tensor& w_in, const std::vector<double>& h_in, const MethodOptions& o) {

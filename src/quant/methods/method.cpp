@@ -96,9 +96,7 @@ MethodOptions parse_method_spec(const std::string& spec) {
       if (fields[2] == "row") fail(spec, "slim groups span all rows; give a group size, not 'row'");
       s.format.group = group(fields[2]);
     }
-    bool kl_given = false;
     for (const auto& f : flags) {
-      kl_given |= f.starts_with("kl-");
       if (f == "official") s.official = true;
       else if (f == "no-sba") s.sba = false;
       else if (f == "no-sqc") s.sqc = false;
@@ -110,7 +108,6 @@ MethodOptions parse_method_spec(const std::string& spec) {
       else if (f == "true-seq") o.true_sequential = true;
       else fail(spec, "unknown flag '+{}' (official, no-sba, no-sqc, lambda=L, kl-fp-q, kl-q-fp, mask-salience, mask-weights, search-rtn, search-gptq, score-kl, score-mse, true-seq)", f);
     }
-    if (s.official && !kl_given) s.kl = "q-fp";  // the published code's direction
     validate_slim_options(s);
     return o;
   }
@@ -150,7 +147,7 @@ std::string method_spec(const MethodOptions& o) {
     if (!s.sba) out += "+no-sba";
     if (!s.sqc) out += "+no-sqc";
     if (s.lambda != d.lambda) out += fmt::format("+lambda={}", s.lambda);
-    if (s.kl != (s.official ? "q-fp" : d.kl)) out += "+kl-" + s.kl;
+    if (s.kl_direction() != SlimOptions::recipe_kl(s.official)) out += "+kl-" + s.kl;
     if (s.mask != d.mask) out += "+mask-" + s.mask;
     if (s.search != d.search) out += "+search-" + s.search;
     if (s.score != d.score) out += "+score-" + s.score;
@@ -173,7 +170,7 @@ std::string format_name_of(const MethodOptions& o) {
 void validate_slim_options(const SlimOptions& s) {
   s.format.validate();
   if (!(s.lambda >= 1.0) || !std::isfinite(s.lambda)) fail("slim", "SQC salience weight λ must be ≥ 1, got {}", s.lambda);
-  if (s.kl != "fp-q" && s.kl != "q-fp") fail("slim", "KL direction must be fp-q or q-fp, got '{}'", s.kl);
+  if (!s.kl.empty() && s.kl != "fp-q" && s.kl != "q-fp") fail("slim", "KL direction must be fp-q or q-fp, got '{}'", s.kl);
   if (s.mask != "salience" && s.mask != "weights") fail("slim", "salient mask must be salience or weights, got '{}'", s.mask);
   if (s.search != "rtn" && s.search != "gptq") fail("slim", "SBA search must be rtn or gptq, got '{}'", s.search);
   if (s.score != "kl" && s.score != "mse") fail("slim", "SBA score must be kl or mse, got '{}'", s.score);
@@ -192,7 +189,7 @@ void validate_method_options(const MethodOptions& o) {
 
 nlohmann::json SlimOptions::to_json() const {
   return {{"bits", format.bits}, {"group", format.group}, {"sba", sba},   {"sqc", sqc},
-          {"official", official}, {"lambda", lambda},     {"kl", kl},     {"mask", mask}, {"search", search}, {"score", score}};
+          {"official", official}, {"lambda", lambda},     {"kl", kl_direction()},     {"mask", mask}, {"search", search}, {"score", score}};
 }
 
 nlohmann::json method_options_json(const MethodOptions& o) {

@@ -129,9 +129,9 @@ double summed_kl(const float* log_p, const float* log_q, size_t count) {
 }
 
 // Mean over the calibration windows of Σ_tokens KL between the softmax of the layer's fp output
-// X Wᵀ and of X Ŵᵀ for each candidate Ŵ that `candidate(k, w_hat)` writes (k = 0 … count − 1),
-// in the direction o.kl. `update(k, x, tokens, out_q)` may instead move X Ŵ_{k−1}ᵀ to X Ŵ_kᵀ in
-// place (then candidate(k) is called for k = 0 only). Windows run in parallel on calib.pool;
+// X Wᵀ and of X Ŵ_kᵀ for the candidates k = 0 … count − 1, in the direction o.kl_direction(): Ŵ_k = w_hat[k],
+// or, given `update(k, x, tokens, out_q)`, Ŵ_0 = w_hat[0] and update moves X Ŵ_{k−1}ᵀ to X Ŵ_kᵀ
+// in place. Windows run in parallel on calib.pool;
 // the sums are taken in window order whatever the thread count.
 using UpdateFn = std::function<void(int64_t k, const float* x, int tokens, float* out_q)>;
 std::vector<double> mean_kl_scores(const std::vector<float>& w, int64_t rows, int64_t cols, const LayerCalibration& calib,
@@ -164,7 +164,7 @@ std::vector<double> mean_kl_scores(const std::vector<float>& w, int64_t rows, in
           update(k, x.data(), tokens, out_q.data());
         clamped_log_softmax(out_q.data(), size_t(tokens), size_t(rows), log_q.data());
         per_window[s * size_t(count) + size_t(k)] =
-            o.kl == "fp-q" ? summed_kl(log_fp.data(), log_q.data(), n) : summed_kl(log_q.data(), log_fp.data(), n);
+            o.kl_direction() == "fp-q" ? summed_kl(log_fp.data(), log_q.data(), n) : summed_kl(log_q.data(), log_fp.data(), n);
       }
     }
   };
@@ -178,20 +178,6 @@ std::vector<double> mean_kl_scores(const std::vector<float>& w, int64_t rows, in
     mean[size_t(k)] /= double(windows);
   }
   return mean;
-}
-
-// tr(ΔW H ΔWᵀ), ΔW = Ŵ − W: the layer-output squared error on the calibration inputs (up to
-// H's factor 2/N), GPTQ's own objective.
-double output_error(const std::vector<float>& w, const std::vector<float>& w_hat, const std::vector<double>& h,
-                    int64_t rows, int64_t cols) {
-  std::vector<double> d(static_cast<size_t>(cols)), hd(static_cast<size_t>(cols));
-  double total = 0;
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t i = 0; i < cols; ++i) d[size_t(i)] = double(w_hat[size_t(r * cols + i)]) - w[size_t(r * cols + i)];
-    cblas_dsymv(CblasRowMajor, CblasUpper, int(cols), 1.0, h.data(), int(cols), d.data(), 1, 0.0, hd.data(), 1);
-    for (int64_t i = 0; i < cols; ++i) total += d[size_t(i)] * hd[size_t(i)];
-  }
-  return total;
 }
 
 // The candidates p of the search: 0 … groups/2 (ours: uniform N is one extreme, as the paper's
@@ -273,17 +259,16 @@ std::vector<float> salient_weights(const std::vector<float>& w, int64_t rows, in
   return weight;
 }
 
-}  // namespace
-
-namespace {
-
-// The diagonal of U, the upper Cholesky factor of (H + λ·mean(diag H)·I)⁻¹, exactly as GPTQ's
-// error feedback will compute it from the same H and λ.
-std::vector<float> u_diagonal(std::vector<double> h, int64_t cols, double damp) {
+// U, the upper Cholesky factor of (H + λ·mean(diag H)·I)⁻¹ in float (what GPTQ's error feedback
+// runs on), and its diagonal (what salience divides by).
+struct Factor {
+  std::vector<float> u, diag;
+};
+Factor inverse_factor(std::vector<double> h, int64_t cols, double damp) {
   damped_inverse_cholesky(h, size_t(cols), damp, "slim");
-  std::vector<float> d(static_cast<size_t>(cols));
-  for (int64_t j = 0; j < cols; ++j) d[size_t(j)] = float(h[size_t(j * cols + j)]);
-  return d;
+  Factor f{std::vector<float>(h.begin(), h.end()), std::vector<float>(static_cast<size_t>(cols))};
+  for (int64_t j = 0; j < cols; ++j) f.diag[size_t(j)] = f.u[size_t(j * cols + j)];
+  return f;
 }
 
 struct SlimQuantized {
@@ -292,17 +277,17 @@ struct SlimQuantized {
   std::vector<float> values;  // Ŵ as decoded, row-major
 };
 
-// GPTQ with block = group at the given widths: each group's grids fitted (SQC, or min-max) on the
-// error-updated weights when the group starts, binary grids for 1-bit groups.
-SlimQuantized gptq_at_widths(std::vector<float> w, std::vector<double> h, int64_t rows, int64_t cols,
-                             const std::vector<int>& widths, const SlimOptions& o, double damp) {
+// GPTQ with block = group at the given widths on the factored H: each group's grids fitted (SQC,
+// or min-max) on the error-updated weights when the group starts, binary grids for 1-bit groups.
+SlimQuantized gptq_at_widths(std::vector<float> w, const Factor& f, int64_t rows, int64_t cols,
+                             const std::vector<int>& widths, const SlimOptions& o) {
   const SlimParams& p = o.format;
   const int64_t groups = p.groups(cols);
   SlimQuantized out{std::vector<uint8_t>(size_t(rows * cols)), std::vector<float>(size_t(rows * groups)),
                     std::vector<float>(size_t(rows * groups)), std::vector<float>(size_t(rows * cols))};
   std::vector<RowGrid> grid(static_cast<size_t>(rows));
-  gptq_error_feedback(
-      w, std::move(h), rows, cols, {}, damp, p.group,
+  gptq_error_feedback_factored(
+      w, f.u, rows, cols, p.group,
       [&](int64_t j, const std::vector<float>& cur, const float* u_diag, float* q) {
         const int64_t g = j / p.group;
         if (j % p.group == 0) {
@@ -344,26 +329,26 @@ PackedTensor quantize_slim(const Tensor& w_in, const LayerCalibration& calib, co
   std::vector<float> search_u;
   if (o.official) {
     for (int64_t j = 0; j < cols; ++j) h[size_t(j * cols + j)] += 0.01;
-    if (o.sba) search_u = u_diagonal(h, cols, 0.0);
+    if (o.sba) search_u = inverse_factor(h, cols, 0.0).diag;
   }
   zero_dead_inputs(w, h, rows, cols);
+  const Factor factor = inverse_factor(std::move(h), cols, mo.damp);  // once, for the order and every GPTQ pass
   const auto [p_min, p_max] = candidate_range(groups, o);
   int64_t chosen = 0;
   std::vector<double> scores;
   SlimQuantized result;
   std::vector<int> widths(size_t(groups), p.bits);
   if (o.sba && p_max >= p_min) {
-    const auto order = salience_order(w, rows, cols, p, u_diagonal(h, cols, mo.damp).data());
+    const auto order = salience_order(w, rows, cols, p, factor.diag.data());
     if (o.search == "gptq") {  // ours: each candidate as it will be stored, GPTQ and SQC included
       std::vector<SlimQuantized> candidates;
       std::vector<std::vector<float>> values;
       for (int64_t k = p_min; k <= p_max; ++k) {
-        candidates.push_back(gptq_at_widths(w, h, rows, cols, widths_for(order, k, p.bits), o, mo.damp));
+        candidates.push_back(gptq_at_widths(w, factor, rows, cols, widths_for(order, k, p.bits), o));
         values.push_back(std::move(candidates.back().values));
       }
-      scores.clear();
       if (o.score == "mse")
-        for (const auto& v : values) scores.push_back(output_error(w, v, calib.hessian, rows, cols));
+        for (const auto& v : values) scores.push_back(hessian_weighted_error(w, v, calib.hessian, rows, cols));
       else
         scores = mean_kl_scores(w, rows, cols, calib, o, int64_t(values.size()), values, {});
       const auto best = std::min_element(scores.begin(), scores.end()) - scores.begin();
@@ -376,7 +361,7 @@ PackedTensor quantize_slim(const Tensor& w_in, const LayerCalibration& calib, co
     }
     widths = widths_for(order, chosen, p.bits);
   }
-  if (result.codes.empty()) result = gptq_at_widths(w, std::move(h), rows, cols, widths, o, mo.damp);
+  if (result.codes.empty()) result = gptq_at_widths(w, factor, rows, cols, widths, o);
   PackedTensor t = SlimFormat::pack(rows, cols, widths, result.codes, result.scales, result.zeros, p);
   // What SBA chose, for `mixq inspect` (not needed to decode).
   if (o.sba) t.params["sba"] = {{"p", chosen}, {"p_first", p_min}, {"mean_kl", scores}};

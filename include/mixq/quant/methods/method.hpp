@@ -23,11 +23,14 @@ struct SlimOptions {
   bool sqc = true;                 // salience-weighted quantizer calibration (off: min-max grid)
   bool official = false;           // p ∈ 1…groups/2−1, absolute damp 0.01 for the search, KL(q‖fp)
   double lambda = 1.0;             // SQC: weight of salient weights' error (1 = published: inert)
-  std::string kl = "fp-q";         // SBA score: fp-q = KL(P_fp‖P_q) (paper Eq. 4) | q-fp (code)
+  std::string kl;                  // SBA score: fp-q = KL(P_fp‖P_q) (paper Eq. 4) | q-fp (code) | "": the recipe's
   std::string search = "rtn";      // SBA candidates as: rtn (published: RTN of W) | gptq (ours: as stored)
   std::string score = "kl";        // SBA score: kl (published) | mse (ours, search gptq: tr(ΔW H ΔWᵀ))
   std::string mask = "salience";   // SQC salient set: salience (code: 2σ on w²/U_jj²) | weights (paper: 3σ on w)
 
+  // The KL direction used: `kl` when set, else the recipe's (official: q-fp; ours: fp-q).
+  static std::string recipe_kl(bool official) { return official ? "q-fp" : "fp-q"; }
+  std::string kl_direction() const { return !kl.empty() ? kl : recipe_kl(official); }
   nlohmann::json to_json() const;
 };
 // Error for N outside 2…7, G not positive, λ < 1, an unknown KL direction, mask rule or search.
@@ -102,6 +105,14 @@ using ColumnQuantizer = std::function<void(int64_t j, const std::vector<float>& 
 void gptq_error_feedback(std::vector<float>& w, std::vector<double> h, int64_t rows, int64_t cols,
                          const std::vector<int64_t>& perm, double damp, int64_t block, const ColumnQuantizer& quantize,
                          const std::string& where);
+// The same in natural column order with U already factored (`hinv`: U [cols][cols] in float, as
+// damped_inverse_cholesky leaves it), so a caller running several passes on one H factors it once.
+void gptq_error_feedback_factored(std::vector<float>& w, const std::vector<float>& hinv, int64_t rows, int64_t cols,
+                                  int64_t block, const ColumnQuantizer& quantize, const std::string& where);
+// tr(ΔW H ΔWᵀ), ΔW = Ŵ − W (both row-major [rows][cols]): the layer-output squared error on the
+// calibration inputs up to H's factor 2/N — GPTQ's own objective.
+double hessian_weighted_error(const std::vector<float>& w, const std::vector<float>& w_hat, const std::vector<double>& h,
+                              int64_t rows, int64_t cols);
 // Dead inputs (H_jj = 0) never reached the layer: H_jj = 1 and W[:, j] = 0.
 void zero_dead_inputs(std::vector<float>& w, std::vector<double>& h, int64_t rows, int64_t cols);
 
