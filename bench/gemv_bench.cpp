@@ -52,6 +52,6 @@ void BM_GemmF32(benchmark::State& state) {
   state.counters["GFLOP/s"] =
       benchmark::Counter(2.0 * double(rows * cols * n) / 1e9, benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_GemmF32)->ArgsProduct({{4096}, {4096}, {64, 256}, {2}})->UseRealTime();
+BENCHMARK(BM_GemmF32)->ArgsProduct({{4096}, {4096}, {64, 256, 512}, {2}})->UseRealTime();
 
 }  // namespace

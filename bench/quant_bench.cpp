@@ -52,7 +52,8 @@ mixq::quant::PackedTensor packed_weight(const mixq::quant::MethodOptions& o, int
 }
 
 // Args: rows, cols, format (index into kGemvSpecs), threads. GEMV = one token through PackedLinear
-// (the straightforward dequantize-then-dot kernel; issue 7 brings the fast ones).
+// (the interleaved kernel). GB/s counts the bytes one token reads (the interleaved copy: its code
+// planes and fp32 scales/offsets, run_bpw); bpw is the file's.
 void BM_PackedGemv(benchmark::State& state) {
   const int64_t rows = state.range(0), cols = state.range(1);
   const auto o = mixq::quant::parse_method_spec(kGemvSpecs[state.range(2)]);
@@ -64,9 +65,10 @@ void BM_PackedGemv(benchmark::State& state) {
     lin.forward(x.data(), 1, y.data(), pool);
     benchmark::DoNotOptimize(y.data());
   }
-  const double bytes = double(lin.weight_bytes());
+  const double bytes = double(lin.bytes_per_token());
   state.SetLabel(kGemvSpecs[state.range(2)]);
   state.counters["bpw"] = lin.packed().bits_per_weight();
+  state.counters["run_bpw"] = 8 * bytes / double(rows * cols);
   state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
   const double bw = read_bandwidth_gbs(pool);
   state.counters["read_bw_GB/s"] = bw;
@@ -78,6 +80,25 @@ BENCHMARK(BM_PackedGemv)
     ->ArgsProduct({{11008}, {4096}, {0, 3, 4}, {2}})
     ->ArgsProduct({{4096}, {11008}, {0, 3, 4}, {2}})
     ->UseRealTime();
+
+// Args: rows, cols, format (index into kGemvSpecs), tokens, threads. A prompt's batch through
+// PackedLinear (slabs dequantized, then BLAS): GFLOP/s to set beside BM_GemmF32 on the same shape.
+void BM_PackedGemm(benchmark::State& state) {
+  const int64_t rows = state.range(0), cols = state.range(1), n = state.range(3);
+  const auto o = mixq::quant::parse_method_spec(kGemvSpecs[state.range(2)]);
+  const mixq::model::PackedLinear lin(packed_weight(o, rows, cols));
+  mixq::ThreadPool pool(int(state.range(4)));
+  const auto x = random_vector(size_t(n * cols));
+  std::vector<float> y(size_t(n * rows));
+  for (auto _ : state) {
+    lin.forward(x.data(), size_t(n), y.data(), pool);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetLabel(kGemvSpecs[state.range(2)]);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * double(rows * cols * n) / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_PackedGemm)->ArgsProduct({{4096}, {4096}, {0, 1, 2, 3, 4}, {64, 256, 512}, {2}})->UseRealTime();
 
 // Args: method (0 rtn, 1 gptq), rows, cols, bits. One layer's quantization time and peak RSS.
 void BM_QuantizeLayer(benchmark::State& state) {

@@ -17,7 +17,7 @@ void add_bench_command(CLI::App& app) {
     auto m = load_model(o->model);
     const double bw = eval::measure_read_bandwidth(m.model->pool());
     const auto s = eval::measure_speed(*m.model, std::min(o->prompt, m.config.seq_len - o->decode), o->decode);
-    fmt::print("threads {}  weights {:.2f} MB (f32)\n", m.model->pool().size(), s.weight_bytes / 1e6);
+    fmt::print("threads {}  weights read per token {:.2f} MB\n", m.model->pool().size(), s.weight_bytes / 1e6);
     fmt::print("prompt  {:>9.1f} tok/s  ({} tokens)\n", s.prompt_tokens_per_second, s.prompt_tokens);
     fmt::print("decode  {:>9.1f} tok/s  ({} tokens)  weights read {:.2f} GB/s\n", s.decode_tokens_per_second,
                s.decode_tokens, s.decode_gbs());

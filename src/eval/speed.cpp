@@ -48,7 +48,7 @@ SpeedResult measure_speed(model::LlamaModel& model, int prompt_tokens, int decod
   model::KvCache cache(cfg, cfg.seq_len);
   std::vector<float> logits(size_t(cfg.vocab_size));
   SpeedResult r{prompt_tokens, decode_tokens};
-  r.weight_bytes = model.weight_bytes();
+  r.weight_bytes = model.bytes_per_token();
   for (int rep = 0; rep < reps; ++rep) {
     auto t = std::chrono::steady_clock::now();
     model.forward(std::span<const int>(tokens).first(size_t(prompt_tokens)), 0, cache, logits.data(), false);

@@ -120,11 +120,11 @@ LlamaModel LlamaModel::assemble(const LlamaConfig& c, const DenseSource& dense, 
   return LlamaModel(c, std::move(w), threads);
 }
 
-size_t LlamaModel::weight_bytes() const {
-  size_t b = weights_.classifier->weight_bytes();
+size_t LlamaModel::bytes_per_token() const {
+  size_t b = weights_.classifier->bytes_per_token();
   for (const auto& l : weights_.layers)
     for (const Linear* lin : {l.wq.get(), l.wk.get(), l.wv.get(), l.wo.get(), l.w1.get(), l.w2.get(), l.w3.get()})
-      b += lin->weight_bytes();
+      b += lin->bytes_per_token();
   return b;
 }
 

@@ -7,14 +7,31 @@
 
 namespace mixq::model {
 
-PackedLinear::PackedLinear(quant::PackedTensor t) : t_(std::move(t)), ops_(&quant::format_ops(t_.format)) {}
+PackedLinear::PackedLinear(quant::PackedTensor t) : t_(std::move(t)), ops_(&quant::format_ops(t_.format)) {
+  const quant::AffineForm form = ops_->affine_form(t_);
+  if (kernels::InterleavedWeights::supports(form)) fast_.emplace(form, t_.rows, t_.cols);
+}
 
-// The straightforward kernel for every format (the fast per-format kernels are issue 7's):
-// fixed slabs of output rows are dequantized into a per-thread buffer and multiplied with the
-// fp32 SIMD dot (one token) or a single-threaded sgemm (several). Only one slab is ever fp32,
-// and the fixed slabs make the result independent of the thread count.
+// Tokens up to this many run the one-token kernel each: it reads the weights once per token,
+// which beats dequantizing for BLAS only while the batch is this small.
+constexpr size_t kMaxTokensPerTokenKernel = 2;
+
+// One token: the interleaved kernel over output rows split across threads (each row is computed
+// by one thread in a fixed way: the result does not depend on the thread count). Otherwise fixed
+// slabs of output rows are dequantized into a per-thread buffer and multiplied with the fp32 SIMD
+// dot or a single-threaded sgemm; only one slab is ever fp32.
 void PackedLinear::forward(const float* x, size_t n, float* y, ThreadPool& pool) const {
   const size_t rows = this->rows(), cols = this->cols(), slab = kernels::kGemmSlabRows;
+  if (fast_ && n <= kMaxTokensPerTokenKernel) {
+    thread_local kernels::QuantizedActivations mine;  // reused: no allocation in steady state
+    const kernels::QuantizedActivations& a = mine;     // a name the workers resolve to this thread's copy
+    for (size_t k = 0; k < n; ++k) {
+      fast_->quantize(x + k * cols, mine);
+      float* yk = y + k * rows;
+      pool.parallel_for(rows, [&](size_t b, size_t e) { fast_->gemv(a, yk, int64_t(b), int64_t(e)); }, 16);
+    }
+    return;
+  }
   const size_t slabs = (rows + slab - 1) / slab;
   pool.parallel_for(slabs, [&](size_t sb, size_t se) {
     thread_local std::vector<float> w;

@@ -16,8 +16,10 @@ class Linear {
   virtual size_t cols() const = 0;  // input features
   // Y[n][rows] = X[n][cols] Wᵀ.
   virtual void forward(const float* x, size_t n, float* y, ThreadPool& pool) const = 0;
-  // Bytes of weight data one forward pass reads (for bandwidth figures).
+  // Bytes of weight data stored (for bits/weight).
   virtual size_t weight_bytes() const = 0;
+  // Bytes one token's forward pass reads (for bandwidth figures): a kernel may read a repacked copy.
+  virtual size_t bytes_per_token() const { return weight_bytes(); }
   virtual std::string format_name() const = 0;
   // The fp32 weight when this layer is dense (quantization methods start from it), else null.
   virtual const Tensor* dense_weight() const { return nullptr; }

@@ -71,7 +71,7 @@ class LlamaModel {
   const LlamaWeights& weights() const { return weights_; }
   ThreadPool& pool() const { return *pool_; }
   // Bytes of weights one decode step reads (all linears + the embedding row, which is negligible).
-  size_t weight_bytes() const;
+  size_t bytes_per_token() const;
 
   // Token embeddings of `tokens` into x[n][dim].
   void embed(std::span<const int> tokens, float* x) const;

@@ -1,6 +1,11 @@
 #pragma once
-// A linear layer running directly on a packed (quantized) weight through the format table's
-// kernels; the model never sees the bit layout.
+// A linear layer running directly on a packed (quantized) weight; the model never sees the bit
+// layout. One token (decode) runs the interleaved int16-activation kernel when the format has an
+// affine form that fits it (kernels/interleaved.hpp); a batch (prompt) dequantizes slabs of rows
+// and multiplies them with BLAS.
+#include <optional>
+
+#include "mixq/kernels/interleaved.hpp"
 #include "mixq/model/linear.hpp"
 #include "mixq/quant/formats/registry.hpp"
 
@@ -15,10 +20,15 @@ class PackedLinear final : public Linear {
   size_t weight_bytes() const override { return t_.total_bytes(); }
   std::string format_name() const override { return t_.format; }
   const quant::PackedTensor& packed() const { return t_; }
+  // The repacked copy the one-token kernel reads, when the format fits it.
+  const kernels::InterleavedWeights* interleaved() const { return fast_ ? &*fast_ : nullptr; }
+  // Bytes one token reads: the interleaved copy when there is one, else the packed tensor.
+  size_t bytes_per_token() const override { return fast_ ? fast_->bytes() : t_.total_bytes(); }
 
  private:
   quant::PackedTensor t_;
   const quant::FormatOps* ops_;
+  std::optional<kernels::InterleavedWeights> fast_;
 };
 
 }  // namespace mixq::model

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 
 #include "mixq/core/error.hpp"
 #include "mixq/quant/formats/format_util.hpp"
@@ -181,6 +182,24 @@ void FineqFormat::dequantize_rows(const PackedTensor& t, int64_t row_begin, int6
 void FineqFormat::gemm_reference(const PackedTensor& t, const float* x, size_t n, float* y, int64_t row_begin,
                                  int64_t row_end) {
   gemm_by_decoded_rows(t, x, n, y, row_begin, row_end, [&](int64_t r, float* w) { dequantize_rows(t, r, r + 1, w); });
+}
+
+// Half-steps h ∈ [−8, 7] become 4-bit codes h + 8: ŵ = (Δ/2)·code − 4Δ.
+AffineForm FineqFormat::affine_form(const PackedTensor& t) {
+  const auto p = FineqParams::from_json(t.params);
+  auto table = std::make_shared<const FineqDecodeTable>(fineq_decode_table(p));
+  const int64_t groups = p.groups(t.cols), gs = p.group_size(t.cols), clusters = p.padded_cols(t.cols) / 3;
+  AffineForm f;
+  for (int64_t g = 0; g < groups; ++g) f.groups.push_back({g * gs, std::min<int64_t>(gs, t.cols - g * gs), 4});
+  f.decode_row = [&t, table, groups, clusters](int64_t r, uint8_t* codes, float* scale, float* offset) {
+    const uint8_t* bytes = t.part("codes").bytes.data() + size_t(r * clusters);
+    for (int64_t i = 0; i < t.cols; ++i) codes[i] = uint8_t((*table)[bytes[i / 3]][size_t(i % 3)] + 8);
+    for (int64_t g = 0; g < groups; ++g) {
+      scale[g] = f16_part_at(t.part("scales"), size_t(r * groups + g)) / 2;
+      offset[g] = -8 * scale[g];
+    }
+  };
+  return f;
 }
 
 }  // namespace mixq::quant

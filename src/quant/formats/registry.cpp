@@ -11,7 +11,8 @@ namespace {
 template <typename Format>
 constexpr FormatOps ops_of() {
   return {Format::name.data(),     &Format::validate,        &Format::code_histogram, &Format::code_label,
-          &Format::layout,          &Format::dequantize_rows, &Format::gemm_reference};
+          &Format::layout,          &Format::dequantize_rows, &Format::gemm_reference,
+          &Format::affine_form};
 }
 
 constexpr FormatOps kFormats[] = {

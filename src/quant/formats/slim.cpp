@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "mixq/core/error.hpp"
 #include "mixq/quant/formats/format_util.hpp"
@@ -220,6 +221,27 @@ void SlimFormat::gemm_reference(const PackedTensor& t, const float* x, size_t n,
   const Layout l = layout_of(t);
   gemm_by_decoded_rows(t, x, n, y, row_begin, row_end,
                        [&](int64_t r, float* w) { dequantize_row_reference(t, l, r, w); });
+}
+
+AffineForm SlimFormat::affine_form(const PackedTensor& t) {
+  auto l = std::make_shared<const Layout>(layout_of(t));
+  AffineForm f;
+  for (int64_t g = 0; g < l->groups; ++g) f.groups.push_back({g * l->p.group, l->p.group_len(t.cols, g), l->widths[size_t(g)]});
+  f.decode_row = [&t, l](int64_t r, uint8_t* codes, float* scale, float* offset) {
+    const uint8_t* base = t.part("codes").bytes.data() + size_t(r * l->offsets.back());
+    for (int64_t g = 0; g < l->groups; ++g) {
+      const int bits = l->widths[size_t(g)];
+      with_code_width(bits, [&](auto b) {
+        unpack_stream<b.value>(base + l->offsets[size_t(g)], l->p.group_len(t.cols, g), codes + g * l->p.group);
+      });
+      const float s = f16_part_at(t.part("scales"), size_t(r * l->groups + g));
+      const float z = f16_part_at(t.part("zeros"), size_t(r * l->groups + g));
+      // 1 bit: μ + α(2c − 1) = 2α·c + (μ − α); wider: s(c − z) = s·c − s·z.
+      scale[g] = bits == 1 ? 2 * s : s;
+      offset[g] = bits == 1 ? z - s : -s * z;
+    }
+  };
+  return f;
 }
 
 }  // namespace mixq::quant

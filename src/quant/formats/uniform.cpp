@@ -150,4 +150,23 @@ void UniformFormat::gemm_reference(const PackedTensor& t, const float* x, size_t
                        [&](int64_t r, float* w) { dequantize_row_with(t, p, r, w, codes.data(), unpack_row_reference); });
 }
 
+AffineForm UniformFormat::affine_form(const PackedTensor& t) {
+  const auto p = UniformParams::from_json(t.params);
+  const int64_t groups = p.groups(t.cols), gs = p.group_size(t.cols);
+  AffineForm f;
+  for (int64_t g = 0; g < groups; ++g) f.groups.push_back({g * gs, std::min(gs, t.cols - g * gs), p.bits});
+  f.decode_row = [&t, p, groups](int64_t r, uint8_t* codes, float* scale, float* offset) {
+    thread_local std::vector<uint8_t> words;  // whole words: the row's last one may hold padding codes
+    words.resize(codes_capacity(t, p));
+    unpack_row_fast(t, p, r, words.data());
+    std::copy_n(words.begin(), t.cols, codes);
+    const float sym_zero = float(1 << (p.bits - 1));
+    for (int64_t g = 0; g < groups; ++g) {
+      scale[g] = f16_part_at(t.part("scales"), size_t(r * groups + g));
+      offset[g] = -scale[g] * (p.symmetric ? sym_zero : f16_part_at(t.part("zeros"), size_t(r * groups + g)));
+    }
+  };
+  return f;
+}
+
 }  // namespace mixq::quant

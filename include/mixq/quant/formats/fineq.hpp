@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mixq/quant/formats/affine_form.hpp"
 #include "mixq/quant/packed_tensor.hpp"
 
 namespace mixq::quant {
@@ -91,6 +92,7 @@ struct FineqFormat {
   static void dequantize_rows(const PackedTensor& t, int64_t row_begin, int64_t row_end, float* out);
   static void gemm_reference(const PackedTensor& t, const float* x, size_t n, float* y, int64_t row_begin,
                              int64_t row_end);
+  static AffineForm affine_form(const PackedTensor& t);
 };
 
 }  // namespace mixq::quant

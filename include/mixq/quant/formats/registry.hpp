@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "mixq/quant/formats/affine_form.hpp"
 #include "mixq/quant/packed_tensor.hpp"
 
 namespace mixq::quant {
@@ -24,6 +25,9 @@ struct FormatOps {
   // Scalar reference Y[n][rows] = X[n][cols] Ŵᵀ for output rows [row_begin, row_end): the
   // specification faster kernels are tested against.
   void (*gemm_reference)(const PackedTensor&, const float* x, size_t n, float* y, int64_t row_begin, int64_t row_end);
+  // The tensor as codes with an affine map per (row, group), for the fast kernels; the returned
+  // decoder refers to the tensor, which must outlive it.
+  AffineForm (*affine_form)(const PackedTensor&);
 };
 
 // The entry for `name`, or Error naming the unknown format.

@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mixq/quant/formats/affine_form.hpp"
 #include "mixq/quant/packed_tensor.hpp"
 
 namespace mixq::quant {
@@ -65,6 +66,7 @@ struct SlimFormat {
   static void dequantize_rows(const PackedTensor& t, int64_t row_begin, int64_t row_end, float* out);
   static void gemm_reference(const PackedTensor& t, const float* x, size_t n, float* y, int64_t row_begin,
                              int64_t row_end);
+  static AffineForm affine_form(const PackedTensor& t);
 };
 
 }  // namespace mixq::quant

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "mixq/core/tensor.hpp"
+#include "mixq/quant/formats/affine_form.hpp"
 #include "mixq/quant/packed_tensor.hpp"
 
 namespace mixq::quant {
@@ -59,6 +60,7 @@ struct UniformFormat {
   // dequantized once and dotted with every token (the spec every faster kernel is tested against).
   static void gemm_reference(const PackedTensor& t, const float* x, size_t n, float* y, int64_t row_begin,
                              int64_t row_end);
+  static AffineForm affine_form(const PackedTensor& t);
 };
 
 }  // namespace mixq::quant

@@ -1,0 +1,90 @@
+#pragma once
+// The fast CPU layout every affine-readable format (quant/formats/affine_form.hpp) is repacked
+// into at load time; the file on disk keeps its own layout. docs/kernels.md describes it.
+//
+// Columns are permuted: groups sorted by width (stable), each group padded to a multiple of 32
+// columns, each width's run padded to a multiple of 128. A chunk is 128 columns of one width b,
+// stored per row as bit planes over 16 16-bit lanes × 8 slots, position
+//   chunk_position(lane h, slot k) = 32·((h >> 1) & 3) + 8·((h & 1) + 2·(h >> 3)) + k,
+// so that after a pairwise 16-bit multiply-add, 32-bit lane l holds sub-block l & 3 (32 columns
+// = one activation scale, one weight group). Planes, in this order:
+//   b ≥ 2: low plane, 32 bytes: bits [2k, 2k+2) of little-endian u16 lane h = code bits 0–1
+//   b = 4: high plane, 32 bytes, the same for code bits 2–3
+//   b odd: bit plane, 16 bytes: bit k of byte h = the code's top bit (bit 0 for b = 1, 2 for b = 3)
+// Activations are quantized to int16 per 32-column sub-block (scale = absmax / 32767), so the code ×
+// activation sums are exact integers; the fp32 part is one scale per sub-block and weight group.
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "mixq/quant/formats/affine_form.hpp"
+
+namespace mixq::kernels {
+
+inline constexpr int64_t kChunkCols = 128;
+inline constexpr int64_t kSubCols = 32;
+inline constexpr int kInterleavedMaxBits = 4;
+
+constexpr int chunk_position(int lane, int slot) {
+  return 32 * ((lane >> 1) & 3) + 8 * ((lane & 1) + 2 * (lane >> 3)) + slot;
+}
+
+// x in the layout's order: q[c·128 + slot·16 + lane] (int16), scale[c·8 + l] = the scale of
+// sub-block l & 3 of chunk c, group_sum[g] = Σ x over group g's columns (original order).
+struct QuantizedActivations {
+  std::vector<int16_t> q;
+  std::vector<float> scale;
+  std::vector<float> group_sum;
+};
+
+struct InterleavedChunk {
+  int32_t bits;
+  int32_t byte_offset;          // within a row
+  std::array<int32_t, 4> group; // the weight group of each 32-column sub-block
+  bool one_group;               // all four sub-blocks share a group
+};
+
+class InterleavedWeights {
+ public:
+  // True when every group's codes fit the layout (1…4 bits).
+  static bool supports(const quant::AffineForm& f);
+  InterleavedWeights(const quant::AffineForm& f, int64_t rows, int64_t cols);
+
+  int64_t rows() const { return rows_; }
+  int64_t cols() const { return cols_; }
+  int64_t padded_cols() const { return int64_t(chunks_.size()) * kChunkCols; }
+  // Bytes one GEMV reads: the code planes plus fp32 scale and offset per (row, group).
+  size_t bytes() const { return codes_.size() + 4 * (scale_.size() + offset_.size()); }
+
+  void quantize(const float* x, QuantizedActivations& a) const;
+  // y[r] = Ŵ[r] · x for r in [row_begin, row_end): Highway kernel, best target at run time.
+  void gemv(const QuantizedActivations& a, float* y, int64_t row_begin, int64_t row_end) const;
+  // The same from the layout's definition, one code at a time (what gemv is tested against).
+  void gemv_reference(const QuantizedActivations& a, float* y, int64_t row_begin, int64_t row_end) const;
+  // The code of (row, original column), read from the planes by the definition above.
+  uint8_t code_at(int64_t row, int64_t col) const;
+
+  // What the SIMD kernel reads (kernels/interleaved_simd.cpp).
+  struct View {
+    const uint8_t* codes;
+    int64_t row_bytes;
+    const InterleavedChunk* chunks;
+    int64_t n_chunks;
+    const float* scale;  // [rows][groups]
+    int64_t groups;
+  };
+
+ private:
+  View view() const;
+  float offset_term(const QuantizedActivations& a, int64_t row) const;
+
+  int64_t rows_, cols_, groups_, row_bytes_ = 0;
+  std::vector<int32_t> column_of_;  // padded position → original column, −1 for padding
+  std::vector<int32_t> position_of_;  // original column → padded position
+  std::vector<quant::AffineForm::Group> groups_in_;
+  std::vector<InterleavedChunk> chunks_;
+  std::vector<uint8_t> codes_;        // [rows][row_bytes]
+  std::vector<float> scale_, offset_;  // [rows][groups], original group order
+};
+
+}  // namespace mixq::kernels

@@ -1,0 +1,157 @@
+#include "mixq/kernels/interleaved.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "mixq/core/error.hpp"
+#include "mixq/kernels/dense_f32.hpp"
+
+namespace mixq::kernels {
+namespace {
+
+int plane_bytes(int bits) { return (bits / 2) * 32 + (bits % 2) * 16; }
+
+// Inverse of chunk_position: the (lane, slot) holding position `pos` of a chunk.
+std::pair<int, int> lane_slot_of(int pos) {
+  const int m = pos / 32, j = (pos % 32) / 8, k = pos % 8;
+  return {2 * m + (j & 1) + 8 * (j >> 1), k};
+}
+
+void put_code(uint8_t* chunk, int bits, int pos, uint8_t code) {
+  const auto [h, k] = lane_slot_of(pos);
+  // u16 lane h is bytes 2h (bits 0–7) and 2h + 1 (bits 8–15): slot k's two bits sit in byte 2h + k/4.
+  auto put2 = [&](uint8_t* plane, unsigned v) { plane[2 * h + k / 4] |= uint8_t((v & 3) << (2 * (k % 4))); };
+  if (bits >= 2) put2(chunk, code);
+  if (bits == 4) put2(chunk + 32, code >> 2);
+  if (bits % 2) chunk[(bits / 2) * 32 + h] |= uint8_t(((code >> (bits - 1)) & 1) << k);
+}
+
+uint8_t get_code(const uint8_t* chunk, int bits, int pos) {
+  const auto [h, k] = lane_slot_of(pos);
+  auto get2 = [&](const uint8_t* plane) { return unsigned(plane[2 * h + k / 4] >> (2 * (k % 4))) & 3; };
+  unsigned code = 0;
+  if (bits >= 2) code = get2(chunk);
+  if (bits == 4) code |= get2(chunk + 32) << 2;
+  if (bits % 2) code |= unsigned((chunk[(bits / 2) * 32 + h] >> k) & 1) << (bits - 1);
+  return uint8_t(code);
+}
+
+}  // namespace
+
+bool InterleavedWeights::supports(const quant::AffineForm& f) {
+  return std::all_of(f.groups.begin(), f.groups.end(),
+                     [](const auto& g) { return g.bits >= 1 && g.bits <= kInterleavedMaxBits; });
+}
+
+InterleavedWeights::InterleavedWeights(const quant::AffineForm& f, int64_t rows, int64_t cols)
+    : rows_(rows), cols_(cols), groups_(int64_t(f.groups.size())), groups_in_(f.groups) {
+  if (!supports(f)) fail("interleaved layout", "codes wider than {} bits", kInterleavedMaxBits);
+  // Permutation: groups by width (stable), each padded to whole sub-blocks, each width's run to
+  // whole chunks. Sub-blocks of a run's padding belong to its last group (their activations are 0).
+  position_of_.assign(size_t(cols), -1);
+  for (int bits = 1; bits <= kInterleavedMaxBits; ++bits) {
+    const size_t run_start = column_of_.size();
+    std::vector<int32_t> sub_group;
+    for (size_t g = 0; g < f.groups.size(); ++g) {
+      if (f.groups[g].bits != bits) continue;
+      for (int64_t i = 0; i < f.groups[g].len; ++i) {
+        position_of_[size_t(f.groups[g].begin + i)] = int32_t(column_of_.size());
+        column_of_.push_back(int32_t(f.groups[g].begin + i));
+      }
+      while ((column_of_.size() - run_start) % kSubCols) column_of_.push_back(-1);
+      sub_group.resize((column_of_.size() - run_start) / kSubCols, int32_t(g));
+    }
+    if (sub_group.empty()) continue;
+    while ((column_of_.size() - run_start) % kChunkCols) column_of_.push_back(-1);
+    sub_group.resize((column_of_.size() - run_start) / kSubCols, sub_group.back());
+    for (size_t c = 0; c < sub_group.size() / 4; ++c) {
+      InterleavedChunk ch{bits, int32_t(row_bytes_), {}, true};
+      for (size_t m = 0; m < 4; ++m) ch.group[m] = sub_group[4 * c + m];
+      ch.one_group = std::all_of(ch.group.begin(), ch.group.end(), [&](int32_t g) { return g == ch.group[0]; });
+      chunks_.push_back(ch);
+      row_bytes_ += plane_bytes(bits);
+    }
+  }
+  if (std::find(position_of_.begin(), position_of_.end(), -1) != position_of_.end())
+    fail("interleaved layout", "the groups do not cover all {} columns", cols);
+
+  codes_.assign(size_t(rows * row_bytes_), 0);
+  scale_.resize(size_t(rows * groups_));
+  offset_.resize(size_t(rows * groups_));
+  std::vector<uint8_t> row_codes(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    f.decode_row(r, row_codes.data(), &scale_[size_t(r * groups_)], &offset_[size_t(r * groups_)]);
+    uint8_t* row = &codes_[size_t(r * row_bytes_)];
+    for (int64_t c = 0; c < cols; ++c) {
+      const int32_t pos = position_of_[size_t(c)];
+      const auto& ch = chunks_[size_t(pos / kChunkCols)];
+      if (row_codes[size_t(c)] >> ch.bits) fail("interleaved layout", "code {} exceeds {} bits", row_codes[size_t(c)], ch.bits);
+      put_code(row + ch.byte_offset, ch.bits, int(pos % kChunkCols), row_codes[size_t(c)]);
+    }
+  }
+}
+
+uint8_t InterleavedWeights::code_at(int64_t row, int64_t col) const {
+  const int32_t pos = position_of_[size_t(col)];
+  const auto& ch = chunks_[size_t(pos / kChunkCols)];
+  return get_code(&codes_[size_t(row * row_bytes_ + ch.byte_offset)], ch.bits, int(pos % kChunkCols));
+}
+
+void InterleavedWeights::quantize(const float* x, QuantizedActivations& a) const {
+  const size_t chunks = chunks_.size();
+  a.q.resize(chunks * kChunkCols);
+  a.scale.resize(chunks * 8);
+  a.group_sum.resize(size_t(groups_));
+  for (size_t c = 0; c < chunks; ++c) {
+    float sub_scale[4];
+    int16_t q[kChunkCols];
+    for (int m = 0; m < 4; ++m) {
+      const int32_t* cols = &column_of_[c * kChunkCols + size_t(m) * kSubCols];
+      float absmax = 0;
+      for (int i = 0; i < kSubCols; ++i) absmax = std::max(absmax, cols[i] < 0 ? 0.f : std::fabs(x[cols[i]]));
+      sub_scale[m] = absmax / 32767.f;
+      const float inv = absmax > 0 ? 32767.f / absmax : 0.f;
+      for (int i = 0; i < kSubCols; ++i)
+        q[m * kSubCols + i] = cols[i] < 0 ? int16_t(0) : int16_t(std::lrint(x[cols[i]] * inv));
+    }
+    for (int h = 0; h < 16; ++h)
+      for (int k = 0; k < 8; ++k) a.q[c * kChunkCols + size_t(k * 16 + h)] = q[chunk_position(h, k)];
+    for (int l = 0; l < 8; ++l) a.scale[c * 8 + size_t(l)] = sub_scale[l & 3];
+  }
+  for (int64_t g = 0; g < groups_; ++g) {
+    const auto& grp = groups_in_[size_t(g)];
+    a.group_sum[size_t(g)] = std::accumulate(x + grp.begin, x + grp.begin + grp.len, 0.f);
+  }
+}
+
+// Σ_g offset[r][g] · Σ_{i ∈ g} x_i: the part of every row's result that does not depend on codes.
+float InterleavedWeights::offset_term(const QuantizedActivations& a, int64_t row) const {
+  return dot_f32(&offset_[size_t(row * groups_)], a.group_sum.data(), size_t(groups_));
+}
+
+void InterleavedWeights::gemv_reference(const QuantizedActivations& a, float* y, int64_t row_begin,
+                                        int64_t row_end) const {
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    float acc = 0;
+    for (size_t c = 0; c < chunks_.size(); ++c) {
+      const auto& ch = chunks_[c];
+      const uint8_t* chunk = &codes_[size_t(r * row_bytes_ + ch.byte_offset)];
+      for (int m = 0; m < 4; ++m) {
+        int32_t isum = 0;
+        for (int i = 0; i < kSubCols; ++i) {
+          const auto [h, k] = lane_slot_of(m * kSubCols + i);
+          isum += int32_t(get_code(chunk, ch.bits, m * kSubCols + i)) * a.q[c * kChunkCols + size_t(k * 16 + h)];
+        }
+        acc += float(isum) * a.scale[c * 8 + size_t(m)] * scale_[size_t(r * groups_ + ch.group[size_t(m)])];
+      }
+    }
+    y[r] = acc + offset_term(a, r);
+  }
+}
+
+InterleavedWeights::View InterleavedWeights::view() const {
+  return {codes_.data(), row_bytes_, chunks_.data(), int64_t(chunks_.size()), scale_.data(), groups_};
+}
+
+}  // namespace mixq::kernels
