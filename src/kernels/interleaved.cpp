@@ -5,7 +5,6 @@
 #include <numeric>
 
 #include "mixq/core/error.hpp"
-#include "mixq/kernels/dense_f32.hpp"
 
 namespace mixq::kernels {
 namespace {
@@ -75,6 +74,11 @@ InterleavedWeights::InterleavedWeights(const quant::AffineForm& f, int64_t rows,
   }
   if (std::find(position_of_.begin(), position_of_.end(), -1) != position_of_.end())
     fail("interleaved layout", "the groups do not cover all {} columns", cols);
+  gather_.resize(column_of_.size());
+  for (size_t c = 0; c < chunks_.size(); ++c)
+    for (int h = 0; h < 16; ++h)
+      for (int k = 0; k < 8; ++k)
+        gather_[c * kChunkCols + size_t(k * 16 + h)] = column_of_[c * kChunkCols + size_t(chunk_position(h, k))];
 
   codes_.assign(size_t(rows * row_bytes_), 0);
   scale_.resize(size_t(rows * groups_));
@@ -104,30 +108,26 @@ void InterleavedWeights::quantize(const float* x, QuantizedActivations& a) const
   a.scale.resize(chunks * 8);
   a.group_sum.resize(size_t(groups_));
   for (size_t c = 0; c < chunks; ++c) {
-    float sub_scale[4];
-    int16_t q[kChunkCols];
-    for (int m = 0; m < 4; ++m) {
-      const int32_t* cols = &column_of_[c * kChunkCols + size_t(m) * kSubCols];
-      float absmax = 0;
-      for (int i = 0; i < kSubCols; ++i) absmax = std::max(absmax, cols[i] < 0 ? 0.f : std::fabs(x[cols[i]]));
-      sub_scale[m] = absmax / 32767.f;
-      const float inv = absmax > 0 ? 32767.f / absmax : 0.f;
-      for (int i = 0; i < kSubCols; ++i)
-        q[m * kSubCols + i] = cols[i] < 0 ? int16_t(0) : int16_t(std::lrint(x[cols[i]] * inv));
+    // Slot j = k·16 + h holds lane h, whose sub-block is (h >> 1) & 3.
+    const int32_t* cols = &gather_[c * kChunkCols];
+    float v[kChunkCols], absmax[4] = {0, 0, 0, 0};
+    for (int j = 0; j < kChunkCols; ++j) {
+      v[j] = cols[j] < 0 ? 0.f : x[cols[j]];
+      float& m = absmax[((j & 15) >> 1) & 3];
+      m = std::max(m, std::fabs(v[j]));
     }
-    for (int h = 0; h < 16; ++h)
-      for (int k = 0; k < 8; ++k) a.q[c * kChunkCols + size_t(k * 16 + h)] = q[chunk_position(h, k)];
-    for (int l = 0; l < 8; ++l) a.scale[c * 8 + size_t(l)] = sub_scale[l & 3];
+    float inv[4];
+    for (int m = 0; m < 4; ++m) inv[m] = absmax[m] > 0 ? 32767.f / absmax[m] : 0.f;
+    // Round to nearest even by the 1.5·2^23 trick (|v·inv| ≤ 32767): no libm call per element.
+    constexpr float kRound = 12582912.f;
+    for (int j = 0; j < kChunkCols; ++j)
+      a.q[c * kChunkCols + size_t(j)] = int16_t((v[j] * inv[((j & 15) >> 1) & 3] + kRound) - kRound);
+    for (int l = 0; l < 8; ++l) a.scale[c * 8 + size_t(l)] = absmax[l & 3] / 32767.f;
   }
   for (int64_t g = 0; g < groups_; ++g) {
     const auto& grp = groups_in_[size_t(g)];
     a.group_sum[size_t(g)] = std::accumulate(x + grp.begin, x + grp.begin + grp.len, 0.f);
   }
-}
-
-// Σ_g offset[r][g] · Σ_{i ∈ g} x_i: the part of every row's result that does not depend on codes.
-float InterleavedWeights::offset_term(const QuantizedActivations& a, int64_t row) const {
-  return dot_f32(&offset_[size_t(row * groups_)], a.group_sum.data(), size_t(groups_));
 }
 
 void InterleavedWeights::gemv_reference(const QuantizedActivations& a, float* y, int64_t row_begin,
@@ -146,12 +146,12 @@ void InterleavedWeights::gemv_reference(const QuantizedActivations& a, float* y,
         acc += float(isum) * a.scale[c * 8 + size_t(m)] * scale_[size_t(r * groups_ + ch.group[size_t(m)])];
       }
     }
-    y[r] = acc + offset_term(a, r);
+    y[r] = acc + offset_term(&offset_[size_t(r * groups_)], a.group_sum.data(), groups_);
   }
 }
 
 InterleavedWeights::View InterleavedWeights::view() const {
-  return {codes_.data(), row_bytes_, chunks_.data(), int64_t(chunks_.size()), scale_.data(), groups_};
+  return {codes_.data(), row_bytes_, chunks_.data(), int64_t(chunks_.size()), scale_.data(), offset_.data(), groups_};
 }
 
 }  // namespace mixq::kernels

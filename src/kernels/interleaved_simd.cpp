@@ -113,7 +113,7 @@ HWY_INLINE void Chunk(const InterleavedWeights::View& v, int64_t c, const int16_
 
 template <int R>
 HWY_INLINE void Rows(const InterleavedWeights::View& v, const int16_t* HWY_RESTRICT xq, const float* HWY_RESTRICT xs,
-                     float* HWY_RESTRICT y, int64_t r0) {
+                     const float* HWY_RESTRICT group_sum, float* HWY_RESTRICT y, int64_t r0) {
   const DF df;
   hn::Vec<DF> acc[R];
   for (int r = 0; r < R; ++r) acc[r] = hn::Zero(df);
@@ -125,14 +125,17 @@ HWY_INLINE void Rows(const InterleavedWeights::View& v, const int16_t* HWY_RESTR
       default: Chunk<4, R>(v, c, xq, xs, r0, acc); break;
     }
   }
-  for (int r = 0; r < R; ++r) y[r0 + r] = hn::GetLane(hn::SumOfLanes(df, acc[r]));
+  for (int r = 0; r < R; ++r)
+    y[r0 + r] = hn::GetLane(hn::SumOfLanes(df, acc[r])) + offset_term(v.offset + (r0 + r) * v.groups, group_sum, v.groups);
 }
 
-void GemvInterleaved(const InterleavedWeights::View& v, const int16_t* HWY_RESTRICT xq, const float* HWY_RESTRICT xs,
-                     float* HWY_RESTRICT y, int64_t row_begin, int64_t row_end) {
+void GemvInterleaved(const InterleavedWeights::View& v, const QuantizedActivations& a, float* HWY_RESTRICT y,
+                     int64_t row_begin, int64_t row_end) {
+  const int16_t* xq = a.q.data();
+  const float *xs = a.scale.data(), *group_sum = a.group_sum.data();
   int64_t r = row_begin;
-  for (; r + 4 <= row_end; r += 4) Rows<4>(v, xq, xs, y, r);
-  for (; r < row_end; ++r) Rows<1>(v, xq, xs, y, r);
+  for (; r + 4 <= row_end; r += 4) Rows<4>(v, xq, xs, group_sum, y, r);
+  for (; r < row_end; ++r) Rows<1>(v, xq, xs, group_sum, y, r);
 }
 
 }  // namespace HWY_NAMESPACE
@@ -145,8 +148,7 @@ namespace mixq::kernels {
 HWY_EXPORT(GemvInterleaved);
 
 void InterleavedWeights::gemv(const QuantizedActivations& a, float* y, int64_t row_begin, int64_t row_end) const {
-  HWY_DYNAMIC_DISPATCH(GemvInterleaved)(view(), a.q.data(), a.scale.data(), y, row_begin, row_end);
-  for (int64_t r = row_begin; r < row_end; ++r) y[r] += offset_term(a, r);
+  HWY_DYNAMIC_DISPATCH(GemvInterleaved)(view(), a, y, row_begin, row_end);
 }
 
 }  // namespace mixq::kernels

@@ -37,6 +37,14 @@ struct QuantizedActivations {
   std::vector<float> group_sum;
 };
 
+// Σ_g offset[g] · group_sum[g]: the part of a row's result that does not depend on its codes (the
+// kernels and the reference add it in this order).
+inline float offset_term(const float* offset, const float* group_sum, int64_t groups) {
+  float o = 0;
+  for (int64_t g = 0; g < groups; ++g) o += offset[g] * group_sum[g];
+  return o;
+}
+
 struct InterleavedChunk {
   int32_t bits;
   int32_t byte_offset;          // within a row
@@ -70,16 +78,17 @@ class InterleavedWeights {
     int64_t row_bytes;
     const InterleavedChunk* chunks;
     int64_t n_chunks;
-    const float* scale;  // [rows][groups]
+    const float* scale;   // [rows][groups]
+    const float* offset;  // [rows][groups]
     int64_t groups;
   };
 
  private:
   View view() const;
-  float offset_term(const QuantizedActivations& a, int64_t row) const;
 
   int64_t rows_, cols_, groups_, row_bytes_ = 0;
   std::vector<int32_t> column_of_;  // padded position → original column, −1 for padding
+  std::vector<int32_t> gather_;     // activation slot c·128 + k·16 + h → original column, −1 for padding
   std::vector<int32_t> position_of_;  // original column → padded position
   std::vector<quant::AffineForm::Group> groups_in_;
   std::vector<InterleavedChunk> chunks_;
