@@ -75,7 +75,12 @@ void BM_PackedGemv(benchmark::State& state) {
   state.counters["of_bw"] = benchmark::Counter(bytes / 1e9 / bw, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_PackedGemv)
-    ->ArgsProduct({{768}, {288}, {0, 1, 2, 3, 4}, {1, 2}})
+    ->ArgsProduct({{172}, {64}, {0, 3}, {1}})                // stories260K w1/w3
+    ->Apply([](benchmark::internal::Benchmark* b) {  // tinystories5M w1/w3, w2, wq
+      for (auto [rows, cols] : {std::pair{768, 256}, std::pair{256, 768}, std::pair{256, 256}})
+        for (int format = 0; format < 5; ++format)
+          for (int threads : {1, 2}) b->Args({rows, cols, format, threads});
+    })
     ->ArgsProduct({{4096}, {4096}, {0, 1, 2, 3, 4}, {2}})
     ->ArgsProduct({{11008}, {4096}, {0, 3, 4}, {1, 2}})
     ->ArgsProduct({{4096}, {11008}, {0, 3, 4}, {2}})

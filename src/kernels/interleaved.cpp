@@ -124,9 +124,17 @@ void InterleavedWeights::quantize(const float* x, QuantizedActivations& a) const
       a.q[c * kChunkCols + size_t(j)] = int16_t((v[j] * inv[((j & 15) >> 1) & 3] + kRound) - kRound);
     for (int l = 0; l < 8; ++l) a.scale[c * 8 + size_t(l)] = absmax[l & 3] / 32767.f;
   }
+  group_sums(x, a.group_sum.data());
+}
+
+void InterleavedWeights::permute(const float* x, float* slots) const {
+  for (size_t j = 0; j < gather_.size(); ++j) slots[j] = gather_[j] < 0 ? 0.f : x[gather_[j]];
+}
+
+void InterleavedWeights::group_sums(const float* x, float* sums) const {
   for (int64_t g = 0; g < groups_; ++g) {
     const auto& grp = groups_in_[size_t(g)];
-    a.group_sum[size_t(g)] = std::accumulate(x + grp.begin, x + grp.begin + grp.len, 0.f);
+    sums[g] = std::accumulate(x + grp.begin, x + grp.begin + grp.len, 0.f);
   }
 }
 

@@ -72,7 +72,11 @@ class InterleavedWeights {
   // The code of (row, original column), read from the planes by the definition above.
   uint8_t code_at(int64_t row, int64_t col) const;
 
-  // What the SIMD kernel reads (kernels/interleaved_simd.cpp).
+  // x in slot order (fp32, 0 in padding) and Σ x per group: what a kernel on fp32 activations needs.
+  void permute(const float* x, float* slots) const;
+  void group_sums(const float* x, float* sums) const;
+
+  // What the kernels read (kernels/interleaved_simd.cpp, kernels/cuda).
   struct View {
     const uint8_t* codes;
     int64_t row_bytes;
@@ -82,10 +86,9 @@ class InterleavedWeights {
     const float* offset;  // [rows][groups]
     int64_t groups;
   };
-
- private:
   View view() const;
 
+ private:
   int64_t rows_, cols_, groups_, row_bytes_ = 0;
   std::vector<int32_t> column_of_;  // padded position → original column, −1 for padding
   std::vector<int32_t> gather_;     // activation slot c·128 + k·16 + h → original column, −1 for padding
