@@ -6,6 +6,9 @@
 // AVX3_DL (AVX-512 with VNNI: Ice Lake, Zen 4) is opt-in in Highway 1.0: its vpdpwssd fuses the
 // 16-bit multiply-add with the accumulation.
 #define HWY_WANT_AVX3_DL
+// The kernel keeps vectors in small arrays (four rows at a time), which sizeless SVE/RVV vectors
+// cannot be; ARM machines with SVE run the NEON target.
+#define HWY_DISABLED_TARGETS (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128 | HWY_RVV)
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/interleaved_simd.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -37,13 +40,14 @@ HWY_INLINE hn::Vec<DI32> MulAddPairs(hn::Vec<DI16> a, hn::Vec<DI16> b, hn::Vec<D
 
 // One row's planes for the lanes [lane0, lane0 + N) of a chunk.
 struct Planes {
+  HWY_INLINE Planes() : lo(hn::Zero(D16())), hi(hn::Zero(D16())) {}  // defined here: gets the target's attributes
   V16 lo, hi;
 };
 
 template <int BITS>
 HWY_INLINE Planes LoadPlanes(const uint8_t* HWY_RESTRICT chunk, size_t lane0) {
   const D16 d;
-  Planes p{hn::Zero(d), hn::Zero(d)};
+  Planes p;
   if constexpr (BITS >= 2) p.lo = hn::LoadU(d, reinterpret_cast<const uint16_t*>(chunk) + lane0);
   if constexpr (BITS == 4) p.hi = hn::LoadU(d, reinterpret_cast<const uint16_t*>(chunk + 32) + lane0);
   if constexpr (BITS % 2 == 1) {

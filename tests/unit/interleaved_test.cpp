@@ -5,7 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <random>
+
+#define HWY_WANT_AVX3_DL  // list the targets the kernel's file is compiled for, AVX3_DL included
+#include <hwy/targets.h>
 
 #include "mixq/core/error.hpp"
 #include "mixq/kernels/interleaved.hpp"
@@ -92,6 +96,23 @@ TEST(Interleaved, EveryWidthAndGroupShapeMatchesTheReference) {
   expect_gemv_matches(make(5, 172, 32, {2, 3}, 4), 10);          // a short last group, padded runs
   expect_gemv_matches(make(7, 258, 0, {4}, 5), 11);              // one group per row (FineQ-like)
   expect_gemv_matches(make(4, 4096, 128, {3, 1, 2, 2}, 6), 12);  // a 7B-wide row
+}
+
+// Every SIMD target compiled into the library and supported by this CPU (SSE4 and EMU128 take the
+// 128-bit path, two vectors per chunk row; AVX2/AVX-512 one; AVX3_DL the VNNI multiply-add) against
+// the scalar reference.
+TEST(Interleaved, EverySimdTargetMatchesTheReference) {
+  int targets = 0;
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(hwy::TargetName(target));
+    expect_gemv_matches(make(13, 512, 32, {1, 2, 3, 4}, 21), 22);
+    expect_gemv_matches(make(9, 384, 128, {3}, 23), 24);
+    ++targets;
+    std::cout << "target " << hwy::TargetName(target) << ": matches\n";
+  }
+  hwy::SetSupportedTargetsForTest(0);
+  EXPECT_GE(targets, 1);
 }
 
 TEST(Interleaved, LayoutIsTheDocumentedOne) {
