@@ -37,7 +37,7 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn, size_t grain) {
+void ThreadPool::parallel_for(size_t n, RangeFn fn, size_t grain) {
   grain = std::max<size_t>(grain, 1);
   if (workers_.empty() || n <= grain) {
     if (n) fn(0, n);

@@ -6,12 +6,28 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
-#include <functional>
+#include <type_traits>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 namespace mixq {
+
+// A non-owning reference to a callable taking (begin, end): unlike std::function it never
+// allocates, so a decode step's hundreds of parallel loops allocate nothing. The callable must
+// outlive the call it is passed to (parallel_for blocks until every range is done).
+class RangeFn {
+ public:
+  template <typename F>
+  RangeFn(F&& f)  // NOLINT: implicit, so that a lambda can be passed directly
+      : obj_(const_cast<void*>(static_cast<const void*>(&f))),
+        call_([](void* o, size_t b, size_t e) { (*static_cast<std::remove_reference_t<F>*>(o))(b, e); }) {}
+  void operator()(size_t b, size_t e) const { call_(obj_, b, e); }
+
+ private:
+  void* obj_;
+  void (*call_)(void*, size_t, size_t);
+};
 
 class ThreadPool {
  public:
@@ -25,7 +41,7 @@ class ThreadPool {
 
   // Calls fn(begin, end) on disjoint ranges covering [0, n); the calling thread takes a share.
   // Ranges are multiples of `grain` (except the last). Blocks until all ranges are done.
-  void parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn, size_t grain = 1);
+  void parallel_for(size_t n, RangeFn fn, size_t grain = 1);
 
  private:
   void worker_loop(int index);
@@ -34,7 +50,7 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   // The current job; written before generation_ is bumped (release), read after (acquire).
-  const std::function<void(size_t, size_t)>* job_ = nullptr;
+  const RangeFn* job_ = nullptr;
   size_t job_n_ = 0, job_grain_ = 1;
   std::atomic<unsigned> generation_{0};
   std::atomic<int> pending_{0};
