@@ -7,6 +7,9 @@
 #include "mixq/io/tokenizer.hpp"
 
 namespace mixq::io {
+namespace {
+constexpr size_t kMinVocab = 3 + 256;
+}  // namespace
 
 struct Llama2cTokenizer::Index {
   std::unordered_map<std::string_view, int> ids;  // views into pieces_
@@ -50,7 +53,11 @@ Llama2cTokenizer::Llama2cTokenizer(std::string bytes, const std::string& path) {
     scores_.push_back(score);
     pos += size_t(len);
   }
-  if (pieces_.size() < 3) fail(path, "tokenizer has {} tokens; needs at least <unk>, BOS, EOS", pieces_.size());
+  // Characters outside the vocabulary fall back to byte tokens 3 + b (run.c's encoder), so ids
+  // 3…258 must exist: a smaller vocabulary would make encode() index past it.
+  if (pieces_.size() < kMinVocab)
+    fail(path, "tokenizer has {} tokens; a llama2.c tokenizer holds at least {} (<unk>, BOS, EOS, 256 byte tokens)",
+         pieces_.size(), kMinVocab);
   auto index = std::make_shared<Index>();
   for (size_t i = 0; i < pieces_.size(); ++i) index->ids.emplace(pieces_[i], int(i));  // first wins
   index_ = std::move(index);

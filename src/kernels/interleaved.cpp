@@ -18,7 +18,8 @@ std::pair<int, int> lane_slot_of(int pos) {
 }
 
 void put_code(uint8_t* chunk, int bits, int pos, uint8_t code) {
-  const auto [h, k] = lane_slot_of(pos);
+  const auto [lane, slot] = lane_slot_of(pos);
+  const int h = lane, k = slot;  // named copies: lambdas below capture them
   // u16 lane h is bytes 2h (bits 0–7) and 2h + 1 (bits 8–15): slot k's two bits sit in byte 2h + k/4.
   auto put2 = [&](uint8_t* plane, unsigned v) { plane[2 * h + k / 4] |= uint8_t((v & 3) << (2 * (k % 4))); };
   if (bits >= 2) put2(chunk, code);
@@ -27,7 +28,8 @@ void put_code(uint8_t* chunk, int bits, int pos, uint8_t code) {
 }
 
 uint8_t get_code(const uint8_t* chunk, int bits, int pos) {
-  const auto [h, k] = lane_slot_of(pos);
+  const auto [lane, slot] = lane_slot_of(pos);
+  const int h = lane, k = slot;
   auto get2 = [&](const uint8_t* plane) { return unsigned(plane[2 * h + k / 4] >> (2 * (k % 4))) & 3; };
   unsigned code = 0;
   if (bits >= 2) code = get2(chunk);

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "mixq/core/error.hpp"
 #include "mixq/io/mapped_file.hpp"
 #include "mixq/io/tokenizer.hpp"
 #include "test_paths.hpp"
@@ -88,6 +89,25 @@ TEST(SentencePieceTokenizer, AgreesWithLlama2cExportOfTheSameVocabulary) {
     EXPECT_EQ(sp.encode(text, true), l2c.encode(text, true)) << text;
   const auto ids = sp.encode(kUnicode, true);
   EXPECT_EQ(sp.decode_all(ids), kUnicode);
+}
+
+// Fuzzer finding (fuzz_tokenizer): a well-formed file with fewer than 259 tokens made the byte
+// fallback of encode() index past the vocabulary. Such a file is now refused when loaded.
+TEST(Llama2cTokenizer, VocabularyWithoutByteTokensIsRefused) {
+  std::string bytes(4, '\0');
+  bytes[0] = 8;  // max_token_length
+  for (int i = 0; i < 10; ++i) {
+    const float score = 0;
+    const int32_t len = 1;
+    bytes.append(reinterpret_cast<const char*>(&score), 4).append(reinterpret_cast<const char*>(&len), 4);
+    bytes.push_back(char('a' + i));
+  }
+  try {
+    tokenizer_from_bytes("llama2c", bytes, "small.bin");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("at least 259"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Llama2cTokenizer, TruncatedFileIsReported) {

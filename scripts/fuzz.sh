@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (preset `fuzz`: clang, ASan + UBSan), seeds a corpus for each from
+# real files (the repository's stories260K, its quantized files in every format, its HF export,
+# ../shared's tokenizers, the accelerator config) and runs every target for SECONDS, two at a time.
+# Findings land in build/fuzz/findings/<target>/; logs with executions and exec/s in
+# build/fuzz/logs/. Exit status 1 when any target found something.
+# Usage: bash scripts/fuzz.sh [SECONDS=60] [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors llama2c tokenizer hf_config quantized_file packed_format accel_config)
+
+if ! command -v clang++ >/dev/null || [ ! -e "$(clang++ -print-file-name=libclang_rt.fuzzer-x86_64.a)" ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  install=($sudo apt-get install -y -q --no-install-recommends clang libclang-rt-14-dev)
+  "${install[@]}" >/dev/null || { $sudo apt-get update -q >/dev/null && "${install[@]}" >/dev/null; }
+fi
+bash scripts/build.sh fuzz >/dev/null
+
+b=build/fuzz
+mixq=$b/mixq
+seeds=$b/seeds
+rm -rf "$seeds" && mkdir -p "$seeds" "$b/corpus" "$b/logs" "$b/findings"
+for t in "${targets[@]}"; do mkdir -p "$seeds/$t" "$b/corpus/$t" "$b/findings/$t"; done
+model=models/stories260K/stories260K.bin
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export ASAN_OPTIONS=detect_leaks=0  # the seeding runs only; the fuzzers set their own
+"$mixq" quantize -m "$model" --method rtn --bits 2 --group 32 -o "$tmp/rtn.safetensors" >/dev/null
+"$mixq" quantize -m "$model" --method fineq-rtn -o "$tmp/fineq.safetensors" >/dev/null
+"$mixq" quantize -m "$model" --method slim --bits 2 --group 32 --calib README.md -o "$tmp/slim.safetensors" >/dev/null
+"$mixq" convert -m "$model" -o "$tmp/hf" --dtype F16 >/dev/null
+"$mixq" simulate -m "$tmp/fineq.safetensors" --text README.md --tokens 4 --dump-config "$tmp/accel.json" >/dev/null
+cp "$tmp"/*.safetensors "$seeds/quantized_file/" 2>/dev/null || true
+cp "$tmp/rtn.safetensors" "$tmp/hf/model.safetensors" "$seeds/safetensors/" 2>/dev/null || true
+cp "$model" "$seeds/llama2c/" 2>/dev/null || true
+cp "$tmp/hf/config.json" "$seeds/hf_config/" 2>/dev/null || true
+cp "$tmp/accel.json" "$seeds/accel_config/" 2>/dev/null || true
+if [ -d "$seeds/tokenizer" ]; then
+  { printf '\0'; cat models/stories260K/tok512.bin; } > "$seeds/tokenizer/tok512"
+  sp=../shared/models/llama2-tokenizer-32k/tokenizer.model
+  [ -f "$sp" ] && { printf '\1'; cat "$sp"; } > "$seeds/tokenizer/sentencepiece"
+fi
+[ -d "$seeds/packed_format" ] && python3 scripts/fuzz_packed_seeds.py "$seeds/packed_format"
+
+run() {
+  local t=$1
+  "$b/fuzz/fuzz_$t" "$b/corpus/$t" "$seeds/$t" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 \
+    -print_final_stats=1 -artifact_prefix="$b/findings/$t/" > "$b/logs/$t.log" 2>&1
+}
+status=0
+pids=()
+for t in "${targets[@]}"; do
+  run "$t" &
+  pids+=($!)
+  if [ ${#pids[@]} -ge "$(nproc)" ]; then wait "${pids[0]}" || true; pids=("${pids[@]:1}"); fi
+done
+wait || true
+printf '%-16s %10s %12s %8s  %s\n' target seconds executions exec/s findings
+for t in "${targets[@]}"; do
+  log=$b/logs/$t.log
+  runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' || true)
+  secs=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | awk '{print $5}' || true)
+  found=$(find "$b/findings/$t" -type f | wc -l)
+  [ "$found" -eq 0 ] || status=1
+  [ -n "$runs" ] || status=1  # the fuzzer died without its final stats: see the log
+  printf '%-16s %10s %12s %8s  %s\n' "$t" "${secs:-?}" "${runs:-?}" "$(( ${runs:-0} / (${secs:-1} > 0 ? ${secs:-1} : 1) ))" \
+    "$( [ "$found" -eq 0 ] && echo none || find "$b/findings/$t" -type f | tr '\n' ' ')"
+done
+exit $status
