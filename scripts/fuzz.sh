@@ -2,8 +2,9 @@
 # Builds the libFuzzer targets (preset `fuzz`: clang, ASan + UBSan), seeds a corpus for each from
 # real files (the repository's stories260K, its quantized files in every format, its HF export,
 # ../shared's tokenizers, the accelerator config) and runs every target for SECONDS, two at a time.
-# Findings land in build/fuzz/findings/<target>/; logs with executions and exec/s in
-# build/fuzz/logs/. Exit status 1 when any target found something.
+# Findings land in build/fuzz/findings/<target>/ (fixed ones are kept in fuzz/regressions/<target>/
+# and replayed first); logs with executions and exec/s in build/fuzz/logs/. Exit status 1 when any
+# target found something.
 # Usage: bash scripts/fuzz.sh [SECONDS=60] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,14 @@ if [ -d "$seeds/tokenizer" ]; then
   [ -f "$sp" ] && { printf '\1'; cat "$sp"; } > "$seeds/tokenizer/sentencepiece"
 fi
 [ -d "$seeds/packed_format" ] && python3 scripts/fuzz_packed_seeds.py "$seeds/packed_format"
+
+# Every past finding (fuzz/regressions/<target>/) replays first: each must now run clean.
+for t in "${targets[@]}"; do
+  if [ -d "fuzz/regressions/$t" ]; then
+    "$b/fuzz/fuzz_$t" fuzz/regressions/"$t"/* > "$b/logs/$t.regressions.log" 2>&1 ||
+      { echo "fuzz_$t: a past finding fails again, see $b/logs/$t.regressions.log"; exit 1; }
+  fi
+done
 
 run() {
   local t=$1
