@@ -110,6 +110,22 @@ TEST(Llama2cTokenizer, VocabularyWithoutByteTokensIsRefused) {
   }
 }
 
+// Fuzzer finding (fuzz_tokenizer, 10-minute run): a SentencePiece model with a NUL byte inside a
+// piece made libsentencepiece's trie builder throw where the exception cannot propagate (abort).
+// mixq now scans the pieces first and refuses the file; malformed protobuf is refused too.
+TEST(SentencePieceTokenizer, PieceWithNulByteIsRefusedBeforeTheLibrarySeesIt) {
+  const std::string piece = std::string("\x0A\x03" "a", 3) + std::string(1, '\0') + "b";  // SentencePiece{piece: "a\0b"}
+  const std::string model = std::string("\x0A", 1) + char(piece.size()) + piece;           // ModelProto{pieces: …}
+  for (const auto& [bytes, needle] : {std::pair{model, "NUL byte"}, std::pair{std::string("\x0A\x7F", 2), "malformed"}}) {
+    try {
+      tokenizer_from_bytes("sentencepiece", bytes, "bad.model");
+      FAIL() << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Llama2cTokenizer, TruncatedFileIsReported) {
   test::TempDir dir;
   const std::string src = read_whole_file(test::repo_model_path("stories260K/tok512.bin"));
