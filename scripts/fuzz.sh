@@ -26,7 +26,7 @@ b=build/fuzz
 mixq=$b/mixq
 seeds=$b/seeds
 rm -rf "$seeds" && mkdir -p "$seeds" "$b/corpus" "$b/logs" "$b/findings"
-for t in "${targets[@]}"; do mkdir -p "$seeds/$t" "$b/corpus/$t" "$b/findings/$t"; done
+for t in "${targets[@]}"; do rm -rf "$b/findings/$t" && mkdir -p "$seeds/$t" "$b/corpus/$t" "$b/findings/$t"; done
 model=models/stories260K/stories260K.bin
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
