@@ -33,7 +33,15 @@ using V16 = hn::Vec<D16>;
 // sum0 += pairwise products of a and b (16 → 32 bits), exactly.
 HWY_INLINE hn::Vec<DI32> MulAddPairs(hn::Vec<DI16> a, hn::Vec<DI16> b, hn::Vec<DI32> sum0, hn::Vec<DI32>& sum1) {
 #if HWY_TARGET == HWY_AVX3_DL
-  if constexpr (hn::MaxLanes(DI16()) == 16) return hn::Vec<DI32>{_mm256_dpwssd_epi32(sum0.raw, a.raw, b.raw)};
+  if constexpr (hn::MaxLanes(DI16()) == 16) {
+    // Not _mm256_dpwssd_epi32: Highway 1.0's AVX3_DL target string also enables AVX-VNNI, which
+    // its runtime check does not test, and GCC then emits the VEX encoding of vpdpwssd — an
+    // illegal instruction on AVX-512 VNNI machines without AVX-VNNI (Zen 4, Ice Lake). The asm
+    // pins the EVEX encoding, which AVX3_DL's check does guarantee.
+    __m256i acc = sum0.raw;
+    asm("%{evex%} vpdpwssd %2, %1, %0" : "+v"(acc) : "v"(a.raw), "v"(b.raw));
+    return hn::Vec<DI32>{acc};
+  }
 #endif
   return hn::ReorderWidenMulAccumulate(DI32(), a, b, sum0, sum1);
 }
