@@ -1,5 +1,6 @@
 #include "mixq/eval/generate.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "mixq/core/error.hpp"
@@ -16,7 +17,9 @@ GenerateResult generate(model::LlamaModel& model, const io::Tokenizer& tok, std:
   r.prompt_tokens = r.tokens.size();
   if (int(r.tokens.size()) >= cfg.seq_len)
     fail("prompt", "{} tokens do not leave room in the model's context of {}", r.tokens.size(), cfg.seq_len);
-  model::KvCache cache(cfg, cfg.seq_len);
+  // Sized to the positions this run can reach, not the model's whole context: a file's seq_len
+  // must not decide how much memory a short generation takes.
+  model::KvCache cache(cfg, int(std::min<int64_t>(cfg.seq_len, int64_t(r.tokens.size()) + opt.steps)));
   model::Sampler sampler(cfg.vocab_size, opt.sampler);
   std::vector<float> logits(size_t(cfg.vocab_size));
   auto emit = [&](int prev, int token) {

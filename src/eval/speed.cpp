@@ -45,7 +45,7 @@ SpeedResult measure_speed(model::LlamaModel& model, int prompt_tokens, int decod
          cfg.seq_len);
   std::vector<int> tokens(size_t(prompt_tokens + decode_tokens));
   for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = int(3 + (i * 7919) % size_t(cfg.vocab_size - 3));
-  model::KvCache cache(cfg, cfg.seq_len);
+  model::KvCache cache(cfg, prompt_tokens + decode_tokens);  // the positions used, not the whole context
   std::vector<float> logits(size_t(cfg.vocab_size));
   SpeedResult r{prompt_tokens, decode_tokens};
   r.weight_bytes = model.bytes_per_token();

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include "mixq/eval/generate.hpp"
+#include "mixq/eval/speed.hpp"
+#include "mixq/io/checkpoint.hpp"
 #include "test_paths.hpp"
 
 namespace mixq::eval {
@@ -32,6 +34,21 @@ TEST(Generate, SeededSamplingIsReproducibleAndContinuesThePrompt) {
   EXPECT_EQ(a.text.rfind("Once upon a time", 0), 0u);
   o.sampler.seed = 1;
   EXPECT_NE(generate(*model, *tok, "Once upon a time", o).tokens, a.tokens);
+}
+
+// A file may declare any context up to the config limit (16 M positions); the KV cache must follow
+// the positions a run reaches, or stories260K's 5 layers would ask for 21 GB here.
+TEST(Generate, DeclaredContextLengthDoesNotDecideMemory) {
+  io::Checkpoint ck = io::load_checkpoint(test::repo_model_path("stories260K/stories260K.bin"));
+  auto tok = std::move(ck.tokenizer);
+  ck.config.seq_len = 1 << 24;
+  auto model = model::LlamaModel::from_checkpoint(ck, 1);
+  auto [tok_ref, reference] = test::load_model(test::repo_model_path("stories260K/stories260K.bin"), 1);
+  GenerateOptions o;
+  o.steps = 20;
+  EXPECT_EQ(generate(model, *tok, "Once", o).tokens, generate(*reference, *tok_ref, "Once", o).tokens);
+  const auto speed = measure_speed(model, 8, 8, 1);
+  EXPECT_GT(speed.decode_tokens_per_second, 0);
 }
 
 }  // namespace mixq::eval

@@ -139,8 +139,8 @@ PackedTensor FineqFormat::pack(int64_t rows, int64_t cols, std::span<const uint8
 }
 
 void FineqFormat::validate(const PackedTensor& t) {
+  expect_shape(t, "fineq");
   const auto p = FineqParams::from_json(t.params);
-  if (t.rows <= 0 || t.cols <= 0) fail("fineq", "tensor shape [{}, {}] is empty or negative", t.rows, t.cols);
   const int64_t clusters = p.padded_cols(t.cols) / 3, groups = p.groups(t.cols);
   expect_part(t, "fineq", "codes", io::DType::U8, clusters);
   expect_part(t, "fineq", "scales", io::DType::F16, groups);

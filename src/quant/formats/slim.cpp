@@ -187,7 +187,7 @@ std::vector<int> SlimFormat::widths(const PackedTensor& t) {
 }
 
 void SlimFormat::validate(const PackedTensor& t) {
-  if (t.rows <= 0 || t.cols <= 0) fail("slim", "tensor shape [{}, {}] is empty or negative", t.rows, t.cols);
+  expect_shape(t, "slim");
   const auto p = SlimParams::from_json(t.params);
   const auto w = widths(t);
   const int64_t groups = p.groups(t.cols);

@@ -108,8 +108,8 @@ void dequantize_row_with(const PackedTensor& t, const UniformParams& p, int64_t 
 }  // namespace
 
 void UniformFormat::validate(const PackedTensor& t) {
+  expect_shape(t, "uniform");
   const auto p = UniformParams::from_json(t.params);
-  if (t.rows <= 0 || t.cols <= 0) fail("uniform", "tensor shape [{}, {}] is empty or negative", t.rows, t.cols);
   const int64_t groups = p.groups(t.cols), words = words_per_row(t.cols, p.bits);
   expect_part(t, "uniform", "codes", io::DType::U8, words * 4);
   expect_part(t, "uniform", "scales", io::DType::F16, groups);

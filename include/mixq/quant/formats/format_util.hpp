@@ -20,6 +20,19 @@ inline float f16_part_at(const PackedPart& p, size_t i) {
   return f16_to_f32(h);
 }
 
+// Largest rows or cols a packed tensor may declare (16 M: above any vocabulary or hidden size).
+// Bounding both keeps every size derived from them (rows × part columns × element bytes) far
+// below int64 overflow, so a hostile shape can never wrap around to match the bytes present.
+inline constexpr int64_t kMaxPackedDim = int64_t(1) << 24;
+
+// Error (naming `format`) unless t's shape is non-empty and within kMaxPackedDim. Every format's
+// validate() calls it first.
+inline void expect_shape(const PackedTensor& t, const char* format) {
+  if (t.rows <= 0 || t.cols <= 0 || t.rows > kMaxPackedDim || t.cols > kMaxPackedDim)
+    fail(format, "tensor shape [{}, {}] is empty, negative or larger than {} in a dimension", t.rows, t.cols,
+         kMaxPackedDim);
+}
+
 // Error (naming `format`) unless part `suffix` of t is exactly `dtype` [rows, cols] with that many
 // bytes, and — for F16 parts (scales, zeros) — every value is finite. Formats' validate() use it.
 inline void expect_part(const PackedTensor& t, const char* format, const char* suffix, io::DType dtype, int64_t cols) {
