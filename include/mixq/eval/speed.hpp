@@ -8,7 +8,8 @@
 
 namespace mixq::eval {
 
-// Best-of-`reps` read bandwidth in GB/s (1e9 bytes/s) over a buffer of `bytes`, all threads reading.
+// Best-of-`reps` read bandwidth in GB/s (1e9 bytes/s) over a buffer of `bytes`, all threads reading:
+// the faster of one stream per thread (a dot product) and the fp32 GEMV (several rows per thread).
 double measure_read_bandwidth(ThreadPool& pool, size_t bytes = size_t(256) << 20, int reps = 5);
 
 struct SpeedResult {
