@@ -51,21 +51,22 @@ InterleavedWeights::InterleavedWeights(const quant::AffineForm& f, int64_t rows,
   // Permutation: groups by width (stable), each padded to whole sub-blocks, each width's run to
   // whole chunks. Sub-blocks of a run's padding belong to its last group (their activations are 0).
   position_of_.assign(size_t(cols), -1);
+  std::vector<int32_t> column_of;  // padded position → original column, −1 for padding
   for (int bits = 1; bits <= kInterleavedMaxBits; ++bits) {
-    const size_t run_start = column_of_.size();
+    const size_t run_start = column_of.size();
     std::vector<int32_t> sub_group;
     for (size_t g = 0; g < f.groups.size(); ++g) {
       if (f.groups[g].bits != bits) continue;
       for (int64_t i = 0; i < f.groups[g].len; ++i) {
-        position_of_[size_t(f.groups[g].begin + i)] = int32_t(column_of_.size());
-        column_of_.push_back(int32_t(f.groups[g].begin + i));
+        position_of_[size_t(f.groups[g].begin + i)] = int32_t(column_of.size());
+        column_of.push_back(int32_t(f.groups[g].begin + i));
       }
-      while ((column_of_.size() - run_start) % kSubCols) column_of_.push_back(-1);
-      sub_group.resize((column_of_.size() - run_start) / kSubCols, int32_t(g));
+      while ((column_of.size() - run_start) % kSubCols) column_of.push_back(-1);
+      sub_group.resize((column_of.size() - run_start) / kSubCols, int32_t(g));
     }
     if (sub_group.empty()) continue;
-    while ((column_of_.size() - run_start) % kChunkCols) column_of_.push_back(-1);
-    sub_group.resize((column_of_.size() - run_start) / kSubCols, sub_group.back());
+    while ((column_of.size() - run_start) % kChunkCols) column_of.push_back(-1);
+    sub_group.resize((column_of.size() - run_start) / kSubCols, sub_group.back());
     for (size_t c = 0; c < sub_group.size() / 4; ++c) {
       InterleavedChunk ch{bits, int32_t(row_bytes_), {}, true};
       for (size_t m = 0; m < 4; ++m) ch.group[m] = sub_group[4 * c + m];
@@ -76,11 +77,11 @@ InterleavedWeights::InterleavedWeights(const quant::AffineForm& f, int64_t rows,
   }
   if (std::find(position_of_.begin(), position_of_.end(), -1) != position_of_.end())
     fail("interleaved layout", "the groups do not cover all {} columns", cols);
-  gather_.resize(column_of_.size());
+  gather_.resize(column_of.size());
   for (size_t c = 0; c < chunks_.size(); ++c)
     for (int h = 0; h < 16; ++h)
       for (int k = 0; k < 8; ++k)
-        gather_[c * kChunkCols + size_t(k * 16 + h)] = column_of_[c * kChunkCols + size_t(chunk_position(h, k))];
+        gather_[c * kChunkCols + size_t(k * 16 + h)] = column_of[c * kChunkCols + size_t(chunk_position(h, k))];
 
   codes_.assign(size_t(rows * row_bytes_), 0);
   scale_.resize(size_t(rows * groups_));

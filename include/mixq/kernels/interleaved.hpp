@@ -90,7 +90,6 @@ class InterleavedWeights {
 
  private:
   int64_t rows_, cols_, groups_, row_bytes_ = 0;
-  std::vector<int32_t> column_of_;  // padded position → original column, −1 for padding
   std::vector<int32_t> gather_;     // activation slot c·128 + k·16 + h → original column, −1 for padding
   std::vector<int32_t> position_of_;  // original column → padded position
   std::vector<quant::AffineForm::Group> groups_in_;

@@ -194,8 +194,9 @@ AffineForm FineqFormat::affine_form(const PackedTensor& t) {
   f.decode_row = [&t, table, groups, clusters](int64_t r, uint8_t* codes, float* scale, float* offset) {
     const uint8_t* bytes = t.part("codes").bytes.data() + size_t(r * clusters);
     for (int64_t i = 0; i < t.cols; ++i) codes[i] = uint8_t((*table)[bytes[i / 3]][size_t(i % 3)] + 8);
+    const PackedPart& scales = t.part("scales");
     for (int64_t g = 0; g < groups; ++g) {
-      scale[g] = f16_part_at(t.part("scales"), size_t(r * groups + g)) / 2;
+      scale[g] = f16_part_at(scales, size_t(r * groups + g)) / 2;
       offset[g] = -8 * scale[g];
     }
   };

@@ -229,13 +229,14 @@ AffineForm SlimFormat::affine_form(const PackedTensor& t) {
   for (int64_t g = 0; g < l->groups; ++g) f.groups.push_back({g * l->p.group, l->p.group_len(t.cols, g), l->widths[size_t(g)]});
   f.decode_row = [&t, l](int64_t r, uint8_t* codes, float* scale, float* offset) {
     const uint8_t* base = t.part("codes").bytes.data() + size_t(r * l->offsets.back());
+    const PackedPart &scales = t.part("scales"), &zeros = t.part("zeros");
     for (int64_t g = 0; g < l->groups; ++g) {
       const int bits = l->widths[size_t(g)];
       with_code_width(bits, [&](auto b) {
         unpack_stream<b.value>(base + l->offsets[size_t(g)], l->p.group_len(t.cols, g), codes + g * l->p.group);
       });
-      const float s = f16_part_at(t.part("scales"), size_t(r * l->groups + g));
-      const float z = f16_part_at(t.part("zeros"), size_t(r * l->groups + g));
+      const float s = f16_part_at(scales, size_t(r * l->groups + g));
+      const float z = f16_part_at(zeros, size_t(r * l->groups + g));
       // 1 bit: μ + α(2c − 1) = 2α·c + (μ − α); wider: s(c − z) = s·c − s·z.
       scale[g] = bits == 1 ? 2 * s : s;
       offset[g] = bits == 1 ? z - s : -s * z;

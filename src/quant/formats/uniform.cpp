@@ -161,9 +161,11 @@ AffineForm UniformFormat::affine_form(const PackedTensor& t) {
     unpack_row_fast(t, p, r, words.data());
     std::copy_n(words.begin(), t.cols, codes);
     const float sym_zero = float(1 << (p.bits - 1));
+    const PackedPart& scales = t.part("scales");
+    const PackedPart* zeros = p.symmetric ? nullptr : &t.part("zeros");
     for (int64_t g = 0; g < groups; ++g) {
-      scale[g] = f16_part_at(t.part("scales"), size_t(r * groups + g));
-      offset[g] = -scale[g] * (p.symmetric ? sym_zero : f16_part_at(t.part("zeros"), size_t(r * groups + g)));
+      scale[g] = f16_part_at(scales, size_t(r * groups + g));
+      offset[g] = -scale[g] * (zeros ? f16_part_at(*zeros, size_t(r * groups + g)) : sym_zero);
     }
   };
   return f;
