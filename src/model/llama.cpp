@@ -1,10 +1,12 @@
 #include "mixq/model/llama.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 
 #include "mixq/core/error.hpp"
+#include "mixq/model/packed_linear.hpp"
 
 namespace mixq::model {
 namespace {
@@ -196,9 +198,8 @@ void LlamaModel::forward_layer(int l, float* x, size_t n, int pos, KvCache& cach
   };
   for (size_t t = 0; t < n; ++t) rmsnorm(&xb_[t * dim], &x[t * dim], L.attn_norm.data(), c.dim, c.rms_norm_eps);
   captured(LinearSite::AttnIn, xb_.data(), dim);
-  L.wq->forward(xb_.data(), n, q_.data(), pool);
-  L.wk->forward(xb_.data(), n, k_.data(), pool);
-  L.wv->forward(xb_.data(), n, v_.data(), pool);
+  forward_shared_input(std::array<const Linear*, 3>{L.wq.get(), L.wk.get(), L.wv.get()}, xb_.data(), n,
+                       std::array<float*, 3>{q_.data(), k_.data(), v_.data()}, pool);
   float* kc = cache.k.data() + size_t(l) * cache.layer_stride;
   float* vc = cache.v.data() + size_t(l) * cache.layer_stride;
   for (size_t t = 0; t < n; ++t) {
@@ -215,8 +216,8 @@ void LlamaModel::forward_layer(int l, float* x, size_t n, int pos, KvCache& cach
 
   for (size_t t = 0; t < n; ++t) rmsnorm(&xb_[t * dim], &x[t * dim], L.ffn_norm.data(), c.dim, c.rms_norm_eps);
   captured(LinearSite::MlpIn, xb_.data(), dim);
-  L.w1->forward(xb_.data(), n, h1_.data(), pool);
-  L.w3->forward(xb_.data(), n, h3_.data(), pool);
+  forward_shared_input(std::array<const Linear*, 2>{L.w1.get(), L.w3.get()}, xb_.data(), n,
+                       std::array<float*, 2>{h1_.data(), h3_.data()}, pool);
   for (size_t i = 0; i < n * hid; ++i) {
     float v = h1_[i];
     v *= 1.0f / (1.0f + std::exp(-v));  // SiLU

@@ -1,6 +1,7 @@
 #include "mixq/model/packed_linear.hpp"
 
 #include <algorithm>
+#include <array>
 #include <vector>
 
 #include "mixq/kernels/dense_f32.hpp"
@@ -23,13 +24,8 @@ constexpr size_t kMaxTokensPerTokenKernel = 2;
 void PackedLinear::forward(const float* x, size_t n, float* y, ThreadPool& pool) const {
   const size_t rows = this->rows(), cols = this->cols(), slab = kernels::kGemmSlabRows;
   if (fast_ && n <= kMaxTokensPerTokenKernel) {
-    thread_local kernels::QuantizedActivations mine;  // reused: no allocation in steady state
-    const kernels::QuantizedActivations& a = mine;     // a name the workers resolve to this thread's copy
-    for (size_t k = 0; k < n; ++k) {
-      fast_->quantize(x + k * cols, mine);
-      float* yk = y + k * rows;
-      pool.parallel_for(rows, [&](size_t b, size_t e) { fast_->gemv(a, yk, int64_t(b), int64_t(e)); }, 16);
-    }
+    const Linear* self = this;
+    forward_shared_input({&self, 1}, x, n, {&y, 1}, pool);
     return;
   }
   const size_t slabs = (rows + slab - 1) / slab;
@@ -46,6 +42,38 @@ void PackedLinear::forward(const float* x, size_t n, float* y, ThreadPool& pool)
       }
     }
   });
+}
+
+void forward_shared_input(std::span<const Linear* const> linears, const float* x, size_t n,
+                          std::span<float* const> ys, ThreadPool& pool) {
+  constexpr size_t kMaxLinears = 4;
+  std::array<const kernels::InterleavedWeights*, kMaxLinears> fast{};
+  bool fused = n <= kMaxTokensPerTokenKernel && linears.size() <= kMaxLinears && linears.size() == ys.size();
+  for (size_t i = 0; fused && i < linears.size(); ++i) {
+    const auto* p = dynamic_cast<const PackedLinear*>(linears[i]);
+    fast[i] = p ? p->interleaved() : nullptr;
+    fused = fast[i] != nullptr && linears[i]->cols() == linears[0]->cols();
+  }
+  if (!fused) {
+    for (size_t i = 0; i < linears.size(); ++i) linears[i]->forward(x, n, ys[i], pool);
+    return;
+  }
+  // One activation buffer per linear (their column permutations differ), reused across calls.
+  thread_local std::array<kernels::QuantizedActivations, kMaxLinears> mine;
+  const auto& acts = mine;  // a name the workers resolve to this thread's copy
+  std::array<size_t, kMaxLinears + 1> first_row{};  // the linears' rows laid end to end
+  for (size_t i = 0; i < linears.size(); ++i) first_row[i + 1] = first_row[i] + linears[i]->rows();
+  const size_t cols = linears[0]->cols();
+  for (size_t k = 0; k < n; ++k) {
+    for (size_t i = 0; i < linears.size(); ++i) fast[i]->quantize(x + k * cols, mine[i]);
+    pool.parallel_for(first_row[linears.size()], [&](size_t b, size_t e) {
+      for (size_t i = 0; i < linears.size(); ++i) {
+        const size_t lo = std::max(b, first_row[i]), hi = std::min(e, first_row[i + 1]);
+        if (lo < hi)
+          fast[i]->gemv(acts[i], ys[i] + k * linears[i]->rows(), int64_t(lo - first_row[i]), int64_t(hi - first_row[i]));
+      }
+    }, 16);
+  }
 }
 
 }  // namespace mixq::model

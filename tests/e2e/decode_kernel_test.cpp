@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "mixq/io/checkpoint.hpp"
 #include "mixq/model/packed_linear.hpp"
 #include "mixq/quant/methods/method.hpp"
 #include "mixq/quant/pipeline.hpp"
@@ -64,6 +65,45 @@ TEST(DecodeKernel, TokenByTokenMatchesTheBatchPathOnEveryFormat) {
     EXPECT_LT(kl_mean, 1e-6) << spec;
     EXPECT_LT(kl_max, 1e-5) << spec;
     EXPECT_GE(same_top1, int(tokens.size()) - 1) << spec;
+  }
+}
+
+// q/k/v and gate/up in one parallel loop (forward_shared_input) give exactly what each linear's own
+// forward gives, for 1 and 2 tokens and 1 and 2 threads, with mixed formats and a dense fallback.
+TEST(DecodeKernel, SharedInputLoopEqualsEachLinearsForward) {
+  MIXQ_REQUIRE_FILE(test::model_file(test::kRealModels[1]));
+  const io::Checkpoint ck = io::load_checkpoint(test::model_file(test::kRealModels[1]));
+  auto packed = [&](const std::string& name, const char* spec) -> std::unique_ptr<model::Linear> {
+    const auto o = quant::parse_method_spec(spec);
+    return std::make_unique<model::PackedLinear>(quant::method_info(o.method).quantize(ck.tensors.at(name), {}, o));
+  };
+  std::vector<std::unique_ptr<model::Linear>> lins;
+  lins.push_back(packed(io::names::wq(1), "rtn:2:128"));
+  lins.push_back(packed(io::names::wk(1), "rtn:3:64"));
+  lins.push_back(packed(io::names::wv(1), "fineq-rtn:row"));
+  lins.push_back(std::make_unique<model::DenseLinear>(ck.tensors.at(io::names::wq(2))));
+  const size_t cols = lins[0]->cols();
+  std::vector<float> x(2 * cols);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * float(i)) * (1 + float(i % 7));
+  for (int threads : {1, 2}) {
+    ThreadPool pool(threads);
+    for (size_t n : {size_t(1), size_t(2)})
+      for (size_t count : {size_t(3), size_t(4)}) {  // three packed (fused), and with the dense one (fallback)
+        std::vector<const model::Linear*> group;
+        std::vector<std::vector<float>> fused, alone;
+        std::vector<float*> outs;
+        for (size_t i = 0; i < count; ++i) {
+          group.push_back(lins[i].get());
+          fused.emplace_back(n * lins[i]->rows(), -1.f);
+          alone.emplace_back(n * lins[i]->rows(), -2.f);
+        }
+        for (auto& y : fused) outs.push_back(y.data());
+        model::forward_shared_input(group, x.data(), n, outs, pool);
+        for (size_t i = 0; i < count; ++i) {
+          lins[i]->forward(x.data(), n, alone[i].data(), pool);
+          EXPECT_EQ(fused[i], alone[i]) << "linear " << i << ", " << n << " tokens, " << threads << " threads";
+        }
+      }
   }
 }
 

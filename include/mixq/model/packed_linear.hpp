@@ -4,6 +4,7 @@
 // affine form that fits it (kernels/interleaved.hpp); a batch (prompt) dequantizes slabs of rows
 // and multiplies them with BLAS.
 #include <optional>
+#include <span>
 
 #include "mixq/kernels/interleaved.hpp"
 #include "mixq/model/linear.hpp"
@@ -30,5 +31,12 @@ class PackedLinear final : public Linear {
   const quant::FormatOps* ops_;
   std::optional<kernels::InterleavedWeights> fast_;
 };
+
+// Y_i = X W_iᵀ for linears that read the same input (q/k/v, gate/up). For one or two tokens, when
+// every linear runs the interleaved kernel, all their output rows share one parallel loop: one
+// wake-up of the workers instead of one per linear, and no thread idles at a linear's end. Each row
+// is computed exactly as forward() computes it. Otherwise each linear's forward() in turn.
+void forward_shared_input(std::span<const Linear* const> linears, const float* x, size_t n,
+                          std::span<float* const> ys, ThreadPool& pool);
 
 }  // namespace mixq::model
