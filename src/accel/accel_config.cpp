@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "mixq/core/error.hpp"
+#include "mixq/core/json_number.hpp"
 #include "mixq/io/mapped_file.hpp"
 
 namespace mixq::accel {
@@ -83,9 +84,12 @@ AccelConfig AccelConfig::from_json(const nlohmann::json& j) {
   AccelConfig c = defaults();  // a file may override only some constants
   try {
     c.name = j.value("name", c.name);
-    c.rows = j.value("rows", c.rows);
-    c.cols = j.value("cols", c.cols);
-    c.psum_bits = j.value("psum_bits", c.psum_bits);
+    auto integer = [&](const char* key, int& field) {
+      if (j.contains(key)) field = json_int(j.at(key), "accelerator config", key);
+    };
+    integer("rows", c.rows);
+    integer("cols", c.cols);
+    integer("psum_bits", c.psum_bits);
     c.overlap_weight_load = j.value("overlap_weight_load", c.overlap_weight_load);
     c.dataflow = j.value("dataflow", c.dataflow);
     for (const char* section : {"energy", "area"}) {

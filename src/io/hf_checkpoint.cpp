@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mixq/core/error.hpp"
+#include "mixq/core/json_number.hpp"
 #include "mixq/io/atomic_file.hpp"
 #include "mixq/io/mapped_file.hpp"
 
@@ -20,17 +21,13 @@ int get_int(const json& j, const char* key, const std::string& where, const json
   const auto it = j.find(key);
   const json& v = it != j.end() ? *it : fallback;
   if (v.is_null()) fail(where, "missing '{}'", key);
-  if (!v.is_number_integer()) fail(where, "'{}' must be an integer, got {}", key, v.dump());
-  const int64_t x = v.get<int64_t>();
-  if (x <= 0 || x > (1LL << 30)) fail(where, "'{}' = {} is out of range", key, x);
-  return int(x);
+  return int(json_integer(v, where, key, 1, int64_t(1) << 30));
 }
 
 float get_float(const json& j, const char* key, float fallback, const std::string& where) {
   const auto it = j.find(key);
   if (it == j.end() || it->is_null()) return fallback;
-  if (!it->is_number()) fail(where, "'{}' must be a number, got {}", key, it->dump());
-  return it->get<float>();
+  return json_float(*it, where, key);
 }
 
 // Both directions of the permutation in one place: HF row (h, half, j) <-> llama2.c row (h, j, half).
@@ -81,7 +78,8 @@ LlamaConfig parse_hf_config(const std::string& text, const std::string& where) {
   const auto tie = j.find("tie_word_embeddings");
   c.tied_classifier = tie != j.end() && tie->is_boolean() && tie->get<bool>();
   if (auto hd = j.find("head_dim"); hd != j.end() && !hd->is_null() && c.n_heads > 0 &&
-                                    (!hd->is_number_integer() || hd->get<int64_t>() * c.n_heads != c.dim))
+                                    (!hd->is_number_integer() ||
+                                     json_integer(*hd, where, "head_dim", 1, int64_t(1) << 30) * c.n_heads != c.dim))
     fail(where, "head_dim {} differs from hidden_size / num_attention_heads (not supported)", hd->dump());
   c.validate(where);
   return c;

@@ -3,9 +3,11 @@
 #include <cstring>
 
 #include "mixq/core/error.hpp"
+#include "mixq/core/json_number.hpp"
 #include "mixq/core/hash.hpp"
 #include "mixq/io/hf_checkpoint.hpp"
 #include "mixq/model/packed_linear.hpp"
+#include "mixq/quant/formats/format_util.hpp"
 #include "mixq/quant/formats/registry.hpp"
 
 namespace mixq::quant {
@@ -151,10 +153,10 @@ std::map<std::string, PackedTensor> read_packed_tensors(const io::SafetensorsFil
     try {
       t.format = entry.at("format").get<std::string>();
       t.params = entry.at("params");
-      const auto shape = entry.at("shape").get<std::vector<int64_t>>();
-      if (shape.size() != 2) fail(file.path(), "'{}': shape must have 2 dimensions", name);
-      t.rows = shape[0];
-      t.cols = shape[1];
+      const auto& shape = entry.at("shape");
+      if (!shape.is_array() || shape.size() != 2) fail(file.path(), "'{}': shape must have 2 dimensions", name);
+      t.rows = json_integer(shape[0], file.path(), "shape", 1, kMaxPackedDim);
+      t.cols = json_integer(shape[1], file.path(), "shape", 1, kMaxPackedDim);
     } catch (const json::exception& e) {
       fail(file.path(), "'{}': bad format entry: {}", name, e.what());
     }

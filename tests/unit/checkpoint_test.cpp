@@ -114,7 +114,7 @@ TEST(HfConfig, ParsesLlamaConfigWithDefaults) {
 TEST(HfConfig, ImpossibleValuesAreReported) {
   const std::string base = R"("hidden_size":64,"intermediate_size":172,"num_hidden_layers":5,"vocab_size":512,"max_position_embeddings":512)";
   expect_error([&] { parse_hf_config("{" + base + R"(,"num_attention_heads":0})", "c.json"); },
-               "'num_attention_heads' = 0 is out of range");
+               "'num_attention_heads' = 0 is outside [1, 1073741824]");
   expect_error([&] { parse_hf_config("{" + base + R"(,"num_attention_heads":8,"num_key_value_heads":3})", "c.json"); },
                "n_heads 8 is not a multiple of n_kv_heads 3");
   expect_error([&] { parse_hf_config("{" + base + R"(,"num_attention_heads":8,"rms_norm_eps":-1})", "c.json"); },

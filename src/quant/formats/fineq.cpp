@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "mixq/core/error.hpp"
+#include "mixq/core/json_number.hpp"
 #include "mixq/quant/formats/format_util.hpp"
 #include "mixq/io/safetensors.hpp"
 
@@ -33,7 +34,7 @@ nlohmann::json FineqParams::to_json() const {
 FineqParams FineqParams::from_json(const nlohmann::json& j) {
   FineqParams p;
   try {
-    p.group = j.at("group").get<int>();
+    p.group = json_int(j.at("group"), "fineq", "group");
     p.threshold = j.at("threshold").get<double>();
     p.rule = j.at("rule").get<std::string>();
     p.int3 = j.at("int3").get<std::string>();

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "mixq/core/error.hpp"
+#include "mixq/core/json_number.hpp"
 #include "mixq/quant/formats/format_util.hpp"
 
 namespace mixq::quant {
@@ -114,8 +115,8 @@ nlohmann::json SlimParams::to_json() const { return {{"bits", bits}, {"group", g
 SlimParams SlimParams::from_json(const nlohmann::json& j) {
   SlimParams p;
   try {
-    p.bits = j.at("bits").get<int>();
-    p.group = j.at("group").get<int>();
+    p.bits = json_int(j.at("bits"), "slim", "bits");
+    p.group = json_int(j.at("group"), "slim", "group");
   } catch (const nlohmann::json::exception& e) {
     fail("slim", "bad format parameters {}: {}", j.dump(), e.what());
   }

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "mixq/core/error.hpp"
+#include "mixq/core/json_number.hpp"
 #include "mixq/quant/formats/format_util.hpp"
 
 namespace mixq::quant {
@@ -23,8 +24,8 @@ nlohmann::json UniformParams::to_json() const { return {{"bits", bits}, {"group"
 UniformParams UniformParams::from_json(const nlohmann::json& j) {
   UniformParams p;
   try {
-    p.bits = j.at("bits").get<int>();
-    p.group = j.at("group").get<int>();
+    p.bits = json_int(j.at("bits"), "uniform", "bits");
+    p.group = json_int(j.at("group"), "uniform", "group");
     p.symmetric = j.at("symmetric").get<bool>();
   } catch (const nlohmann::json::exception& e) {
     fail("uniform", "bad format parameters {}: {}", j.dump(), e.what());
