@@ -1,13 +1,13 @@
 #include "mixq/quant/model_file.hpp"
 
 #include <cstring>
+#include <limits>
 
 #include "mixq/core/error.hpp"
 #include "mixq/core/json_number.hpp"
 #include "mixq/core/hash.hpp"
 #include "mixq/io/hf_checkpoint.hpp"
 #include "mixq/model/packed_linear.hpp"
-#include "mixq/quant/formats/format_util.hpp"
 #include "mixq/quant/formats/registry.hpp"
 
 namespace mixq::quant {
@@ -155,8 +155,10 @@ std::map<std::string, PackedTensor> read_packed_tensors(const io::SafetensorsFil
       t.params = entry.at("params");
       const auto& shape = entry.at("shape");
       if (!shape.is_array() || shape.size() != 2) fail(file.path(), "'{}': shape must have 2 dimensions", name);
-      t.rows = json_integer(shape[0], file.path(), "shape", 1, kMaxPackedDim);
-      t.cols = json_integer(shape[1], file.path(), "shape", 1, kMaxPackedDim);
+      // Any int64 here; the format's validate() below bounds the shape (expect_shape) and names the tensor.
+      constexpr int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
+      t.rows = json_integer(shape[0], file.path(), "shape", lo, hi);
+      t.cols = json_integer(shape[1], file.path(), "shape", lo, hi);
     } catch (const json::exception& e) {
       fail(file.path(), "'{}': bad format entry: {}", name, e.what());
     }
