@@ -111,7 +111,7 @@ void InterleavedWeights::quantize(const float* x, QuantizedActivations& a) const
   a.scale.resize(chunks * 8);
   a.group_sum.resize(size_t(groups_));
   for (size_t c = 0; c < chunks; ++c) {
-    // Slot j = k·16 + h holds lane h, whose sub-block is (h >> 1) & 3.
+    // gather_ is in slot order (k·16 + h); lane h belongs to sub-block (h >> 1) & 3.
     const int32_t* cols = &gather_[c * kChunkCols];
     float v[kChunkCols], absmax[4] = {0, 0, 0, 0};
     for (int j = 0; j < kChunkCols; ++j) {
@@ -120,12 +120,15 @@ void InterleavedWeights::quantize(const float* x, QuantizedActivations& a) const
       m = std::max(m, std::fabs(v[j]));
     }
     float inv[4];
-    for (int m = 0; m < 4; ++m) inv[m] = absmax[m] > 0 ? 32767.f / absmax[m] : 0.f;
-    // Round to nearest even by the 1.5·2^23 trick (|v·inv| ≤ 32767): no libm call per element.
+    for (int m = 0; m < 4; ++m) inv[m] = absmax[m] > 0 ? 127.f / absmax[m] : 0.f;
+    // Round to nearest even by the 1.5·2^23 trick (|v·inv| ≤ 127): no libm call per element.
     constexpr float kRound = 12582912.f;
-    for (int j = 0; j < kChunkCols; ++j)
-      a.q[c * kChunkCols + size_t(j)] = int16_t((v[j] * inv[((j & 15) >> 1) & 3] + kRound) - kRound);
-    for (int l = 0; l < 8; ++l) a.scale[c * 8 + size_t(l)] = absmax[l & 3] / 32767.f;
+    int8_t* q = &a.q[c * kChunkCols];
+    for (int j = 0; j < kChunkCols; ++j) {
+      const int h = j & 15, k = j >> 4;
+      q[activation_index(h, k)] = int8_t((v[j] * inv[(h >> 1) & 3] + kRound) - kRound);
+    }
+    for (int l = 0; l < 8; ++l) a.scale[c * 8 + size_t(l)] = absmax[l & 3] / 127.f;
   }
   group_sums(x, a.group_sum.data());
 }
@@ -141,28 +144,34 @@ void InterleavedWeights::group_sums(const float* x, float* sums) const {
   }
 }
 
-void InterleavedWeights::gemv_reference(const QuantizedActivations& a, float* y, int64_t row_begin,
-                                        int64_t row_end) const {
+void gemv_by_definition(const InterleavedWeights::View& v, const QuantizedActivations& a, float* y,
+                        int64_t row_begin, int64_t row_end) {
   for (int64_t r = row_begin; r < row_end; ++r) {
+    const float* row_scale = v.scale + r * v.groups;
     float acc = 0;
-    for (size_t c = 0; c < chunks_.size(); ++c) {
-      const auto& ch = chunks_[c];
-      const uint8_t* chunk = &codes_[size_t(r * row_bytes_ + ch.byte_offset)];
+    for (int64_t c = 0; c < v.n_chunks; ++c) {
+      const auto& ch = v.chunks[c];
+      const uint8_t* chunk = v.codes + r * v.row_bytes + ch.byte_offset;
       for (int m = 0; m < 4; ++m) {
         int32_t isum = 0;
         for (int i = 0; i < kSubCols; ++i) {
           const auto [h, k] = lane_slot_of(m * kSubCols + i);
-          isum += int32_t(get_code(chunk, ch.bits, m * kSubCols + i)) * a.q[c * kChunkCols + size_t(k * 16 + h)];
+          isum += int32_t(get_code(chunk, ch.bits, m * kSubCols + i)) * a.q[size_t(c * kChunkCols + activation_index(h, k))];
         }
-        acc += float(isum) * a.scale[c * 8 + size_t(m)] * scale_[size_t(r * groups_ + ch.group[size_t(m)])];
+        acc += float(isum) * a.scale[size_t(c * 8 + m)] * row_scale[ch.group[size_t(m)]];
       }
     }
-    y[r] = acc + offset_term(&offset_[size_t(r * groups_)], a.group_sum.data(), groups_);
+    y[r] = acc + offset_term(v.offset + r * v.groups, a.group_sum.data(), v.groups);
   }
 }
 
+void InterleavedWeights::gemv_reference(const QuantizedActivations& a, float* y, int64_t row_begin,
+                                        int64_t row_end) const {
+  gemv_by_definition(view(), a, y, row_begin, row_end);
+}
+
 InterleavedWeights::View InterleavedWeights::view() const {
-  return {codes_.data(), row_bytes_, chunks_.data(), int64_t(chunks_.size()), scale_.data(), offset_.data(), groups_};
+  return {codes_.data(), row_bytes_, chunks_.data(), int64_t(chunks_.size()), scale_.data(), offset_.data(), groups_, rows_};
 }
 
 }  // namespace mixq::kernels

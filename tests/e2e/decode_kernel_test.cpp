@@ -1,6 +1,7 @@
-// The one-token kernel (interleaved layout, int16 activations) inside the whole model: decoding a
-// text token by token gives the same next-token distributions as running it as one batch (the
-// dequantize + BLAS path on fp32 activations), for every format on tinystories5M.
+// The one-token kernel (interleaved layout, int8 activations) inside the whole model: decoding a
+// text token by token gives nearly the same next-token distributions as running it as one batch
+// (the dequantize + BLAS path on fp32 activations), for every format on tinystories5M: the
+// activations' rounding moves them far less than the weights' quantization moved them from fp32.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -26,6 +27,12 @@ std::vector<double> softmax(const float* z, size_t n) {
   return p;
 }
 
+double kl_divergence(const std::vector<double>& p, const std::vector<double>& q) {
+  double kl = 0;
+  for (size_t i = 0; i < p.size(); ++i) kl += p[i] * std::log(p[i] / q[i]);
+  return kl;
+}
+
 TEST(DecodeKernel, TokenByTokenMatchesTheBatchPathOnEveryFormat) {
   MIXQ_REQUIRE_FILE(test::model_file(test::kRealModels[1]));
   const std::string text_path = test::shared_path("data/tinystories/tinystories_valid_head.txt");
@@ -33,6 +40,13 @@ TEST(DecodeKernel, TokenByTokenMatchesTheBatchPathOnEveryFormat) {
   std::ifstream f(text_path);
   std::stringstream text;
   text << f.rdbuf();
+  auto fp32 = test::load_model(test::model_file(test::kRealModels[1]));
+  std::vector<int> tokens = fp32.tok->encode(text.str().substr(0, 2000), true);
+  tokens.resize(64);
+  const size_t vocab = size_t(fp32.model->config().vocab_size);
+  std::vector<float> reference(tokens.size() * vocab);
+  model::KvCache reference_cache(fp32.model->config(), 64);
+  fp32.model->forward(tokens, 0, reference_cache, reference.data(), true);
   for (const char* spec : {"rtn:2:128", "rtn:3:128", "rtn:4:32", "fineq-rtn:row"}) {
     auto m = test::load_model(test::model_file(test::kRealModels[1]));
     quant::quantize_with_record(*m.model, {}, quant::parse_method_spec(spec));
@@ -41,30 +55,29 @@ TEST(DecodeKernel, TokenByTokenMatchesTheBatchPathOnEveryFormat) {
       interleaved += dynamic_cast<const model::PackedLinear&>(*layer.wq).interleaved() != nullptr;
     ASSERT_EQ(interleaved, m.model->config().n_layers) << spec;
 
-    std::vector<int> tokens = m.tok->encode(text.str().substr(0, 2000), true);
-    tokens.resize(64);
-    const size_t vocab = size_t(m.model->config().vocab_size);
     model::KvCache batch_cache(m.model->config(), 64), step_cache(m.model->config(), 64);
     std::vector<float> batch(tokens.size() * vocab), step(vocab);
     m.model->forward(tokens, 0, batch_cache, batch.data(), true);
-    double kl_sum = 0, kl_max = 0;
+    double kl_sum = 0, kl_max = 0, weights_kl_sum = 0;
     int same_top1 = 0;
     for (size_t t = 0; t < tokens.size(); ++t) {
       m.model->forward(std::span<const int>(&tokens[t], 1), int(t), step_cache, step.data(), false);
       const auto p = softmax(&batch[t * vocab], vocab), q = softmax(step.data(), vocab);
-      double kl = 0;
-      for (size_t i = 0; i < vocab; ++i) kl += p[i] * std::log(p[i] / q[i]);
+      const double kl = kl_divergence(p, q);
       kl_sum += kl;
       kl_max = std::max(kl_max, kl);
+      weights_kl_sum += kl_divergence(softmax(&reference[t * vocab], vocab), p);
       same_top1 += std::max_element(p.begin(), p.end()) - p.begin() == std::max_element(q.begin(), q.end()) - q.begin();
     }
-    const double kl_mean = kl_sum / double(tokens.size());
+    const double kl_mean = kl_sum / double(tokens.size()), weights_kl = weights_kl_sum / double(tokens.size());
     std::cout << spec << ": KL(batch ‖ token-by-token) mean " << kl_mean << " max " << kl_max << ", same top-1 "
-              << same_top1 << "/" << tokens.size() << "\n";
-    // int16 activations move each logit by ~1e-4 relative: KL ~1e-8; a wrong code or scale gives > 1e-2.
-    EXPECT_LT(kl_mean, 1e-6) << spec;
-    EXPECT_LT(kl_max, 1e-5) << spec;
-    EXPECT_GE(same_top1, int(tokens.size()) - 1) << spec;
+              << same_top1 << "/" << tokens.size() << "; KL(fp32 model ‖ batch) mean " << weights_kl << "\n";
+    // int8 activations (32 per scale) move each logit by ~1e-3 relative: KL ~1e-4 here; a wrong
+    // code or scale gives > 1e-2.
+    EXPECT_LT(kl_mean, 1e-3) << spec;
+    EXPECT_LT(kl_max, 1e-2) << spec;
+    EXPECT_LT(kl_mean, 0.1 * weights_kl) << spec;  // measured 0.3 % (2-bit) to 5 % (4-bit, G = 32)
+    EXPECT_GE(same_top1, int(tokens.size()) - 2) << spec;
   }
 }
 

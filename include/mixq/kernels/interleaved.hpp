@@ -11,8 +11,11 @@
 //   b ≥ 2: low plane, 32 bytes: bits [2k, 2k+2) of little-endian u16 lane h = code bits 0–1
 //   b = 4: high plane, 32 bytes, the same for code bits 2–3
 //   b odd: bit plane, 16 bytes: bit k of byte h = the code's top bit (bit 0 for b = 1, 2 for b = 3)
-// Activations are quantized to int16 per 32-column sub-block (scale = absmax / 32767), so the code ×
-// activation sums are exact integers; the fp32 part is one scale per sub-block and weight group.
+// The kernel reads the planes as bytes in four steps: in step j, byte 2h of a plane gives slot j
+// of lane h and byte 2h + 1 slot j + 4. Activations are quantized to int8 per 32-column sub-block
+// (scale = absmax / 127) in that byte order, so the code × activation sums are exact integers (four
+// bytes per 32-bit lane: lane l again holds sub-block l & 3); the fp32 part is one scale per
+// sub-block and weight group.
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -29,10 +32,14 @@ constexpr int chunk_position(int lane, int slot) {
   return 32 * ((lane >> 1) & 3) + 8 * ((lane & 1) + 2 * (lane >> 3)) + slot;
 }
 
-// x in the layout's order: q[c·128 + slot·16 + lane] (int16), scale[c·8 + l] = the scale of
-// sub-block l & 3 of chunk c, group_sum[g] = Σ x over group g's columns (original order).
+// Where the activation of (lane, slot) sits within a chunk's 128 int8 activations: step j = slot & 3,
+// byte 2·lane + slot / 4 of that step's 32.
+constexpr int activation_index(int lane, int slot) { return 32 * (slot & 3) + 2 * lane + (slot >> 2); }
+
+// x in the kernel's byte order: q[c·128 + activation_index(lane, slot)] (int8), scale[c·8 + l] =
+// the scale of sub-block l & 3 of chunk c, group_sum[g] = Σ x over group g's columns (original order).
 struct QuantizedActivations {
-  std::vector<int16_t> q;
+  std::vector<int8_t> q;
   std::vector<float> scale;
   std::vector<float> group_sum;
 };
@@ -85,6 +92,7 @@ class InterleavedWeights {
     const float* scale;   // [rows][groups]
     const float* offset;  // [rows][groups]
     int64_t groups;
+    int64_t rows;
   };
   View view() const;
 
@@ -97,5 +105,9 @@ class InterleavedWeights {
   std::vector<uint8_t> codes_;        // [rows][row_bytes]
   std::vector<float> scale_, offset_;  // [rows][groups], original group order
 };
+
+// gemv_reference on a view: one code at a time, exact integer sums per sub-block.
+void gemv_by_definition(const InterleavedWeights::View& v, const QuantizedActivations& a, float* y,
+                        int64_t row_begin, int64_t row_end);
 
 }  // namespace mixq::kernels

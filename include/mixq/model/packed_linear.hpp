@@ -1,6 +1,6 @@
 #pragma once
 // A linear layer running directly on a packed (quantized) weight; the model never sees the bit
-// layout. One token (decode) runs the interleaved int16-activation kernel when the format has an
+// layout. One token (decode) runs the interleaved int8-activation kernel when the format has an
 // affine form that fits it (kernels/interleaved.hpp); a batch (prompt) dequantizes slabs of rows
 // and multiplies them with BLAS.
 #include <optional>
