@@ -111,24 +111,25 @@ void InterleavedWeights::quantize(const float* x, QuantizedActivations& a) const
   a.scale.resize(chunks * 8);
   a.group_sum.resize(size_t(groups_));
   for (size_t c = 0; c < chunks; ++c) {
-    // gather_ is in slot order (k·16 + h); lane h belongs to sub-block (h >> 1) & 3.
+    // gather_ is in slot order (k·16 + h); lane h's 32-bit lane is l = h >> 1 (16 columns, all of
+    // sub-block l & 3), which gets its own activation scale.
     const int32_t* cols = &gather_[c * kChunkCols];
-    float v[kChunkCols], absmax[4] = {0, 0, 0, 0};
+    float v[kChunkCols], absmax[8] = {};
     for (int j = 0; j < kChunkCols; ++j) {
       v[j] = cols[j] < 0 ? 0.f : x[cols[j]];
-      float& m = absmax[((j & 15) >> 1) & 3];
+      float& m = absmax[(j & 15) >> 1];
       m = std::max(m, std::fabs(v[j]));
     }
-    float inv[4];
-    for (int m = 0; m < 4; ++m) inv[m] = absmax[m] > 0 ? 127.f / absmax[m] : 0.f;
+    float inv[8];
+    for (int l = 0; l < 8; ++l) inv[l] = absmax[l] > 0 ? 127.f / absmax[l] : 0.f;
     // Round to nearest even by the 1.5·2^23 trick (|v·inv| ≤ 127): no libm call per element.
     constexpr float kRound = 12582912.f;
     int8_t* q = &a.q[c * kChunkCols];
     for (int j = 0; j < kChunkCols; ++j) {
       const int h = j & 15, k = j >> 4;
-      q[activation_index(h, k)] = int8_t((v[j] * inv[(h >> 1) & 3] + kRound) - kRound);
+      q[activation_index(h, k)] = int8_t((v[j] * inv[h >> 1] + kRound) - kRound);
     }
-    for (int l = 0; l < 8; ++l) a.scale[c * 8 + size_t(l)] = absmax[l & 3] / 127.f;
+    for (int l = 0; l < 8; ++l) a.scale[c * 8 + size_t(l)] = absmax[l] / 127.f;
   }
   group_sums(x, a.group_sum.data());
 }
@@ -152,13 +153,12 @@ void gemv_by_definition(const InterleavedWeights::View& v, const QuantizedActiva
     for (int64_t c = 0; c < v.n_chunks; ++c) {
       const auto& ch = v.chunks[c];
       const uint8_t* chunk = v.codes + r * v.row_bytes + ch.byte_offset;
-      for (int m = 0; m < 4; ++m) {
+      for (int l = 0; l < 8; ++l) {  // 32-bit lane l: u16 lanes 2l and 2l + 1, all eight slots
         int32_t isum = 0;
-        for (int i = 0; i < kSubCols; ++i) {
-          const auto [h, k] = lane_slot_of(m * kSubCols + i);
-          isum += int32_t(get_code(chunk, ch.bits, m * kSubCols + i)) * a.q[size_t(c * kChunkCols + activation_index(h, k))];
-        }
-        acc += float(isum) * a.scale[size_t(c * 8 + m)] * row_scale[ch.group[size_t(m)]];
+        for (int h = 2 * l; h < 2 * l + 2; ++h)
+          for (int k = 0; k < 8; ++k)
+            isum += int32_t(get_code(chunk, ch.bits, chunk_position(h, k))) * a.q[size_t(c * kChunkCols + activation_index(h, k))];
+        acc += float(isum) * a.scale[size_t(c * 8 + l)] * row_scale[ch.group[size_t(l & 3)]];
       }
     }
     y[r] = acc + offset_term(v.offset + r * v.groups, a.group_sum.data(), v.groups);

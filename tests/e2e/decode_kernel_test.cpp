@@ -58,7 +58,7 @@ TEST(DecodeKernel, TokenByTokenMatchesTheBatchPathOnEveryFormat) {
     model::KvCache batch_cache(m.model->config(), 64), step_cache(m.model->config(), 64);
     std::vector<float> batch(tokens.size() * vocab), step(vocab);
     m.model->forward(tokens, 0, batch_cache, batch.data(), true);
-    double kl_sum = 0, kl_max = 0, weights_kl_sum = 0;
+    double kl_sum = 0, kl_max = 0, weights_kl_sum = 0, nll_batch = 0, nll_step = 0;
     int same_top1 = 0;
     for (size_t t = 0; t < tokens.size(); ++t) {
       m.model->forward(std::span<const int>(&tokens[t], 1), int(t), step_cache, step.data(), false);
@@ -67,17 +67,23 @@ TEST(DecodeKernel, TokenByTokenMatchesTheBatchPathOnEveryFormat) {
       kl_sum += kl;
       kl_max = std::max(kl_max, kl);
       weights_kl_sum += kl_divergence(softmax(&reference[t * vocab], vocab), p);
+      if (t + 1 < tokens.size()) {  // the text's own next token: perplexity on each path
+        nll_batch -= std::log(p[size_t(tokens[t + 1])]) / double(tokens.size() - 1);
+        nll_step -= std::log(q[size_t(tokens[t + 1])]) / double(tokens.size() - 1);
+      }
       same_top1 += std::max_element(p.begin(), p.end()) - p.begin() == std::max_element(q.begin(), q.end()) - q.begin();
     }
     const double kl_mean = kl_sum / double(tokens.size()), weights_kl = weights_kl_sum / double(tokens.size());
     std::cout << spec << ": KL(batch ‖ token-by-token) mean " << kl_mean << " max " << kl_max << ", same top-1 "
-              << same_top1 << "/" << tokens.size() << "; KL(fp32 model ‖ batch) mean " << weights_kl << "\n";
-    // int8 activations (32 per scale) move each logit by ~1e-3 relative: KL ~1e-4 here; a wrong
+              << same_top1 << "/" << tokens.size() << "; KL(fp32 model ‖ batch) mean " << weights_kl << "; ppl batch "
+              << std::exp(nll_batch) << " token-by-token " << std::exp(nll_step) << "\n";
+    // int8 activations (16 per scale) move each logit by ~1e-3 relative: KL ~1e-4 here; a wrong
     // code or scale gives > 1e-2.
     EXPECT_LT(kl_mean, 1e-3) << spec;
     EXPECT_LT(kl_max, 1e-2) << spec;
-    EXPECT_LT(kl_mean, 0.1 * weights_kl) << spec;  // measured 0.3 % (2-bit) to 5 % (4-bit, G = 32)
+    EXPECT_LT(kl_mean, 0.1 * weights_kl) << spec;  // measured 0.2 % (2-bit) to 2.5 % (4-bit, G = 32)
     EXPECT_GE(same_top1, int(tokens.size()) - 2) << spec;
+    EXPECT_NEAR(nll_step, nll_batch, 0.005) << spec;  // perplexity within 0.5 %
   }
 }
 

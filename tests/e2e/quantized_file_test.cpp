@@ -104,7 +104,7 @@ TEST(PackedKernel, MatchesScalarReferenceOnRealLayersOfTinyStories5M) {
         EXPECT_EQ(y1, y2) << name;
         ops.gemm_reference(lin.packed(), x.data(), n, ref.data(), 0, int64_t(lin.rows()));
         // One token runs the interleaved kernel on int8 activations: each x moves by at most half
-        // its 32-column block's step, at most max|x| / 254.
+        // its 16-column block's step, at most max|x| / 254.
         const bool int8_x = lin.interleaved() != nullptr && n == 1;
         float xmax = 0;
         for (float v : x) xmax = std::max(xmax, std::fabs(v));

@@ -67,7 +67,7 @@ void expect_gemv_matches(const Synthetic& s, uint32_t seed) {
   std::normal_distribution<float> n(0.f, 1.f);
   std::vector<float> x(static_cast<size_t>(s.cols));
   for (auto& v : x) v = n(rng);
-  x[3] = 40.f;  // an outlier activation: its sub-block's scale is 40/127
+  x[3] = 40.f;  // an outlier activation: its 16 columns' scale is 40/127
   QuantizedActivations a;
   w.quantize(x.data(), a);
   std::vector<float> y(static_cast<size_t>(s.rows)), ref(y.size());
@@ -84,7 +84,7 @@ void expect_gemv_matches(const Synthetic& s, uint32_t seed) {
     }
     // SIMD and reference: the same exact integer sums, fp32 sums in another order.
     ASSERT_NEAR(y[size_t(r)], ref[size_t(r)], 1e-5 * mag + 1e-6) << "row " << r;
-    // Against fp32 activations: each x moves by at most half its sub-block's step (≤ max|x| / 254).
+    // Against fp32 activations: each x moves by at most half its 16 columns' step (≤ max|x| / 254).
     ASSERT_NEAR(y[size_t(r)], exact, wabs * std::fabs(xmax) / 254 + 1e-5 * mag + 1e-6) << "row " << r;
   }
 }

@@ -6,16 +6,16 @@
 // columns, each width's run padded to a multiple of 128. A chunk is 128 columns of one width b,
 // stored per row as bit planes over 16 16-bit lanes × 8 slots, position
 //   chunk_position(lane h, slot k) = 32·((h >> 1) & 3) + 8·((h & 1) + 2·(h >> 3)) + k,
-// so that after a pairwise 16-bit multiply-add, 32-bit lane l holds sub-block l & 3 (32 columns
+// so that 32-bit lane l (u16 lanes 2l, 2l + 1) holds 16 columns of sub-block l & 3 (32 columns
 // = one activation scale, one weight group). Planes, in this order:
 //   b ≥ 2: low plane, 32 bytes: bits [2k, 2k+2) of little-endian u16 lane h = code bits 0–1
 //   b = 4: high plane, 32 bytes, the same for code bits 2–3
 //   b odd: bit plane, 16 bytes: bit k of byte h = the code's top bit (bit 0 for b = 1, 2 for b = 3)
 // The kernel reads the planes as bytes in four steps: in step j, byte 2h of a plane gives slot j
-// of lane h and byte 2h + 1 slot j + 4. Activations are quantized to int8 per 32-column sub-block
-// (scale = absmax / 127) in that byte order, so the code × activation sums are exact integers (four
-// bytes per 32-bit lane: lane l again holds sub-block l & 3); the fp32 part is one scale per
-// sub-block and weight group.
+// of lane h and byte 2h + 1 slot j + 4. Activations are quantized to int8 per 32-bit lane's 16
+// columns (scale = absmax / 127) in that byte order, so the code × activation sums are exact
+// integers (four bytes per 32-bit lane per step); the fp32 part is one activation scale per lane
+// and one weight scale per sub-block.
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -37,7 +37,8 @@ constexpr int chunk_position(int lane, int slot) {
 constexpr int activation_index(int lane, int slot) { return 32 * (slot & 3) + 2 * lane + (slot >> 2); }
 
 // x in the kernel's byte order: q[c·128 + activation_index(lane, slot)] (int8), scale[c·8 + l] =
-// the scale of sub-block l & 3 of chunk c, group_sum[g] = Σ x over group g's columns (original order).
+// the scale of 32-bit lane l of chunk c (u16 lanes 2l, 2l + 1), group_sum[g] = Σ x over group g's
+// columns (original order).
 struct QuantizedActivations {
   std::vector<int8_t> q;
   std::vector<float> scale;
@@ -106,7 +107,7 @@ class InterleavedWeights {
   std::vector<float> scale_, offset_;  // [rows][groups], original group order
 };
 
-// gemv_reference on a view: one code at a time, exact integer sums per sub-block.
+// gemv_reference on a view: one code at a time, exact integer sums per 32-bit lane.
 void gemv_by_definition(const InterleavedWeights::View& v, const QuantizedActivations& a, float* y,
                         int64_t row_begin, int64_t row_end);
 
