@@ -7,7 +7,7 @@
 // AVX3_DL (AVX-512 with VNNI: Ice Lake, Zen 4) is opt-in in Highway 1.0: its vpdpbusd is the
 // whole byte multiply-add in one instruction.
 #define HWY_WANT_AVX3_DL
-// The kernel keeps vectors in small arrays (four rows at a time), which sizeless SVE/RVV vectors
+// The kernel keeps vectors in small arrays (four or eight rows at a time), which sizeless SVE/RVV vectors
 // cannot be; ARM machines with SVE run the NEON target.
 #define HWY_DISABLED_TARGETS (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128 | HWY_RVV)
 #undef HWY_TARGET_INCLUDE
@@ -17,8 +17,6 @@
 
 #include <algorithm>
 #include <utility>
-
-#include "hwy/cache_control.h"
 
 #include "mixq/kernels/interleaved.hpp"
 
@@ -182,8 +180,9 @@ HWY_INLINE void Rows(const InterleavedWeights::View& v, const int8_t* HWY_RESTRI
   hn::Vec<DF> acc[R];
   for (int r = 0; r < R; ++r) acc[r] = hn::Zero(df);
   // Rows are read chunk by chunk, R at a time: R short streams that the hardware prefetchers,
-  // which stop at 4 KiB pages, barely start on. Each chunk prefetches the same chunk of the rows
-  // at least 4 KiB further on (the same rows at the matrix's end, which are cached by then).
+  // which stop at 4 KiB pages, barely start on. Each chunk prefetches (into L2: prefetcht2 kept
+  // more lines in flight than prefetcht0 on Zen 4) the same chunk of the rows at least 8 KiB
+  // further on, clamped to the matrix's last rows (read by then, so cached).
   const int64_t ahead = std::min(r0 + R * std::max<int64_t>(1, (8192 + R * v.row_bytes - 1) / (R * v.row_bytes)),
                                  v.rows - R);
   for (int64_t i = 0; i < R * v.groups; i += 16) {  // 16 floats per 64-byte line
