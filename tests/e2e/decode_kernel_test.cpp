@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "mixq/eval/perplexity.hpp"
 #include "mixq/io/checkpoint.hpp"
 #include "mixq/model/packed_linear.hpp"
 #include "mixq/quant/methods/method.hpp"
@@ -17,21 +18,6 @@
 
 namespace mixq {
 namespace {
-
-std::vector<double> softmax(const float* z, size_t n) {
-  const float m = *std::max_element(z, z + n);
-  std::vector<double> p(n);
-  double s = 0;
-  for (size_t i = 0; i < n; ++i) s += p[i] = std::exp(double(z[i] - m));
-  for (auto& v : p) v /= s;
-  return p;
-}
-
-double kl_divergence(const std::vector<double>& p, const std::vector<double>& q) {
-  double kl = 0;
-  for (size_t i = 0; i < p.size(); ++i) kl += p[i] * std::log(p[i] / q[i]);
-  return kl;
-}
 
 TEST(DecodeKernel, TokenByTokenMatchesTheBatchPathOnEveryFormat) {
   MIXQ_REQUIRE_FILE(test::model_file(test::kRealModels[1]));
@@ -43,8 +29,8 @@ TEST(DecodeKernel, TokenByTokenMatchesTheBatchPathOnEveryFormat) {
   auto fp32 = test::load_model(test::model_file(test::kRealModels[1]));
   std::vector<int> tokens = fp32.tok->encode(text.str().substr(0, 2000), true);
   tokens.resize(64);
-  const size_t vocab = size_t(fp32.model->config().vocab_size);
-  std::vector<float> reference(tokens.size() * vocab);
+  const int vocab = fp32.model->config().vocab_size;
+  std::vector<float> reference(tokens.size() * size_t(vocab));
   model::KvCache reference_cache(fp32.model->config(), 64);
   fp32.model->forward(tokens, 0, reference_cache, reference.data(), true);
   for (const char* spec : {"rtn:2:128", "rtn:3:128", "rtn:4:32", "fineq-rtn:row"}) {
@@ -56,22 +42,22 @@ TEST(DecodeKernel, TokenByTokenMatchesTheBatchPathOnEveryFormat) {
     ASSERT_EQ(interleaved, m.model->config().n_layers) << spec;
 
     model::KvCache batch_cache(m.model->config(), 64), step_cache(m.model->config(), 64);
-    std::vector<float> batch(tokens.size() * vocab), step(vocab);
+    std::vector<float> batch(tokens.size() * size_t(vocab)), step(static_cast<size_t>(vocab));
     m.model->forward(tokens, 0, batch_cache, batch.data(), true);
     double kl_sum = 0, kl_max = 0, weights_kl_sum = 0, nll_batch = 0, nll_step = 0;
     int same_top1 = 0;
     for (size_t t = 0; t < tokens.size(); ++t) {
       m.model->forward(std::span<const int>(&tokens[t], 1), int(t), step_cache, step.data(), false);
-      const auto p = softmax(&batch[t * vocab], vocab), q = softmax(step.data(), vocab);
-      const double kl = kl_divergence(p, q);
+      const float* logits = &batch[t * size_t(vocab)];
+      const double kl = eval::logits_kl(logits, step.data(), vocab);
       kl_sum += kl;
       kl_max = std::max(kl_max, kl);
-      weights_kl_sum += kl_divergence(softmax(&reference[t * vocab], vocab), p);
+      weights_kl_sum += eval::logits_kl(&reference[t * size_t(vocab)], logits, vocab);
       if (t + 1 < tokens.size()) {  // the text's own next token: perplexity on each path
-        nll_batch -= std::log(p[size_t(tokens[t + 1])]) / double(tokens.size() - 1);
-        nll_step -= std::log(q[size_t(tokens[t + 1])]) / double(tokens.size() - 1);
+        nll_batch += eval::token_nll(logits, vocab, tokens[t + 1]) / double(tokens.size() - 1);
+        nll_step += eval::token_nll(step.data(), vocab, tokens[t + 1]) / double(tokens.size() - 1);
       }
-      same_top1 += std::max_element(p.begin(), p.end()) - p.begin() == std::max_element(q.begin(), q.end()) - q.begin();
+      same_top1 += std::max_element(logits, logits + vocab) - logits == std::max_element(step.begin(), step.end()) - step.begin();
     }
     const double kl_mean = kl_sum / double(tokens.size()), weights_kl = weights_kl_sum / double(tokens.size());
     std::cout << spec << ": KL(batch ‖ token-by-token) mean " << kl_mean << " max " << kl_max << ", same top-1 "
