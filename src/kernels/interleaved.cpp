@@ -9,8 +9,6 @@
 namespace mixq::kernels {
 namespace {
 
-int plane_bytes(int bits) { return (bits / 2) * 32 + (bits % 2) * 16; }
-
 // Inverse of chunk_position: the (lane, slot) holding position `pos` of a chunk.
 std::pair<int, int> lane_slot_of(int pos) {
   const int m = pos / 32, j = (pos % 32) / 8, k = pos % 8;
@@ -68,7 +66,7 @@ InterleavedWeights::InterleavedWeights(const quant::AffineForm& f, int64_t rows,
     while ((column_of.size() - run_start) % kChunkCols) column_of.push_back(-1);
     sub_group.resize((column_of.size() - run_start) / kSubCols, sub_group.back());
     for (size_t c = 0; c < sub_group.size() / 4; ++c) {
-      InterleavedChunk ch{bits, int32_t(row_bytes_), {}, true};
+      InterleavedChunk ch{bits, int32_t(kTileRows * row_bytes_), {}, true};
       for (size_t m = 0; m < 4; ++m) ch.group[m] = sub_group[4 * c + m];
       ch.one_group = std::all_of(ch.group.begin(), ch.group.end(), [&](int32_t g) { return g == ch.group[0]; });
       chunks_.push_back(ch);
@@ -83,18 +81,18 @@ InterleavedWeights::InterleavedWeights(const quant::AffineForm& f, int64_t rows,
       for (int k = 0; k < 8; ++k)
         gather_[c * kChunkCols + size_t(k * 16 + h)] = column_of[c * kChunkCols + size_t(chunk_position(h, k))];
 
-  codes_.assign(size_t(rows * row_bytes_), 0);
+  codes_.assign(size_t((rows + kTileRows - 1) / kTileRows * kTileRows * row_bytes_), 0);
   scale_.resize(size_t(rows * groups_));
   offset_.resize(size_t(rows * groups_));
+  const View v = view();
   std::vector<uint8_t> row_codes(static_cast<size_t>(cols));
   for (int64_t r = 0; r < rows; ++r) {
     f.decode_row(r, row_codes.data(), &scale_[size_t(r * groups_)], &offset_[size_t(r * groups_)]);
-    uint8_t* row = &codes_[size_t(r * row_bytes_)];
     for (int64_t c = 0; c < cols; ++c) {
       const int32_t pos = position_of_[size_t(c)];
       const auto& ch = chunks_[size_t(pos / kChunkCols)];
       if (row_codes[size_t(c)] >> ch.bits) fail("interleaved layout", "code {} exceeds {} bits", row_codes[size_t(c)], ch.bits);
-      put_code(row + ch.byte_offset, ch.bits, int(pos % kChunkCols), row_codes[size_t(c)]);
+      put_code(codes_.data() + (v.chunk_codes(r, ch) - v.codes), ch.bits, int(pos % kChunkCols), row_codes[size_t(c)]);
     }
   }
 }
@@ -102,7 +100,7 @@ InterleavedWeights::InterleavedWeights(const quant::AffineForm& f, int64_t rows,
 uint8_t InterleavedWeights::code_at(int64_t row, int64_t col) const {
   const int32_t pos = position_of_[size_t(col)];
   const auto& ch = chunks_[size_t(pos / kChunkCols)];
-  return get_code(&codes_[size_t(row * row_bytes_ + ch.byte_offset)], ch.bits, int(pos % kChunkCols));
+  return get_code(view().chunk_codes(row, ch), ch.bits, int(pos % kChunkCols));
 }
 
 void InterleavedWeights::quantize(const float* x, QuantizedActivations& a) const {
@@ -152,7 +150,7 @@ void gemv_by_definition(const InterleavedWeights::View& v, const QuantizedActiva
     float acc = 0;
     for (int64_t c = 0; c < v.n_chunks; ++c) {
       const auto& ch = v.chunks[c];
-      const uint8_t* chunk = v.codes + r * v.row_bytes + ch.byte_offset;
+      const uint8_t* chunk = v.chunk_codes(r, ch);
       for (int l = 0; l < 8; ++l) {  // 32-bit lane l: u16 lanes 2l and 2l + 1, all eight slots
         int32_t isum = 0;
         for (int h = 2 * l; h < 2 * l + 2; ++h)
@@ -171,7 +169,7 @@ void InterleavedWeights::gemv_reference(const QuantizedActivations& a, float* y,
 }
 
 InterleavedWeights::View InterleavedWeights::view() const {
-  return {codes_.data(), row_bytes_, chunks_.data(), int64_t(chunks_.size()), scale_.data(), offset_.data(), groups_, rows_};
+  return {codes_.data(), kTileRows * row_bytes_, chunks_.data(), int64_t(chunks_.size()), scale_.data(), offset_.data(), groups_, rows_};
 }
 
 }  // namespace mixq::kernels

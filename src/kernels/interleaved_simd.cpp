@@ -147,12 +147,16 @@ HWY_INLINE void Chunk(const InterleavedWeights::View& v, int64_t c, const int8_t
   const DI8 di8;
   const DF df;
   const InterleavedChunk& ch = v.chunks[c];
+  // The R rows lie in one tile (GemvInterleaved aligns them): their planes are one block.
+  constexpr int kBytes = R * plane_bytes(BITS);
+  const uint8_t* block = v.chunk_codes(r0, ch);
+  const uint8_t* block_ahead = v.chunk_codes(ahead, ch);
+  for (int i = 0; i < kBytes; i += 64) __builtin_prefetch(block_ahead + i, 0, 1);
   for (size_t lane0 = 0; lane0 < 16; lane0 += hn::Lanes(d16)) {
     Planes p[R];
     DotAcc dot[R];
     for (int r = 0; r < R; ++r) {
-      if (lane0 == 0) __builtin_prefetch(v.codes + (ahead + r) * v.row_bytes + ch.byte_offset, 0, 1);
-      p[r] = LoadPlanes<BITS>(v.codes + (r0 + r) * v.row_bytes + ch.byte_offset, lane0);
+      p[r] = LoadPlanes<BITS>(block + r * plane_bytes(BITS), lane0);
       dot[r] = hn::Zero(hn::DFromV<DotAcc>());
     }
     const int8_t* x = xq + c * kChunkCols + 2 * int64_t(lane0);
@@ -173,18 +177,32 @@ HWY_INLINE void Chunk(const InterleavedWeights::View& v, int64_t c, const int8_t
   }
 }
 
+// A row's result: its accumulator's lanes plus Σ_g offset_g · group_sum_g, the offsets summed in
+// the same vector lanes first so that the row pays one horizontal sum (a scalar loop in group order
+// was an in-order chain of adds per row: a fifth of the kernel's time at 32 groups).
+HWY_INLINE float RowSum(hn::Vec<DF> acc, const float* HWY_RESTRICT offset, const float* HWY_RESTRICT group_sum,
+                        int64_t groups) {
+  const DF df;
+  const int64_t n = int64_t(hn::Lanes(df));
+  int64_t g = 0;
+  for (; g + n <= groups; g += n) acc = hn::MulAdd(hn::LoadU(df, offset + g), hn::LoadU(df, group_sum + g), acc);
+  float tail = 0;
+  for (; g < groups; ++g) tail += offset[g] * group_sum[g];
+  return hn::GetLane(hn::SumOfLanes(df, acc)) + tail;
+}
+
 template <int R>
 HWY_INLINE void Rows(const InterleavedWeights::View& v, const int8_t* HWY_RESTRICT xq, const float* HWY_RESTRICT xs,
                      const float* HWY_RESTRICT group_sum, float* HWY_RESTRICT y, int64_t r0) {
   const DF df;
   hn::Vec<DF> acc[R];
   for (int r = 0; r < R; ++r) acc[r] = hn::Zero(df);
-  // Rows are read chunk by chunk, R at a time: R short streams that the hardware prefetchers,
-  // which stop at 4 KiB pages, barely start on. Each chunk prefetches (into L2: prefetcht2 kept
-  // more lines in flight than prefetcht0 on Zen 4) the same chunk of the rows at least 8 KiB
-  // further on, clamped to the matrix's last rows (read by then, so cached).
-  const int64_t ahead = std::min(r0 + R * std::max<int64_t>(1, (8192 + R * v.row_bytes - 1) / (R * v.row_bytes)),
-                                 v.rows - R);
+  // Each chunk prefetches (into L2: prefetcht2 kept more lines in flight than prefetcht0 on Zen 4)
+  // the same chunk of the rows at least 8 KiB further on, clamped to the matrix's last block
+  // (read by then, so cached).
+  const int64_t row_bytes = v.tile_bytes / kTileRows;
+  const int64_t ahead = std::min(r0 + R * std::max<int64_t>(1, (8192 + R * row_bytes - 1) / (R * row_bytes)),
+                                 (v.rows - 1) / R * R);
   for (int64_t i = 0; i < R * v.groups; i += 16) {  // 16 floats per 64-byte line
     __builtin_prefetch(v.scale + ahead * v.groups + i, 0, 1);
     __builtin_prefetch(v.offset + ahead * v.groups + i, 0, 1);
@@ -197,8 +215,7 @@ HWY_INLINE void Rows(const InterleavedWeights::View& v, const int8_t* HWY_RESTRI
       default: Chunk<4, R>(v, c, xq, xs, r0, ahead, acc); break;
     }
   }
-  for (int r = 0; r < R; ++r)
-    y[r0 + r] = hn::GetLane(hn::SumOfLanes(df, acc[r])) + offset_term(v.offset + (r0 + r) * v.groups, group_sum, v.groups);
+  for (int r = 0; r < R; ++r) y[r0 + r] = RowSum(acc[r], v.offset + (r0 + r) * v.groups, group_sum, v.groups);
 }
 
 // Rows sharing each activation load: eight with AVX-512's 32 registers (~8 % faster than four on
@@ -214,6 +231,8 @@ void GemvInterleaved(const InterleavedWeights::View& v, const QuantizedActivatio
   const int8_t* xq = a.q.data();
   const float *xs = a.scale.data(), *group_sum = a.group_sum.data();
   int64_t r = row_begin;
+  // Blocks of kRowsAtOnce rows start at multiples of it, so each lies within one tile of 8.
+  for (; r < row_end && r % kRowsAtOnce; ++r) Rows<1>(v, xq, xs, group_sum, y, r);
   for (; r + kRowsAtOnce <= row_end; r += kRowsAtOnce) Rows<kRowsAtOnce>(v, xq, xs, group_sum, y, r);
   for (; r < row_end; ++r) Rows<1>(v, xq, xs, group_sum, y, r);
 }

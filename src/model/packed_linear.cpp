@@ -50,8 +50,7 @@ void forward_shared_input(std::span<const Linear* const> linears, const float* x
   std::array<const kernels::InterleavedWeights*, kMaxLinears> fast{};
   bool fused = n <= kMaxTokensPerTokenKernel && linears.size() <= kMaxLinears && linears.size() == ys.size();
   for (size_t i = 0; fused && i < linears.size(); ++i) {
-    const auto* p = dynamic_cast<const PackedLinear*>(linears[i]);
-    fast[i] = p ? p->interleaved() : nullptr;
+    fast[i] = linears[i]->interleaved();
     fused = fast[i] != nullptr && linears[i]->cols() == linears[0]->cols();
   }
   if (!fused) {

@@ -136,6 +136,18 @@ TEST(Interleaved, LayoutIsTheDocumentedOne) {
   EXPECT_EQ(w2.code_at(0, 0), 3);
   EXPECT_EQ(w2.code_at(0, 8), 1);
   EXPECT_EQ(w2.bytes(), 32u + 8u);  // one chunk of 32 plane bytes + fp32 scale and offset
+  // Tiles of 8 rows, chunk-major: row 1's chunk 0 follows row 0's (byte 32); row 0's chunk 1
+  // follows chunk 0 of all 8 rows (byte 8 · 32).
+  Synthetic t = make(2, 256, 0, {2}, 1);
+  std::fill(t.codes.begin(), t.codes.end(), 0);
+  t.codes[256] = 3;  // row 1, column 0
+  t.codes[128] = 2;  // row 0, column 128
+  const InterleavedWeights w3(t.form, 2, 256);
+  const auto v = w3.view();
+  EXPECT_EQ(v.tile_bytes, 8 * 64);
+  EXPECT_EQ(v.codes[32], 3);
+  EXPECT_EQ(v.codes[256], 2);
+  EXPECT_EQ(std::count_if(v.codes, v.codes + v.tile_bytes, [](uint8_t b) { return b != 0; }), 2);
 }
 
 TEST(Interleaved, RefusesCodesItCannotHold) {

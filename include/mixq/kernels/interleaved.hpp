@@ -11,6 +11,9 @@
 //   b ≥ 2: low plane, 32 bytes: bits [2k, 2k+2) of little-endian u16 lane h = code bits 0–1
 //   b = 4: high plane, 32 bytes, the same for code bits 2–3
 //   b odd: bit plane, 16 bytes: bit k of byte h = the code's top bit (bit 0 for b = 1, 2 for b = 3)
+// Rows are stored in tiles of 8: a tile holds chunk 0 of its 8 rows, then chunk 1 of them, …, so
+// a kernel working on 8 rows at a time reads one sequential stream (what hardware prefetchers
+// follow best); the last tile is padded with zero rows.
 // The kernel reads the planes as bytes in four steps: in step j, byte 2h of a plane gives slot j
 // of lane h and byte 2h + 1 slot j + 4. Activations are quantized to int8 per 32-bit lane's 16
 // columns (scale = absmax / 127) in that byte order, so the code × activation sums are exact
@@ -27,6 +30,10 @@ namespace mixq::kernels {
 inline constexpr int64_t kChunkCols = 128;
 inline constexpr int64_t kSubCols = 32;
 inline constexpr int kInterleavedMaxBits = 4;
+inline constexpr int64_t kTileRows = 8;
+
+// Bytes of one row's planes of a b-bit chunk: b bits per weight.
+constexpr int plane_bytes(int bits) { return (bits / 2) * 32 + (bits % 2) * 16; }
 
 constexpr int chunk_position(int lane, int slot) {
   return 32 * ((lane >> 1) & 3) + 8 * ((lane & 1) + 2 * (lane >> 3)) + slot;
@@ -45,8 +52,8 @@ struct QuantizedActivations {
   std::vector<float> group_sum;
 };
 
-// Σ_g offset[g] · group_sum[g]: the part of a row's result that does not depend on its codes (the
-// kernels and the reference add it in this order).
+// Σ_g offset[g] · group_sum[g]: the part of a row's result that does not depend on its codes, in
+// group order (the reference and the CUDA kernel; the SIMD kernel sums it in vector lanes).
 inline float offset_term(const float* offset, const float* group_sum, int64_t groups) {
   float o = 0;
   for (int64_t g = 0; g < groups; ++g) o += offset[g] * group_sum[g];
@@ -55,7 +62,7 @@ inline float offset_term(const float* offset, const float* group_sum, int64_t gr
 
 struct InterleavedChunk {
   int32_t bits;
-  int32_t byte_offset;          // within a row
+  int32_t tile_offset;          // where the chunk's 8 rows start within a tile
   std::array<int32_t, 4> group; // the weight group of each 32-column sub-block
   bool one_group;               // all four sub-blocks share a group
 };
@@ -69,8 +76,9 @@ class InterleavedWeights {
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
   int64_t padded_cols() const { return int64_t(chunks_.size()) * kChunkCols; }
-  // Bytes one GEMV reads: the code planes plus fp32 scale and offset per (row, group).
-  size_t bytes() const { return codes_.size() + 4 * (scale_.size() + offset_.size()); }
+  // Bytes one GEMV reads: the rows' code planes (not a last tile's padding rows) plus fp32 scale
+  // and offset per (row, group).
+  size_t bytes() const { return size_t(rows_ * row_bytes_) + 4 * (scale_.size() + offset_.size()); }
 
   void quantize(const float* x, QuantizedActivations& a) const;
   // y[r] = Ŵ[r] · x for r in [row_begin, row_end): Highway kernel, best target at run time.
@@ -87,13 +95,18 @@ class InterleavedWeights {
   // What the kernels read (kernels/interleaved_simd.cpp, kernels/cuda).
   struct View {
     const uint8_t* codes;
-    int64_t row_bytes;
+    int64_t tile_bytes;  // kTileRows rows
     const InterleavedChunk* chunks;
     int64_t n_chunks;
     const float* scale;   // [rows][groups]
     const float* offset;  // [rows][groups]
     int64_t groups;
     int64_t rows;
+
+    // Row r's planes of chunk ch: tile r / 8, the chunk's block in it, row r % 8 of the block.
+    const uint8_t* chunk_codes(int64_t r, const InterleavedChunk& ch) const {
+      return codes + (r / kTileRows) * tile_bytes + ch.tile_offset + (r % kTileRows) * plane_bytes(ch.bits);
+    }
   };
   View view() const;
 
@@ -103,7 +116,7 @@ class InterleavedWeights {
   std::vector<int32_t> position_of_;  // original column → padded position
   std::vector<quant::AffineForm::Group> groups_in_;
   std::vector<InterleavedChunk> chunks_;
-  std::vector<uint8_t> codes_;        // [rows][row_bytes]
+  std::vector<uint8_t> codes_;        // [tiles][chunks][kTileRows][plane bytes]
   std::vector<float> scale_, offset_;  // [rows][groups], original group order
 };
 

@@ -7,6 +7,10 @@
 #include "mixq/core/tensor.hpp"
 #include "mixq/core/thread_pool.hpp"
 
+namespace mixq::kernels {
+class InterleavedWeights;
+}
+
 namespace mixq::model {
 
 class Linear {
@@ -23,6 +27,9 @@ class Linear {
   virtual std::string format_name() const = 0;
   // The fp32 weight when this layer is dense (quantization methods start from it), else null.
   virtual const Tensor* dense_weight() const { return nullptr; }
+  // The repacked copy the one-token kernel reads (kernels/interleaved.hpp), when there is one:
+  // forward_shared_input runs the linears that have one in a single parallel loop.
+  virtual const kernels::InterleavedWeights* interleaved() const { return nullptr; }
 };
 
 class DenseLinear final : public Linear {

@@ -22,7 +22,7 @@ class PackedLinear final : public Linear {
   std::string format_name() const override { return t_.format; }
   const quant::PackedTensor& packed() const { return t_; }
   // The repacked copy the one-token kernel reads, when the format fits it.
-  const kernels::InterleavedWeights* interleaved() const { return fast_ ? &*fast_ : nullptr; }
+  const kernels::InterleavedWeights* interleaved() const override { return fast_ ? &*fast_ : nullptr; }
   // Bytes one token reads: the interleaved copy when there is one, else the packed tensor.
   size_t bytes_per_token() const override { return fast_ ? fast_->bytes() : t_.total_bytes(); }
 

@@ -23,7 +23,7 @@ void check(cudaError_t e, const char* what) {
 }
 
 struct DeviceChunk {
-  int bits, byte_offset;
+  int bits, tile_offset, plane_bytes;  // row r's planes: tile r / 8, + tile_offset + (r % 8) · plane_bytes
   int group[4];
 };
 
@@ -48,7 +48,7 @@ __device__ unsigned slot_code(int bits, unsigned lo, unsigned hi, unsigned top, 
 }
 
 // x_slots[t][padded_cols] (slot order), group_sum[t][groups], y[t][rows].
-__global__ void interleaved_gemm_kernel(const uint8_t* __restrict__ codes, long long row_bytes,
+__global__ void interleaved_gemm_kernel(const uint8_t* __restrict__ codes, long long tile_bytes,
                                         const DeviceChunk* __restrict__ chunks, int n_chunks,
                                         const float* __restrict__ scale, const float* __restrict__ offset, int groups,
                                         int rows, const float* __restrict__ x_slots, const float* __restrict__ group_sum,
@@ -56,13 +56,13 @@ __global__ void interleaved_gemm_kernel(const uint8_t* __restrict__ codes, long 
   const int warp = int(blockIdx.x) * kWarpsPerBlock + int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;
   if (warp >= rows) return;
   const long long padded = (long long)n_chunks * 128;
-  const uint8_t* row = codes + (long long)warp * row_bytes;
+  const uint8_t* tile = codes + (long long)(warp / kTileRows) * tile_bytes;
   const float* row_scale = scale + (long long)warp * groups;
   float acc[kMaxTokens] = {};
   for (int item = lane; item < n_chunks * 16; item += 32) {
     const int c = item / 16, h = item % 16;
     const DeviceChunk ch = chunks[c];
-    const uint8_t* p = row + ch.byte_offset;
+    const uint8_t* p = tile + ch.tile_offset + (warp % kTileRows) * ch.plane_bytes;
     const unsigned lo = ch.bits >= 2 ? unsigned(p[2 * h]) | unsigned(p[2 * h + 1]) << 8 : 0u;
     const unsigned hi = ch.bits == 4 ? unsigned(p[32 + 2 * h]) | unsigned(p[32 + 2 * h + 1]) << 8 : 0u;
     const unsigned top = ch.bits % 2 ? unsigned(p[(ch.bits / 2) * 32 + h]) : 0u;
@@ -100,7 +100,7 @@ struct DeviceInterleaved::Impl {
   void launch(int n, cudaStream_t stream = nullptr) const {
     const int blocks = int((rows + kWarpsPerBlock - 1) / kWarpsPerBlock);
     interleaved_gemm_kernel<<<blocks, kWarpsPerBlock * 32, 0, stream>>>(
-        codes, v.row_bytes, chunks, int(v.n_chunks), scale, offset, int(v.groups), int(rows), x, sums, n, y);
+        codes, v.tile_bytes, chunks, int(v.n_chunks), scale, offset, int(v.groups), int(rows), x, sums, n, y);
     check(cudaGetLastError(), "kernel launch");
   }
 };
@@ -150,10 +150,11 @@ DeviceInterleaved::DeviceInterleaved(const InterleavedWeights& w) : impl_(std::m
   d.padded = w.padded_cols();
   std::vector<DeviceChunk> chunks(size_t(d.v.n_chunks));
   for (size_t c = 0; c < chunks.size(); ++c) {
-    chunks[c] = {d.v.chunks[c].bits, d.v.chunks[c].byte_offset, {}};
-    for (int m = 0; m < 4; ++m) chunks[c].group[m] = d.v.chunks[c].group[size_t(m)];
+    const InterleavedChunk& ch = d.v.chunks[c];
+    chunks[c] = {ch.bits, ch.tile_offset, plane_bytes(ch.bits), {}};
+    for (int m = 0; m < 4; ++m) chunks[c].group[m] = ch.group[size_t(m)];
   }
-  d.codes = upload(d.v.codes, size_t(d.rows * d.v.row_bytes));
+  d.codes = upload(d.v.codes, size_t((d.rows + kTileRows - 1) / kTileRows * d.v.tile_bytes));
   d.chunks = upload(chunks.data(), chunks.size());
   d.scale = upload(d.v.scale, size_t(d.rows * d.v.groups));
   d.offset = upload(d.v.offset, size_t(d.rows * d.v.groups));
