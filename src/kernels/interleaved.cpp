@@ -15,24 +15,27 @@ std::pair<int, int> lane_slot_of(int pos) {
   return {2 * m + (j & 1) + 8 * (j >> 1), k};
 }
 
-void put_code(uint8_t* chunk, int bits, int pos, uint8_t code) {
+// Codes at position `pos` of row i's planes in a b-bit chunk's block (header: plane_offsets).
+void put_code(uint8_t* block, int i, int bits, int pos, uint8_t code) {
   const auto [lane, slot] = lane_slot_of(pos);
   const int h = lane, k = slot;  // named copies: lambdas below capture them
+  const PlaneOffsets at = plane_offsets(bits, i);
   // u16 lane h is bytes 2h (bits 0–7) and 2h + 1 (bits 8–15): slot k's two bits sit in byte 2h + k/4.
   auto put2 = [&](uint8_t* plane, unsigned v) { plane[2 * h + k / 4] |= uint8_t((v & 3) << (2 * (k % 4))); };
-  if (bits >= 2) put2(chunk, code);
-  if (bits == 4) put2(chunk + 32, code >> 2);
-  if (bits % 2) chunk[(bits / 2) * 32 + h] |= uint8_t(((code >> (bits - 1)) & 1) << k);
+  if (bits >= 2) put2(block + at.lo, code);
+  if (bits == 4) put2(block + at.hi, code >> 2);
+  if (bits % 2) block[at.bit + h] |= uint8_t(((code >> (bits - 1)) & 1) << k);
 }
 
-uint8_t get_code(const uint8_t* chunk, int bits, int pos) {
+uint8_t get_code(const uint8_t* block, int i, int bits, int pos) {
   const auto [lane, slot] = lane_slot_of(pos);
   const int h = lane, k = slot;
+  const PlaneOffsets at = plane_offsets(bits, i);
   auto get2 = [&](const uint8_t* plane) { return unsigned(plane[2 * h + k / 4] >> (2 * (k % 4))) & 3; };
   unsigned code = 0;
-  if (bits >= 2) code = get2(chunk);
-  if (bits == 4) code |= get2(chunk + 32) << 2;
-  if (bits % 2) code |= unsigned((chunk[(bits / 2) * 32 + h] >> k) & 1) << (bits - 1);
+  if (bits >= 2) code = get2(block + at.lo);
+  if (bits == 4) code |= get2(block + at.hi) << 2;
+  if (bits % 2) code |= unsigned((block[at.bit + h] >> k) & 1) << (bits - 1);
   return uint8_t(code);
 }
 
@@ -92,7 +95,8 @@ InterleavedWeights::InterleavedWeights(const quant::AffineForm& f, int64_t rows,
       const int32_t pos = position_of_[size_t(c)];
       const auto& ch = chunks_[size_t(pos / kChunkCols)];
       if (row_codes[size_t(c)] >> ch.bits) fail("interleaved layout", "code {} exceeds {} bits", row_codes[size_t(c)], ch.bits);
-      put_code(codes_.data() + (v.chunk_codes(r, ch) - v.codes), ch.bits, int(pos % kChunkCols), row_codes[size_t(c)]);
+      put_code(codes_.data() + (v.block(r, ch) - v.codes), int(r % kTileRows), ch.bits, int(pos % kChunkCols),
+               row_codes[size_t(c)]);
     }
   }
 }
@@ -100,7 +104,7 @@ InterleavedWeights::InterleavedWeights(const quant::AffineForm& f, int64_t rows,
 uint8_t InterleavedWeights::code_at(int64_t row, int64_t col) const {
   const int32_t pos = position_of_[size_t(col)];
   const auto& ch = chunks_[size_t(pos / kChunkCols)];
-  return get_code(view().chunk_codes(row, ch), ch.bits, int(pos % kChunkCols));
+  return get_code(view().block(row, ch), int(row % kTileRows), ch.bits, int(pos % kChunkCols));
 }
 
 void InterleavedWeights::quantize(const float* x, QuantizedActivations& a) const {
@@ -150,12 +154,12 @@ void gemv_by_definition(const InterleavedWeights::View& v, const QuantizedActiva
     float acc = 0;
     for (int64_t c = 0; c < v.n_chunks; ++c) {
       const auto& ch = v.chunks[c];
-      const uint8_t* chunk = v.chunk_codes(r, ch);
+      const uint8_t* block = v.block(r, ch);
       for (int l = 0; l < 8; ++l) {  // 32-bit lane l: u16 lanes 2l and 2l + 1, all eight slots
         int32_t isum = 0;
         for (int h = 2 * l; h < 2 * l + 2; ++h)
           for (int k = 0; k < 8; ++k)
-            isum += int32_t(get_code(chunk, ch.bits, chunk_position(h, k))) * a.q[size_t(c * kChunkCols + activation_index(h, k))];
+            isum += int32_t(get_code(block, int(r % kTileRows), ch.bits, chunk_position(h, k))) * a.q[size_t(c * kChunkCols + activation_index(h, k))];
         acc += float(isum) * a.scale[size_t(c * 8 + l)] * row_scale[ch.group[size_t(l & 3)]];
       }
     }

@@ -73,6 +73,13 @@ void expect_gemv_matches(const Synthetic& s, uint32_t seed) {
   std::vector<float> y(static_cast<size_t>(s.rows)), ref(y.size());
   w.gemv(a, y.data(), 0, s.rows);
   w.gemv_reference(a, ref.data(), 0, s.rows);
+  // Any split of the rows (as threads take them: blocks that start mid-tile, single rows) gives
+  // the same bits: each row's arithmetic does not depend on the rows computed with it.
+  std::vector<float> split(y.size());
+  const int64_t cut = std::min<int64_t>(3, s.rows);
+  w.gemv(a, split.data(), 0, cut);
+  w.gemv(a, split.data(), cut, s.rows);
+  for (size_t r = 0; r < y.size(); ++r) ASSERT_EQ(split[r], y[r]) << "row " << r;
   const float xmax = *std::max_element(x.begin(), x.end(), [](float p, float q) { return std::fabs(p) < std::fabs(q); });
   for (int64_t r = 0; r < s.rows; ++r) {
     double exact = 0, mag = 0, wabs = 0;
@@ -148,6 +155,14 @@ TEST(Interleaved, LayoutIsTheDocumentedOne) {
   EXPECT_EQ(v.codes[32], 3);
   EXPECT_EQ(v.codes[256], 2);
   EXPECT_EQ(std::count_if(v.codes, v.codes + v.tile_bytes, [](uint8_t b) { return b != 0; }), 2);
+  // 3 bits: the 8 rows' low planes, then their bit planes; code 4 in row 1, column 0 is bit 0 of
+  // byte 0 of row 1's bit plane.
+  Synthetic u = make(2, 128, 0, {3}, 1);
+  std::fill(u.codes.begin(), u.codes.end(), 0);
+  u.codes[128] = 4;
+  const InterleavedWeights w4(u.form, 2, 128);
+  EXPECT_EQ(w4.view().codes[8 * 32 + 16], 1);
+  EXPECT_EQ(w4.code_at(1, 0), 4);
 }
 
 TEST(Interleaved, RefusesCodesItCannotHold) {

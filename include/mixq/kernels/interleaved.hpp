@@ -11,9 +11,11 @@
 //   b ≥ 2: low plane, 32 bytes: bits [2k, 2k+2) of little-endian u16 lane h = code bits 0–1
 //   b = 4: high plane, 32 bytes, the same for code bits 2–3
 //   b odd: bit plane, 16 bytes: bit k of byte h = the code's top bit (bit 0 for b = 1, 2 for b = 3)
-// Rows are stored in tiles of 8: a tile holds chunk 0 of its 8 rows, then chunk 1 of them, …, so
-// a kernel working on 8 rows at a time reads one sequential stream (what hardware prefetchers
-// follow best); the last tile is padded with zero rows.
+// Rows are stored in tiles of 8: a tile holds the block of chunk 0 of its 8 rows, then chunk 1's
+// block, …, so a kernel working on 8 rows at a time reads one sequential stream (what hardware
+// prefetchers follow best); the last tile is padded with zero rows. A block holds each plane of its
+// 8 rows back to back: the low planes (8 × 32 bytes), the high planes (8 × 32), the bit planes
+// (8 × 16), so that one 512-bit load takes the same plane of two rows.
 // The kernel reads the planes as bytes in four steps: in step j, byte 2h of a plane gives slot j
 // of lane h and byte 2h + 1 slot j + 4. Activations are quantized to int8 per 32-bit lane's 16
 // columns (scale = absmax / 127) in that byte order, so the code × activation sums are exact
@@ -34,6 +36,20 @@ inline constexpr int64_t kTileRows = 8;
 
 // Bytes of one row's planes of a b-bit chunk: b bits per weight.
 constexpr int plane_bytes(int bits) { return (bits / 2) * 32 + (bits % 2) * 16; }
+
+// Where row i (of a tile's 8) finds its planes within a b-bit chunk's block (the CUDA kernel too).
+#ifdef __CUDACC__
+#define MIXQ_HOST_DEVICE __host__ __device__
+#else
+#define MIXQ_HOST_DEVICE
+#endif
+struct PlaneOffsets {
+  int lo, hi, bit;
+};
+MIXQ_HOST_DEVICE constexpr PlaneOffsets plane_offsets(int bits, int i) {
+  constexpr int k = int(kTileRows);
+  return {32 * i, 32 * k + 32 * i, (bits / 2) * 32 * k + 16 * i};
+}
 
 constexpr int chunk_position(int lane, int slot) {
   return 32 * ((lane >> 1) & 3) + 8 * ((lane & 1) + 2 * (lane >> 3)) + slot;
@@ -103,9 +119,9 @@ class InterleavedWeights {
     int64_t groups;
     int64_t rows;
 
-    // Row r's planes of chunk ch: tile r / 8, the chunk's block in it, row r % 8 of the block.
-    const uint8_t* chunk_codes(int64_t r, const InterleavedChunk& ch) const {
-      return codes + (r / kTileRows) * tile_bytes + ch.tile_offset + (r % kTileRows) * plane_bytes(ch.bits);
+    // The block of chunk ch in row r's tile; row r's planes are at plane_offsets(bits, r % 8).
+    const uint8_t* block(int64_t r, const InterleavedChunk& ch) const {
+      return codes + (r / kTileRows) * tile_bytes + ch.tile_offset;
     }
   };
   View view() const;
@@ -116,7 +132,7 @@ class InterleavedWeights {
   std::vector<int32_t> position_of_;  // original column → padded position
   std::vector<quant::AffineForm::Group> groups_in_;
   std::vector<InterleavedChunk> chunks_;
-  std::vector<uint8_t> codes_;        // [tiles][chunks][kTileRows][plane bytes]
+  std::vector<uint8_t> codes_;        // [tiles][chunks][planes][kTileRows][plane bytes]
   std::vector<float> scale_, offset_;  // [rows][groups], original group order
 };
 

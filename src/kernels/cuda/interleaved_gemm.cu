@@ -23,7 +23,7 @@ void check(cudaError_t e, const char* what) {
 }
 
 struct DeviceChunk {
-  int bits, tile_offset, plane_bytes;  // row r's planes: tile r / 8, + tile_offset + (r % 8) · plane_bytes
+  int bits, tile_offset;  // row r's planes: in tile r / 8, block at tile_offset, plane_offsets(bits, r % 8)
   int group[4];
 };
 
@@ -62,10 +62,12 @@ __global__ void interleaved_gemm_kernel(const uint8_t* __restrict__ codes, long 
   for (int item = lane; item < n_chunks * 16; item += 32) {
     const int c = item / 16, h = item % 16;
     const DeviceChunk ch = chunks[c];
-    const uint8_t* p = tile + ch.tile_offset + (warp % kTileRows) * ch.plane_bytes;
-    const unsigned lo = ch.bits >= 2 ? unsigned(p[2 * h]) | unsigned(p[2 * h + 1]) << 8 : 0u;
-    const unsigned hi = ch.bits == 4 ? unsigned(p[32 + 2 * h]) | unsigned(p[32 + 2 * h + 1]) << 8 : 0u;
-    const unsigned top = ch.bits % 2 ? unsigned(p[(ch.bits / 2) * 32 + h]) : 0u;
+    const uint8_t* block = tile + ch.tile_offset;
+    const PlaneOffsets at = plane_offsets(ch.bits, warp % int(kTileRows));
+    const uint8_t *p_lo = block + at.lo, *p_hi = block + at.hi, *p_bit = block + at.bit;
+    const unsigned lo = ch.bits >= 2 ? unsigned(p_lo[2 * h]) | unsigned(p_lo[2 * h + 1]) << 8 : 0u;
+    const unsigned hi = ch.bits == 4 ? unsigned(p_hi[2 * h]) | unsigned(p_hi[2 * h + 1]) << 8 : 0u;
+    const unsigned top = ch.bits % 2 ? unsigned(p_bit[h]) : 0u;
     const float s = row_scale[ch.group[(h >> 1) & 3]];
     for (int t = 0; t < n; ++t) {
       const float* xs = x_slots + t * padded + c * 128 + h;
@@ -151,7 +153,7 @@ DeviceInterleaved::DeviceInterleaved(const InterleavedWeights& w) : impl_(std::m
   std::vector<DeviceChunk> chunks(size_t(d.v.n_chunks));
   for (size_t c = 0; c < chunks.size(); ++c) {
     const InterleavedChunk& ch = d.v.chunks[c];
-    chunks[c] = {ch.bits, ch.tile_offset, plane_bytes(ch.bits), {}};
+    chunks[c] = {ch.bits, ch.tile_offset, {}};
     for (int m = 0; m < 4; ++m) chunks[c].group[m] = ch.group[size_t(m)];
   }
   d.codes = upload(d.v.codes, size_t((d.rows + kTileRows - 1) / kTileRows * d.v.tile_bytes));
