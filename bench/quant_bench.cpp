@@ -39,7 +39,7 @@ std::vector<double> random_hessian(int64_t cols, int64_t tokens) {
 // the kernel's cost depends on the widths, not on how SBA chose them.
 const char* const kGemvSpecs[] = {"rtn:2:128", "rtn:3:128", "rtn:4:128", "fineq-rtn:row+paper", "slim:2:128"};
 
-mixq::quant::PackedTensor packed_weight(const mixq::quant::MethodOptions& o, int64_t rows, int64_t cols) {
+mixq::formats::PackedTensor packed_weight(const mixq::quant::MethodOptions& o, int64_t rows, int64_t cols) {
   if (o.method != "slim") return mixq::quant::method_info(o.method).quantize(random_weight(rows, cols), {}, o);
   const auto& p = o.slim.format;
   std::vector<int> widths(size_t(p.groups(cols)));
@@ -49,7 +49,7 @@ mixq::quant::PackedTensor packed_weight(const mixq::quant::MethodOptions& o, int
   for (size_t i = 0; i < codes.size(); ++i)
     codes[i] = uint8_t(std::abs(r[i]) * 1000.f) % uint8_t(1 << widths[size_t(int64_t(i) % cols / p.group)]);
   const std::vector<float> scales(size_t(rows * p.groups(cols)), 0.01f);
-  return mixq::quant::SlimFormat::pack(rows, cols, widths, codes, scales, scales, p);
+  return mixq::formats::SlimFormat::pack(rows, cols, widths, codes, scales, scales, p);
 }
 
 // Args: rows, cols, format (index into kGemvSpecs), threads, streamed. GEMV = one token through

@@ -6,11 +6,11 @@
 #include <vector>
 
 #include "mixq/eval/perplexity.hpp"
+#include "mixq/formats/registry.hpp"
 #include "mixq/io/checkpoint.hpp"
 #include "mixq/io/mapped_file.hpp"
 #include "mixq/model/llama.hpp"
 #include "mixq/quant/calib/calibration.hpp"
-#include "mixq/quant/formats/registry.hpp"
 
 namespace mixq::test {
 
@@ -23,9 +23,9 @@ inline eval::PerplexityOptions quiet_ppl_options(size_t max_windows) {
 }
 
 // tr(ΔW H ΔWᵀ) with ΔW = Ŵ − W: the layer-output error ‖(W − Ŵ) X‖² up to H's factor 2/N.
-inline double output_error(const Tensor& w, const quant::PackedTensor& q, const std::vector<double>& h) {
+inline double output_error(const Tensor& w, const formats::PackedTensor& q, const std::vector<double>& h) {
   std::vector<float> deq(static_cast<size_t>(w.rows() * w.cols()));
-  quant::format_ops(q.format).dequantize_rows(q, 0, w.rows(), deq.data());
+  formats::format_ops(q.format).dequantize_rows(q, 0, w.rows(), deq.data());
   return quant::hessian_weighted_error(w.data, deq, h, w.rows(), w.cols());
 }
 

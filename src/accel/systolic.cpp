@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "mixq/core/error.hpp"
-#include "mixq/quant/formats/fineq.hpp"
+#include "mixq/formats/fineq.hpp"
 
 namespace mixq::accel {
 namespace {
@@ -216,11 +216,11 @@ SimResult simulate_with(const AccelLayer& l, const Activations& acts, const Acce
 
 }  // namespace
 
-AccelLayer AccelLayer::from_fineq(const quant::PackedTensor& t) {
+AccelLayer AccelLayer::from_fineq(const formats::PackedTensor& t) {
   if (t.format != "fineq") fail("simulate", "the accelerator runs FineQ layers; this tensor is '{}'", t.format);
-  quant::FineqFormat::validate(t);
-  const auto p = quant::FineqParams::from_json(t.params);
-  const quant::FineqGrids g(p);
+  formats::FineqFormat::validate(t);
+  const auto p = formats::FineqParams::from_json(t.params);
+  const formats::FineqGrids g(p);
   AccelLayer l;
   l.n = t.rows;
   l.k = p.padded_cols(t.cols);
@@ -232,12 +232,12 @@ AccelLayer AccelLayer::from_fineq(const quant::PackedTensor& t) {
   l.h.resize(size_t(l.n * l.k));
   l.q.resize(l.h.size());
   l.int3.resize(l.h.size());
-  const auto table = quant::fineq_decode_table(p);
+  const auto table = formats::fineq_decode_table(p);
   const uint8_t* bytes = t.part("codes").bytes.data();
   for (int64_t r = 0; r < l.n; ++r)
     for (int64_t c = 0; c < clusters; ++c) {
       const uint8_t byte = bytes[r * clusters + c];
-      const quant::FineqCodes codes = quant::fineq_codes(byte);
+      const formats::FineqCodes codes = formats::fineq_codes(byte);
       for (int i = 0; i < 3; ++i) {
         const size_t at = size_t(r * l.k + 3 * c + i);
         l.h[at] = table[byte][size_t(i)];

@@ -2,14 +2,14 @@
 
 #include "common.hpp"
 #include "mixq/core/error.hpp"
-#include "mixq/quant/formats/registry.hpp"
+#include "mixq/formats/registry.hpp"
 #include "mixq/quant/model_file.hpp"
 
 namespace mixq::cli {
 namespace {
 
 // "0:12.5% 1:37.5% ..." (or int2:…% prune0:…% for fineq) — how the codes of a packed tensor are spread.
-std::string histogram_line(const std::vector<int64_t>& counts, const quant::FormatOps& ops) {
+std::string histogram_line(const std::vector<int64_t>& counts, const formats::FormatOps& ops) {
   int64_t total = 0;
   for (auto c : counts) total += c;
   std::string s;
@@ -53,7 +53,7 @@ void add_inspect_command(CLI::App& app) {
       tensors.push_back({{"name", e.name}, {"dtype", io::dtype_name(e.dtype)}, {"shape", e.shape}, {"bytes", e.bytes.size()}});
     }
     for (const auto& [name, t] : packed) {
-      const auto& ops = quant::format_ops(t.format);
+      const auto& ops = formats::format_ops(t.format);
       const auto counts = ops.code_histogram(t);
       tensors.push_back({{"name", name},
                          {"layout", ops.layout(t)},
@@ -82,7 +82,7 @@ void add_inspect_command(CLI::App& app) {
         fmt::print("{:<50} {:<8} {:<14} {:>10} {:>7.3f}  {}  {}  {}\n", t["name"].get<std::string>(),
                    t["format"].get<std::string>(), shape_s, t["bytes"].get<size_t>(), t["bits_per_weight"].get<double>(),
                    t["params"].dump(), histogram_line(t["code_histogram"].get<std::vector<int64_t>>(),
-                                                     quant::format_ops(t["format"].get<std::string>())),
+                                                     formats::format_ops(t["format"].get<std::string>())),
                    t["layout"].get<std::string>());
       } else {
         fmt::print("{:<50} {:<8} {:<14} {:>10}\n", t["name"].get<std::string>(), t["dtype"].get<std::string>(), shape_s,

@@ -41,12 +41,12 @@ uint8_t get_code(const uint8_t* block, int i, int bits, int pos) {
 
 }  // namespace
 
-bool InterleavedWeights::supports(const quant::AffineForm& f) {
+bool InterleavedWeights::supports(const formats::AffineForm& f) {
   return std::all_of(f.groups.begin(), f.groups.end(),
                      [](const auto& g) { return g.bits >= 1 && g.bits <= kInterleavedMaxBits; });
 }
 
-InterleavedWeights::InterleavedWeights(const quant::AffineForm& f, int64_t rows, int64_t cols)
+InterleavedWeights::InterleavedWeights(const formats::AffineForm& f, int64_t rows, int64_t cols)
     : rows_(rows), cols_(cols), groups_(int64_t(f.groups.size())), groups_in_(f.groups) {
   if (!supports(f)) fail("interleaved layout", "codes wider than {} bits", kInterleavedMaxBits);
   // Permutation: groups by width (stable), each padded to whole sub-blocks, each width's run to

@@ -8,8 +8,8 @@
 
 namespace mixq::model {
 
-PackedLinear::PackedLinear(quant::PackedTensor t) : t_(std::move(t)), ops_(&quant::format_ops(t_.format)) {
-  const quant::AffineForm form = ops_->affine_form(t_);
+PackedLinear::PackedLinear(formats::PackedTensor t) : t_(std::move(t)), ops_(&formats::format_ops(t_.format)) {
+  const formats::AffineForm form = ops_->affine_form(t_);
   if (kernels::InterleavedWeights::supports(form)) fast_.emplace(form, t_.rows, t_.cols);
 }
 

@@ -4,11 +4,11 @@
 #include <limits>
 
 #include "mixq/core/error.hpp"
-#include "mixq/core/json_number.hpp"
 #include "mixq/core/hash.hpp"
+#include "mixq/core/json_number.hpp"
+#include "mixq/formats/registry.hpp"
 #include "mixq/io/hf_checkpoint.hpp"
 #include "mixq/model/packed_linear.hpp"
-#include "mixq/quant/formats/registry.hpp"
 
 namespace mixq::quant {
 namespace {
@@ -21,7 +21,7 @@ io::TensorToWrite f32_tensor(const std::string& name, std::span<const float> v, 
   return {name, io::DType::F32, std::move(shape), io::encode_f32_as(v, io::DType::F32)};
 }
 
-json format_entry(const PackedTensor& t) {
+json format_entry(const formats::PackedTensor& t) {
   return {{"format", t.format}, {"params", t.params}, {"shape", {t.rows, t.cols}}, {"bits_per_weight", t.bits_per_weight()}};
 }
 
@@ -62,8 +62,8 @@ void save_quantized_model(const std::string& path, const model::LlamaModel& mode
   std::map<std::string, std::string> meta;
   auto add_linear = [&](const std::string& name, const model::Linear& lin) {
     if (const auto* p = dynamic_cast<const model::PackedLinear*>(&lin)) {
-      const PackedTensor& t = p->packed();
-      for (const PackedPart& part : t.parts) tensors.push_back({name + "." + part.suffix, part.dtype, part.shape, part.bytes});
+      const formats::PackedTensor& t = p->packed();
+      for (const formats::PackedPart& part : t.parts) tensors.push_back({name + "." + part.suffix, part.dtype, part.shape, part.bytes});
       meta["mixq.format." + name] = format_entry(t).dump();
     } else if (const Tensor* d = lin.dense_weight()) {
       tensors.push_back(f32_tensor(name, d->data, d->shape));
@@ -122,9 +122,9 @@ io::Checkpoint dequantized_checkpoint(QuantizedModel&& q, const std::string& sou
   ck.source = source;
   auto weight_of = [&](const model::Linear& lin) {
     if (const Tensor* d = lin.dense_weight()) return *d;
-    const PackedTensor& t = dynamic_cast<const model::PackedLinear&>(lin).packed();
+    const formats::PackedTensor& t = dynamic_cast<const model::PackedLinear&>(lin).packed();
     Tensor out{{t.rows, t.cols}, std::vector<float>(size_t(t.rows * t.cols))};
-    format_ops(t.format).dequantize_rows(t, 0, t.rows, out.data.data());
+    formats::format_ops(t.format).dequantize_rows(t, 0, t.rows, out.data.data());
     return out;
   };
   auto vector_tensor = [](const std::vector<float>& v) { return Tensor{{int64_t(v.size())}, v}; };
@@ -142,20 +142,20 @@ io::Checkpoint dequantized_checkpoint(QuantizedModel&& q, const std::string& sou
   return ck;
 }
 
-std::map<std::string, PackedTensor> read_packed_tensors(const io::SafetensorsFile& file) {
-  std::map<std::string, PackedTensor> out;
+std::map<std::string, formats::PackedTensor> read_packed_tensors(const io::SafetensorsFile& file) {
+  std::map<std::string, formats::PackedTensor> out;
   const auto& meta = file.metadata();
   const std::string prefix = "mixq.format.";
   for (auto it = meta.lower_bound(prefix); it != meta.end() && it->first.starts_with(prefix); ++it) {
     const std::string name = it->first.substr(prefix.size());
     const json entry = parse_json(meta, it->first, file.path());
-    PackedTensor t;
+    formats::PackedTensor t;
     try {
       t.format = entry.at("format").get<std::string>();
       t.params = entry.at("params");
       const auto& shape = entry.at("shape");
       if (!shape.is_array() || shape.size() != 2) fail(file.path(), "'{}': shape must have 2 dimensions", name);
-      // Any int64 here; the format's validate() below bounds the shape (expect_shape) and names the tensor.
+      // Any int64 here; the format's validate() below bounds the shape (formats::expect_shape) and names the tensor.
       constexpr int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
       t.rows = json_integer(shape[0], file.path(), "shape", lo, hi);
       t.cols = json_integer(shape[1], file.path(), "shape", lo, hi);
@@ -167,7 +167,7 @@ std::map<std::string, PackedTensor> read_packed_tensors(const io::SafetensorsFil
           e.name.find('.', name.size() + 1) == std::string::npos)
         t.parts.push_back({e.name.substr(name.size() + 1), e.dtype, e.shape, {e.bytes.begin(), e.bytes.end()}});
     try {
-      format_ops(t.format).validate(t);
+      formats::format_ops(t.format).validate(t);
     } catch (const Error& e) {
       fail(file.path(), "packed tensor '{}': {}", name, e.what());
     }

@@ -4,7 +4,9 @@
 #include <chrono>
 
 #include "mixq/core/error.hpp"
+#include "mixq/formats/registry.hpp"
 #include "mixq/io/mapped_file.hpp"
+#include "mixq/model/packed_linear.hpp"
 
 namespace mixq::quant {
 
@@ -24,6 +26,61 @@ Calibration prepare_calibration(const io::Tokenizer& tok, int model_seq_len, con
               {"seed", opt.seed},    {"tokens_hash", calibration_hash(c.windows)}};
   return c;
 }
+
+void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& windows, const MethodOptions& opt,
+                    const std::function<void(int, const std::vector<LayerReport>&)>& on_layer) {
+  const MethodInfo& method = method_info(opt.method);
+  validate_method_options(opt);
+  if (windows.empty() && method.needs_calibration) fail("calibration", "method {} needs calibration windows", opt.method);
+  const auto& cfg = m.config();
+  const size_t len = windows.empty() ? 0 : windows[0].size();
+  if (len > size_t(cfg.seq_len)) fail("calibration", "window of {} tokens exceeds the model's context {}", len, cfg.seq_len);
+  std::vector<std::vector<float>> acts = embed_windows(m, windows);
+  model::KvCache cache(cfg, std::max(1, int(len)));
+  for (int l = 0; l < cfg.n_layers; ++l) {
+    std::vector<LayerReport> reports;
+    model::LayerWeights& layer = m.layer(l);
+    // One capture pass for the whole layer (published GPTQ), or one per stage so each stage
+    // sees the outputs of the stages already quantized (true-sequential).
+    const int stages = opt.true_sequential ? 4 : 1;
+    for (int stage = 0; stage < stages; ++stage) {
+      auto in_stage = [&](const model::LinearSlot& s) { return !opt.true_sequential || s.stage == stage; };
+      LayerCapture acc;
+      if (method.needs_calibration)
+        acc = capture_layer(
+            m, l, acts, len,
+            [&](model::LinearSite site) {
+              for (const auto& s : model::linear_slots())
+                if (s.site == site && in_stage(s)) return true;
+              return false;
+            },
+            method.needs_inputs);
+      for (const auto& slot : model::linear_slots()) {
+        if (!in_stage(slot)) continue;
+        const auto t0 = std::chrono::steady_clock::now();
+        std::unique_ptr<model::Linear>& linear = layer.*slot.member;
+        const Tensor* w = linear->dense_weight();
+        if (!w) fail(slot.name(l), "is already quantized");
+        LayerCalibration calib;
+        if (method.needs_calibration) calib = acc.at(slot.site).calibration(m.pool());
+        formats::PackedTensor packed;
+        try {
+          packed = method.quantize(*w, calib, opt);
+        } catch (const Error& e) {
+          fail(slot.name(l), "{}", e.what());
+        }
+        reports.push_back({slot.name(l), packed.rows, packed.cols, packed.bits_per_weight(),
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                           formats::format_ops(packed.format).layout(packed)});
+        linear = std::make_unique<model::PackedLinear>(std::move(packed));  // frees the fp32 weight
+      }
+    }
+    // The quantized layer's output feeds the next layer's calibration.
+    for (size_t s = 0; s < acts.size(); ++s) m.forward_layer(l, acts[s].data(), len, 0, cache);
+    if (on_layer) on_layer(l, reports);
+  }
+}
+
 
 QuantizationRecord quantize_with_record(model::LlamaModel& model, const Calibration& calib, const MethodOptions& opt,
                                         const std::function<void(int, const std::vector<LayerReport>&)>& on_layer) {

@@ -4,10 +4,10 @@
 
 #include <cmath>
 
+#include "mixq/formats/registry.hpp"
 #include "mixq/io/checkpoint.hpp"
 #include "mixq/kernels/cuda/interleaved_gemm.hpp"
 #include "mixq/model/packed_linear.hpp"
-#include "mixq/quant/formats/registry.hpp"
 #include "mixq/quant/methods/method.hpp"
 #include "test_paths.hpp"
 
@@ -31,7 +31,7 @@ TEST(CudaKernel, MatchesTheScalarReferenceOnRealLayersOfTinyStories5M) {
         std::vector<float> x(n * lin.cols()), y(n * lin.rows()), ref(y.size());
         for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * float(i)) * (i % 61 == 0 ? 8.f : 1.f);
         dev.gemm(x.data(), n, y.data());
-        quant::format_ops(lin.packed().format).gemm_reference(lin.packed(), x.data(), n, ref.data(), 0, int64_t(lin.rows()));
+        formats::format_ops(lin.packed().format).gemm_reference(lin.packed(), x.data(), n, ref.data(), 0, int64_t(lin.rows()));
         for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], ref[i], 1e-4 * (1 + std::fabs(ref[i]))) << spec << " " << name;
       }
       ++checked;

@@ -6,8 +6,8 @@
 
 #include "mixq/core/half.hpp"
 #include "mixq/eval/perplexity.hpp"
+#include "mixq/formats/registry.hpp"
 #include "mixq/io/mapped_file.hpp"
-#include "mixq/quant/formats/registry.hpp"
 #include "mixq/quant/pipeline.hpp"
 #include "quant_helpers.hpp"
 #include "test_paths.hpp"
@@ -20,7 +20,7 @@ const char* kValid = "data/tinystories/tinystories_valid_head.txt";
 
 bool is_linear(const std::string& name) { return name.find("_proj.weight") != std::string::npos; }
 
-MethodOptions fineq(const char* method, FineqParams params = {}) {
+MethodOptions fineq(const char* method, formats::FineqParams params = {}) {
   MethodOptions o;
   o.method = method;
   o.fineq = params;
@@ -39,14 +39,14 @@ TEST(Fineq, RtnEncodingFollowsTheClusterRuleOnEveryRealLayer) {
     int64_t outliers = 0, clusters = 0;
     for (const auto& [name, w] : ck.tensors) {
       if (!is_linear(name)) continue;
-      const auto o = fineq("fineq-rtn", FineqParams::paper());
-      const PackedTensor t = quantize_fineq_rtn(w, {}, o);
-      FineqFormat::validate(t);
+      const auto o = fineq("fineq-rtn", formats::FineqParams::paper());
+      const formats::PackedTensor t = quantize_fineq_rtn(w, {}, o);
+      formats::FineqFormat::validate(t);
       const int64_t rows = w.rows(), cols = w.cols(), per_row = (cols + 2) / 3;
       std::vector<float> deq(size_t(rows * cols));
-      FineqFormat::dequantize_rows(t, 0, rows, deq.data());
+      formats::FineqFormat::dequantize_rows(t, 0, rows, deq.data());
       const auto& bytes = t.part("codes").bytes;
-      const FineqGrids g(o.fineq);
+      const formats::FineqGrids g(o.fineq);
       for (int64_t r = 0; r < rows; ++r) {
         const float delta = f16_to_f32(uint16_t(t.part("scales").bytes[size_t(2 * r)] | t.part("scales").bytes[size_t(2 * r + 1)] << 8));
         for (int64_t c = 0; c < per_row; ++c) {
@@ -64,7 +64,7 @@ TEST(Fineq, RtnEncodingFollowsTheClusterRuleOnEveryRealLayer) {
           if (outlier) {
             ASSERT_EQ(back[smallest], 0.f);
           }
-          ASSERT_EQ(fineq_encode(back, delta, (byte >> 6) - 1, g), byte) << name;
+          ASSERT_EQ(formats::fineq_encode(back, delta, (byte >> 6) - 1, g), byte) << name;
           outliers += outlier;
           ++clusters;
         }
@@ -82,7 +82,7 @@ TEST(Fineq, GptqBeatsRtnOnEveryLayerOfTinyStories5M) {
   test::for_each_linear_with_hessian(
       test::model_file(test::kRealModels[1]), test::shared_path(kCalib), 32, 256,
       [](const std::string& name, const Tensor& w, const std::vector<double>& h) {
-        for (const FineqParams& params : {FineqParams::paper(), FineqParams{}}) {
+        for (const formats::FineqParams& params : {formats::FineqParams::paper(), formats::FineqParams{}}) {
           const double rtn = test::output_error(w, quantize_fineq_rtn(w, h, fineq("fineq-rtn", params)), h);
           const double gptq = test::output_error(w, quantize_fineq_gptq(w, h, fineq("fineq-gptq", params)), h);
           EXPECT_LT(gptq, rtn) << name << " rule " << params.rule;

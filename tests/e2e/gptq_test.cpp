@@ -2,10 +2,10 @@
 #include <gtest/gtest.h>
 
 #include "mixq/eval/perplexity.hpp"
+#include "mixq/formats/registry.hpp"
 #include "mixq/io/mapped_file.hpp"
 #include "mixq/model/packed_linear.hpp"
 #include "mixq/quant/pipeline.hpp"
-#include "mixq/quant/formats/registry.hpp"
 #include "quant_helpers.hpp"
 #include "test_paths.hpp"
 

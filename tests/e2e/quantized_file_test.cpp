@@ -5,10 +5,10 @@
 #include <cmath>
 
 #include "mixq/core/error.hpp"
+#include "mixq/formats/registry.hpp"
 #include "mixq/io/hf_checkpoint.hpp"
 #include "mixq/io/mapped_file.hpp"
 #include "mixq/model/packed_linear.hpp"
-#include "mixq/quant/formats/registry.hpp"
 #include "mixq/quant/methods/rtn.hpp"
 #include "mixq/quant/model_file.hpp"
 #include "mixq/quant/pipeline.hpp"
@@ -93,7 +93,7 @@ TEST(PackedKernel, MatchesScalarReferenceOnRealLayersOfTinyStories5M) {
         continue;
       const MethodOptions o = parse_method_spec(spec);
       const model::PackedLinear lin(method_info(o.method).quantize(w, {}, o));
-      const auto& ops = format_ops(lin.packed().format);
+      const auto& ops = formats::format_ops(lin.packed().format);
       ++checked;
       interleaved += lin.interleaved() != nullptr;
       for (size_t n : {size_t(1), size_t(5)}) {

@@ -35,11 +35,11 @@ TEST(Rtn, EveryLinearOfTinyStories5MWithinOneStep) {
       if (!is_linear(name)) continue;
       quant::RtnOptions o{{bits, 128, false}, false};
       const auto t = quant::quantize_rtn(w, o);
-      EXPECT_EQ(t.total_bytes(), quant::UniformFormat::bytes_for(w.rows(), w.cols(), o.format));
+      EXPECT_EQ(t.total_bytes(), formats::UniformFormat::bytes_for(w.rows(), w.cols(), o.format));
       std::vector<float> row(size_t(w.cols()));
       float worst = 0;
       for (int64_t r = 0; r < w.rows(); ++r) {
-        quant::UniformFormat::dequantize_rows(t, r, r + 1, row.data());
+        formats::UniformFormat::dequantize_rows(t, r, r + 1, row.data());
         for (int64_t i = 0; i < w.cols(); ++i)
           worst = std::max(worst, std::fabs(row[size_t(i)] - w.data[size_t(r * w.cols() + i)]));
       }

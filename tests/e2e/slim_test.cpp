@@ -9,8 +9,8 @@
 #include "mixq/eval/perplexity.hpp"
 #include "mixq/io/mapped_file.hpp"
 #include "mixq/model/packed_linear.hpp"
-#include "mixq/quant/formats/format_util.hpp"
-#include "mixq/quant/formats/registry.hpp"
+#include "formats/format_util.hpp"
+#include "mixq/formats/registry.hpp"
 #include "mixq/quant/pipeline.hpp"
 #include "quant_helpers.hpp"
 #include "test_paths.hpp"
@@ -39,15 +39,15 @@ std::vector<double> group_salience(const Tensor& w_in, const std::vector<double>
 
 // Every (row, group) decodes to points of its own grid: b ≥ 2, scale·(c − zero) with c an
 // integer in [0, 2^b − 1]; b = 1, μ ± α.
-void expect_on_grid(const PackedTensor& t, const std::string& name) {
-  const SlimParams p = SlimParams::from_json(t.params);
-  const auto widths = SlimFormat::widths(t);
+void expect_on_grid(const formats::PackedTensor& t, const std::string& name) {
+  const formats::SlimParams p = formats::SlimParams::from_json(t.params);
+  const auto widths = formats::SlimFormat::widths(t);
   const int64_t groups = p.groups(t.cols);
   std::vector<float> row(size_t(t.cols));
   for (int64_t r = 0; r < t.rows; ++r) {
-    SlimFormat::dequantize_rows(t, r, r + 1, row.data());
+    formats::SlimFormat::dequantize_rows(t, r, r + 1, row.data());
     for (int64_t g = 0; g < groups; ++g) {
-      const float s = f16_part_at(t.part("scales"), size_t(r * groups + g)), z = f16_part_at(t.part("zeros"), size_t(r * groups + g));
+      const float s = formats::f16_part_at(t.part("scales"), size_t(r * groups + g)), z = formats::f16_part_at(t.part("zeros"), size_t(r * groups + g));
       const int b = widths[size_t(g)];
       for (int64_t i = g * p.group; i < g * p.group + p.group_len(t.cols, g); ++i) {
         const float v = row[size_t(i)];
@@ -81,9 +81,9 @@ TEST(Slim, AllocationFollowsSalienceAndAveragesNOnEveryLayerOfTinyStories5M) {
       [&](const std::string& name, const Tensor& w, const LayerCalibration& calib) {
         for (int n : {2, 3}) {
           MethodOptions o = parse_method_spec("slim:" + std::to_string(n) + ":64");
-          const PackedTensor t = quantize_slim(w, calib, o);
-          ASSERT_NO_THROW(SlimFormat::validate(t));
-          const auto widths = SlimFormat::widths(t);
+          const formats::PackedTensor t = quantize_slim(w, calib, o);
+          ASSERT_NO_THROW(formats::SlimFormat::validate(t));
+          const auto widths = formats::SlimFormat::widths(t);
           const auto count = [&](int b) { return std::count(widths.begin(), widths.end(), b); };
           EXPECT_EQ(count(n - 1), count(n + 1)) << name;
           EXPECT_EQ(count(n - 1), t.params.at("sba").at("p").get<int64_t>()) << name;
@@ -101,11 +101,11 @@ TEST(Slim, AllocationFollowsSalienceAndAveragesNOnEveryLayerOfTinyStories5M) {
           error[n].first += test::output_error(w, t, calib.hessian);
           error[n].second += test::output_error(w, quantize_gptq(w, calib.hessian, o), calib.hessian);
           if (name.find("layers.0.") != std::string::npos) {
-            const model::PackedLinear lin{PackedTensor(t)};
+            const model::PackedLinear lin{formats::PackedTensor(t)};
             std::vector<float> x(5 * lin.cols()), y(5 * lin.rows()), ref(y.size());
             for (size_t i = 0; i < x.size(); ++i) x[i] = calib.inputs[0][i];
             lin.forward(x.data(), 5, y.data(), pool);
-            SlimFormat::gemm_reference(t, x.data(), 5, ref.data(), 0, t.rows);
+            formats::SlimFormat::gemm_reference(t, x.data(), 5, ref.data(), 0, t.rows);
             for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], ref[i], 1e-4 * (1 + std::fabs(ref[i]))) << name;
           }
         }
@@ -159,9 +159,9 @@ TEST(Slim, ShortLastGroupsWorkAndBadInputIsReported) {
       test::model_file(test::kRealModels[0]), test::shared_path(kCalib), 8, 128, true,
       [&](const std::string& name, const Tensor& w, const LayerCalibration& calib) {
         if (name.find("layers.0.") == std::string::npos) return;
-        const PackedTensor t = quantize_slim(w, calib, parse_method_spec("slim:2:32"));
+        const formats::PackedTensor t = quantize_slim(w, calib, parse_method_spec("slim:2:32"));
         expect_on_grid(t, name);
-        EXPECT_EQ(t.total_bytes(), SlimFormat::bytes_for(t.rows, t.cols, {2, 32}, SlimFormat::widths(t)));
+        EXPECT_EQ(t.total_bytes(), formats::SlimFormat::bytes_for(t.rows, t.cols, {2, 32}, formats::SlimFormat::widths(t)));
         MethodOptions o = parse_method_spec("slim:2:128");
         if (w.cols() < 128) {
           EXPECT_THROW(quantize_slim(w, calib, o), Error) << name;

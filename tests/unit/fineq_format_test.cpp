@@ -2,10 +2,10 @@
 #include <gtest/gtest.h>
 
 #include "mixq/core/error.hpp"
-#include "mixq/quant/formats/fineq.hpp"
-#include "mixq/quant/formats/registry.hpp"
+#include "mixq/formats/fineq.hpp"
+#include "mixq/formats/registry.hpp"
 
-namespace mixq::quant {
+namespace mixq::formats {
 namespace {
 
 // The golden vectors are written for the paper's grids (INT3 wide, INT2 two's complement).
@@ -91,4 +91,4 @@ TEST(FineqFormat, RejectsBadParameters) {
   EXPECT_THROW(FineqFormat::pack(1, 3, std::vector<uint8_t>{0, 0}, std::vector<float>{1.f}, FineqParams{}), Error);
 }
 
-}  // namespace mixq::quant
+}  // namespace mixq::formats

@@ -42,7 +42,7 @@ TEST(Gptq, DeadInputsAreZeroedAndNotPositiveDefiniteIsReported) {
   const auto t = quantize_gptq(w, h, o);
   std::vector<float> row(8);
   for (int r = 0; r < 4; ++r) {
-    UniformFormat::dequantize_rows(t, r, r + 1, row.data());
+    formats::UniformFormat::dequantize_rows(t, r, r + 1, row.data());
     EXPECT_EQ(row[3], 0.f);
   }
   std::vector<double> negative(64, 0.0);

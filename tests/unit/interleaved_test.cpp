@@ -19,7 +19,7 @@ namespace {
 
 struct Synthetic {
   int64_t rows, cols;
-  quant::AffineForm form;
+  formats::AffineForm form;
   std::vector<uint8_t> codes;
   std::vector<float> scale, offset;
   std::vector<float> dense;  // scale·code + offset

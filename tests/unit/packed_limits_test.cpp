@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "mixq/core/error.hpp"
-#include "mixq/quant/formats/format_util.hpp"
-#include "mixq/quant/formats/registry.hpp"
+#include "formats/format_util.hpp"
+#include "mixq/formats/registry.hpp"
 
-namespace mixq::quant {
+namespace mixq::formats {
 namespace {
 
 PackedPart empty_part(const char* suffix, io::DType dtype, int64_t rows, int64_t cols) {
@@ -47,4 +47,4 @@ TEST(PackedLimits, EveryFormatRefusesADimensionAboveTheLimit) {
   }
 }
 
-}  // namespace mixq::quant
+}  // namespace mixq::formats

@@ -4,10 +4,10 @@
 #include <random>
 
 #include "mixq/core/error.hpp"
-#include "mixq/quant/formats/registry.hpp"
-#include "mixq/quant/formats/slim.hpp"
+#include "mixq/formats/registry.hpp"
+#include "mixq/formats/slim.hpp"
 
-namespace mixq::quant {
+namespace mixq::formats {
 namespace {
 
 // One row of 10 columns in groups of 4 (4, 4, 2) at widths 1, 3, 2 around N = 2.
@@ -107,4 +107,4 @@ TEST(SlimFormat, DamagedTensorsAndBadParametersAreRefused) {
   EXPECT_THROW(SlimFormat::validate(no_zeros), Error);
 }
 
-}  // namespace mixq::quant
+}  // namespace mixq::formats

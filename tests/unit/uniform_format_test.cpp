@@ -2,11 +2,11 @@
 #include <gtest/gtest.h>
 
 #include "mixq/core/error.hpp"
-#include "mixq/quant/formats/registry.hpp"
-#include "mixq/quant/formats/uniform.hpp"
-#include "mixq/quant/quantizer.hpp"
+#include "mixq/formats/grid_quantizer.hpp"
+#include "mixq/formats/registry.hpp"
+#include "mixq/formats/uniform.hpp"
 
-namespace mixq::quant {
+namespace mixq::formats {
 namespace {
 
 PackedTensor pack_one_row(const std::vector<uint8_t>& codes, int bits, float scale = 1.f, float zero = 0.f) {
@@ -116,4 +116,4 @@ TEST(GridQuantizer, KeepsZeroExactAndFitsTheRange) {
   EXPECT_LE(e_mse, e_minmax);
 }
 
-}  // namespace mixq::quant
+}  // namespace mixq::formats

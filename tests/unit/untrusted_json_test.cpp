@@ -8,10 +8,10 @@
 #include "mixq/accel/accel_config.hpp"
 #include "mixq/core/error.hpp"
 #include "mixq/core/json_number.hpp"
+#include "mixq/formats/fineq.hpp"
+#include "mixq/formats/slim.hpp"
+#include "mixq/formats/uniform.hpp"
 #include "mixq/io/hf_checkpoint.hpp"
-#include "mixq/quant/formats/fineq.hpp"
-#include "mixq/quant/formats/slim.hpp"
-#include "mixq/quant/formats/uniform.hpp"
 
 namespace mixq {
 namespace {
@@ -47,12 +47,12 @@ TEST(UntrustedJson, EveryConsumerRefusesANumberThatDoesNotFit) {
   accel["rows"] = uint64_t(1) << 40;
   expect_error_naming([&] { (void)accel::AccelConfig::from_json(accel); }, "rows");
 
-  expect_error_naming([] { (void)quant::UniformParams::from_json({{"bits", 1e40}, {"group", 128}, {"symmetric", false}}); },
+  expect_error_naming([] { (void)formats::UniformParams::from_json({{"bits", 1e40}, {"group", 128}, {"symmetric", false}}); },
                       "bits");
-  expect_error_naming([] { (void)quant::SlimParams::from_json({{"bits", 2}, {"group", (int64_t(1) << 32) + 64}}); },
+  expect_error_naming([] { (void)formats::SlimParams::from_json({{"bits", 2}, {"group", (int64_t(1) << 32) + 64}}); },
                       "group");
   expect_error_naming([] {
-    (void)quant::FineqParams::from_json(
+    (void)formats::FineqParams::from_json(
         {{"group", -1e30}, {"threshold", 4.0}, {"rule", "ratio"}, {"int3", "wide"}, {"int2", "twos"}});
   }, "group");
 

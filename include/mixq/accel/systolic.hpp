@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "mixq/accel/accel_config.hpp"
-#include "mixq/quant/packed_tensor.hpp"
+#include "mixq/formats/packed_tensor.hpp"
 
 namespace mixq::accel {
 
@@ -40,7 +40,7 @@ struct AccelLayer {
   double packed_bytes = 0;     // the cluster bytes (weight traffic of the FineQ PEs)
 
   // Error unless t is a valid `fineq` tensor.
-  static AccelLayer from_fineq(const quant::PackedTensor& t);
+  static AccelLayer from_fineq(const formats::PackedTensor& t);
 };
 
 // Token activations quantized to int8, one symmetric scale per token (absmax / 127).

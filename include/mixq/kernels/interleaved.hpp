@@ -25,7 +25,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "mixq/quant/formats/affine_form.hpp"
+#include "mixq/formats/affine_form.hpp"
 
 namespace mixq::kernels {
 
@@ -86,8 +86,8 @@ struct InterleavedChunk {
 class InterleavedWeights {
  public:
   // True when every group's codes fit the layout (1…4 bits).
-  static bool supports(const quant::AffineForm& f);
-  InterleavedWeights(const quant::AffineForm& f, int64_t rows, int64_t cols);
+  static bool supports(const formats::AffineForm& f);
+  InterleavedWeights(const formats::AffineForm& f, int64_t rows, int64_t cols);
 
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
@@ -130,7 +130,7 @@ class InterleavedWeights {
   int64_t rows_, cols_, groups_, row_bytes_ = 0;
   std::vector<int32_t> gather_;     // activation slot c·128 + k·16 + h → original column, −1 for padding
   std::vector<int32_t> position_of_;  // original column → padded position
-  std::vector<quant::AffineForm::Group> groups_in_;
+  std::vector<formats::AffineForm::Group> groups_in_;
   std::vector<InterleavedChunk> chunks_;
   std::vector<uint8_t> codes_;        // [tiles][chunks][planes][kTileRows][plane bytes]
   std::vector<float> scale_, offset_;  // [rows][groups], original group order

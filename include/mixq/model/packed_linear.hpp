@@ -6,29 +6,29 @@
 #include <optional>
 #include <span>
 
+#include "mixq/formats/registry.hpp"
 #include "mixq/kernels/interleaved.hpp"
 #include "mixq/model/linear.hpp"
-#include "mixq/quant/formats/registry.hpp"
 
 namespace mixq::model {
 
 class PackedLinear final : public Linear {
  public:
-  explicit PackedLinear(quant::PackedTensor t);
+  explicit PackedLinear(formats::PackedTensor t);
   size_t rows() const override { return size_t(t_.rows); }
   size_t cols() const override { return size_t(t_.cols); }
   void forward(const float* x, size_t n, float* y, ThreadPool& pool) const override;
   size_t weight_bytes() const override { return t_.total_bytes(); }
   std::string format_name() const override { return t_.format; }
-  const quant::PackedTensor& packed() const { return t_; }
+  const formats::PackedTensor& packed() const { return t_; }
   // The repacked copy the one-token kernel reads, when the format fits it.
   const kernels::InterleavedWeights* interleaved() const override { return fast_ ? &*fast_ : nullptr; }
   // Bytes one token reads: the interleaved copy when there is one, else the packed tensor.
   size_t bytes_per_token() const override { return fast_ ? fast_->bytes() : t_.total_bytes(); }
 
  private:
-  quant::PackedTensor t_;
-  const quant::FormatOps* ops_;
+  formats::PackedTensor t_;
+  const formats::FormatOps* ops_;
   std::optional<kernels::InterleavedWeights> fast_;
 };
 

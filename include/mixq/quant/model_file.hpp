@@ -16,9 +16,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mixq/formats/packed_tensor.hpp"
 #include "mixq/io/safetensors.hpp"
 #include "mixq/model/llama.hpp"
-#include "mixq/quant/packed_tensor.hpp"
 
 namespace mixq::quant {
 
@@ -56,7 +56,7 @@ QuantizedModel load_quantized_model(const std::string& path, int threads);
 io::Checkpoint dequantized_checkpoint(QuantizedModel&& q, const std::string& source);
 
 // The packed tensors of an open quantized file, by weight name (for `mixq inspect`).
-std::map<std::string, PackedTensor> read_packed_tensors(const io::SafetensorsFile& file);
+std::map<std::string, formats::PackedTensor> read_packed_tensors(const io::SafetensorsFile& file);
 
 // Each tensor's bytes against the FNV-1a checksum stored in `mixq.checksums` (every tensor of the
 // file, written by save_quantized_model). Loading runs the same check and refuses a damaged file.

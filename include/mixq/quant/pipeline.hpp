@@ -1,6 +1,8 @@
 #pragma once
 // The quantization job as the CLI and `compare` run it: calibration windows from a text, the
-// layer-sequential method run, and the record that goes into the quantized file.
+// layer-sequential driver (each decoder layer's Hessians captured, its linears quantized and
+// swapped in, its *quantized* output the next layer's input, as GPTQ does), and the record that
+// goes into the quantized file.
 #include <functional>
 #include <string>
 #include <vector>
@@ -11,6 +13,19 @@
 #include "mixq/quant/model_file.hpp"
 
 namespace mixq::quant {
+
+struct LayerReport {
+  std::string name;
+  int64_t rows, cols;
+  double bits_per_weight;
+  double seconds;
+  std::string layout;  // the format's layout summary (slim: the group widths and SBA's p)
+};
+
+// Quantizes every decoder-layer linear of `model` in place (they become PackedLinear), layer by
+// layer. `on_layer(l, reports)` is called after each decoder layer.
+void quantize_model(model::LlamaModel& model, const std::vector<std::vector<int>>& windows, const MethodOptions& opt,
+                    const std::function<void(int, const std::vector<LayerReport>&)>& on_layer = {});
 
 struct Calibration {
   std::vector<std::vector<int>> windows;

@@ -17,21 +17,21 @@ constexpr int kStepCandidates = 100;
 // INT2, or the smallest pruned and two INT3) reconstructs it better at Δ. obs (beyond the paper):
 // the best of all four modes (any weight may be pruned) under the importance-weighted error —
 // with GPTQ the importance of column k is 1/U_kk², GPTQ's own cost of an error there.
-int cluster_mode(const float w[3], float delta, const FineqParams& p, const FineqGrids& g, const float* importance) {
-  if (p.rule == "ratio") return fineq_ratio_mode(w, p.threshold);
+int cluster_mode(const float w[3], float delta, const formats::FineqParams& p, const formats::FineqGrids& g, const float* importance) {
+  if (p.rule == "ratio") return formats::fineq_ratio_mode(w, p.threshold);
   if (p.rule == "min-error") {
     const float a[3] = {std::fabs(w[0]), std::fabs(w[1]), std::fabs(w[2])};
     const int smallest = int(std::min_element(a, a + 3) - a);
     float e2 = 0, e3 = 0;
-    fineq_encode(w, delta, -1, g, &e2);
-    fineq_encode(w, delta, smallest, g, &e3);
+    formats::fineq_encode(w, delta, -1, g, &e2);
+    formats::fineq_encode(w, delta, smallest, g, &e3);
     return e3 < e2 ? smallest : -1;
   }
   int best = -1;
   float best_err = INFINITY;
   for (int mode = -1; mode < 3; ++mode) {
     float e;
-    fineq_encode(w, delta, mode, g, &e, importance);
+    formats::fineq_encode(w, delta, mode, g, &e, importance);
     if (e < best_err) best_err = e, best = mode;
   }
   return best;
@@ -43,7 +43,7 @@ float round_to_f16(float v) { return f16_to_f32(f32_to_f16(v)); }
 // (importance-weighted under the obs rule; importance may be null) under the cluster rule: 100
 // candidates from 0.3 to 1.6 × the step that puts max|v| at the INT3 grid's end, each rounded to
 // fp16 as it will be stored. Never plain absmax.
-float search_step(const float* v, int64_t n, const FineqParams& p, const FineqGrids& g, const float* importance) {
+float search_step(const float* v, int64_t n, const formats::FineqParams& p, const formats::FineqGrids& g, const float* importance) {
   float amax = 0;
   for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(v[i]));
   if (amax == 0) return 0.f;
@@ -57,7 +57,7 @@ float search_step(const float* v, int64_t n, const FineqParams& p, const FineqGr
     for (int64_t c = 0; c < n; c += 3) {
       const float* imp = importance ? importance + c : nullptr;
       float e;
-      fineq_encode(v + c, delta, cluster_mode(v + c, delta, p, g, imp), g, &e, imp);
+      formats::fineq_encode(v + c, delta, cluster_mode(v + c, delta, p, g, imp), g, &e, imp);
       total += e;
     }
     if (total < best_err) best_err = total, best = delta;
@@ -75,11 +75,11 @@ std::vector<float> padded(const Tensor& w, int64_t cp) {
 
 }  // namespace
 
-PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<double>&, const MethodOptions& o) {
-  const FineqParams& p = o.fineq;
+formats::PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<double>&, const MethodOptions& o) {
+  const formats::FineqParams& p = o.fineq;
   p.validate();
   check_weight(w, "fineq-rtn");
-  const FineqGrids g(p);
+  const formats::FineqGrids g(p);
   const int64_t rows = w.rows(), cols = w.cols(), cp = p.padded_cols(cols), gs = p.group_size(cols), groups = p.groups(cols);
   const auto wp = padded(w, cp);
   std::vector<uint8_t> bytes(size_t(rows * cp / 3));
@@ -91,16 +91,16 @@ PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<double>&, con
       const float delta = search_step(v, len, p, g, nullptr);
       scales[size_t(r * groups + gi)] = delta;
       for (int64_t c = 0; c < len; c += 3)
-        bytes[size_t(r * cp / 3 + (gi * gs + c) / 3)] = fineq_encode(v + c, delta, cluster_mode(v + c, delta, p, g, nullptr), g);
+        bytes[size_t(r * cp / 3 + (gi * gs + c) / 3)] = formats::fineq_encode(v + c, delta, cluster_mode(v + c, delta, p, g, nullptr), g);
     }
-  return FineqFormat::pack(rows, cols, bytes, scales, p);
+  return formats::FineqFormat::pack(rows, cols, bytes, scales, p);
 }
 
-PackedTensor quantize_fineq_gptq(const Tensor& w_in, const std::vector<double>& h_in, const MethodOptions& o) {
-  const FineqParams& p = o.fineq;
+formats::PackedTensor quantize_fineq_gptq(const Tensor& w_in, const std::vector<double>& h_in, const MethodOptions& o) {
+  const formats::FineqParams& p = o.fineq;
   p.validate();
   check_weight(w_in, "fineq-gptq");
-  const FineqGrids g(p);
+  const formats::FineqGrids g(p);
   const int64_t rows = w_in.rows(), cols = w_in.cols(), cp = p.padded_cols(cols), gs = p.group_size(cols),
                 groups = p.groups(cols);
   check_hessian(h_in, cols, "fineq-gptq");
@@ -114,7 +114,7 @@ PackedTensor quantize_fineq_gptq(const Tensor& w_in, const std::vector<double>& 
   std::vector<float> scales(size_t(rows * groups));
   std::vector<int> mode(static_cast<size_t>(rows));
   std::vector<float> cluster(size_t(rows * 3));  // the cluster's values as they are quantized
-  const FineqDecodeTable table = fineq_decode_table(p);
+  const formats::FineqDecodeTable table = formats::fineq_decode_table(p);
   std::vector<float> importance(static_cast<size_t>(cp));  // 1/U_kk², for the obs rule
   const int64_t block = std::max<int64_t>(3, o.block / 3 * 3);  // clusters never straddle a block
   gptq_error_feedback(
@@ -136,14 +136,14 @@ PackedTensor quantize_fineq_gptq(const Tensor& w_in, const std::vector<double>& 
           }
           cl[t] = cur[size_t(r * cp + j)];  // re-read: earlier columns of the cluster updated it
           // Encode the cluster with the columns so far quantized and this one; take this one's value.
-          const uint8_t byte = fineq_encode(cl, delta, mode[size_t(r)], g);
+          const uint8_t byte = formats::fineq_encode(cl, delta, mode[size_t(r)], g);
           q[r] = float(table[byte][size_t(t)]) * delta / 2;
           cl[t] = q[r];
           if (t == 2) bytes[size_t(r * cp / 3 + c)] = byte;
         }
       },
       "fineq-gptq");
-  return FineqFormat::pack(rows, cols, bytes, scales, p);
+  return formats::FineqFormat::pack(rows, cols, bytes, scales, p);
 }
 
 }  // namespace mixq::quant

@@ -8,10 +8,10 @@
 #include <numeric>
 
 #include "mixq/core/error.hpp"
+#include "mixq/formats/grid_quantizer.hpp"
 #include "mixq/kernels/dense_f32.hpp"
 #include "mixq/quant/methods/input_checks.hpp"
 #include "mixq/quant/methods/method.hpp"
-#include "mixq/quant/quantizer.hpp"
 
 namespace mixq::quant {
 
@@ -100,7 +100,7 @@ double hessian_weighted_error(const std::vector<float>& w, const std::vector<flo
   return total;
 }
 
-PackedTensor quantize_gptq(const Tensor& w_in, const std::vector<double>& h_in, const MethodOptions& o) {
+formats::PackedTensor quantize_gptq(const Tensor& w_in, const std::vector<double>& h_in, const MethodOptions& o) {
   const auto& p = o.format;
   p.validate();
   check_weight(w_in, "gptq");
@@ -112,14 +112,14 @@ PackedTensor quantize_gptq(const Tensor& w_in, const std::vector<double>& h_in, 
 
   std::vector<uint8_t> codes(size_t(rows * cols));
   std::vector<float> scales(size_t(rows * groups)), zeros(size_t(rows * groups));
-  std::vector<GridQuantizer> grid(size_t(rows * groups));
+  std::vector<formats::GridQuantizer> grid(size_t(rows * groups));
   // Fits each row's grid on group g's columns as they are now in `src` (row-major, natural order).
   auto fit_group = [&](int64_t g, const std::vector<float>& src) {
     const int64_t begin = g * gs, len = std::min(cols, begin + gs) - begin;
     for (int64_t r = 0; r < rows; ++r) {
       const float* vals = &src[size_t(r * cols + begin)];
-      GridQuantizer q = o.mse_clip ? GridQuantizer::fit_mse(vals, size_t(len), 1, p.bits, p.symmetric)
-                                   : GridQuantizer::fit(vals, size_t(len), 1, p.bits, p.symmetric);
+      formats::GridQuantizer q = o.mse_clip ? formats::GridQuantizer::fit_mse(vals, size_t(len), 1, p.bits, p.symmetric)
+                                   : formats::GridQuantizer::fit(vals, size_t(len), 1, p.bits, p.symmetric);
       grid[size_t(r * groups + g)] = q;
       scales[size_t(r * groups + g)] = q.scale;
       zeros[size_t(r * groups + g)] = q.zero;
@@ -142,14 +142,14 @@ PackedTensor quantize_gptq(const Tensor& w_in, const std::vector<double>& h_in, 
                         const int64_t orig = perm.empty() ? j : perm[size_t(j)], g = orig / gs;
                         if (perm.empty() && j % gs == 0) fit_group(g, cur);
                         for (int64_t r = 0; r < rows; ++r) {
-                          const GridQuantizer& gq = grid[size_t(r * groups + g)];
+                          const formats::GridQuantizer& gq = grid[size_t(r * groups + g)];
                           const uint8_t c = gq.code(cur[size_t(r * cols + j)]);
                           codes[size_t(r * cols + orig)] = c;
                           q[r] = gq.value(c);
                         }
                       },
                       "gptq");
-  return UniformFormat::pack(rows, cols, codes, scales, zeros, p);
+  return formats::UniformFormat::pack(rows, cols, codes, scales, zeros, p);
 }
 
 }  // namespace mixq::quant

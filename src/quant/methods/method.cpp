@@ -12,12 +12,12 @@ namespace mixq::quant {
 namespace {
 
 // The table's signature over methods that only need the Hessian (or nothing).
-template <PackedTensor (*Quantize)(const Tensor&, const std::vector<double>&, const MethodOptions&)>
-PackedTensor with_hessian(const Tensor& w, const LayerCalibration& c, const MethodOptions& o) {
+template <formats::PackedTensor (*Quantize)(const Tensor&, const std::vector<double>&, const MethodOptions&)>
+formats::PackedTensor with_hessian(const Tensor& w, const LayerCalibration& c, const MethodOptions& o) {
   return Quantize(w, c.hessian, o);
 }
 
-PackedTensor rtn_method(const Tensor& w, const LayerCalibration&, const MethodOptions& o) {
+formats::PackedTensor rtn_method(const Tensor& w, const LayerCalibration&, const MethodOptions& o) {
   return quantize_rtn(w, {o.format, o.mse_clip});
 }
 
@@ -132,7 +132,7 @@ std::string method_spec(const MethodOptions& o) {
   if (is_fineq(o.method)) {
     const auto& f = o.fineq;
     std::string s = o.method + ":" + (f.group > 0 ? std::to_string(f.group) : std::string("row"));
-    const FineqParams d;
+    const formats::FineqParams d;
     if (f.rule != d.rule) s += "+" + f.rule;
     if (f.threshold != d.threshold) s += fmt::format("+t={}", f.threshold);
     if (f.int3 != d.int3) s += "+int3-" + f.int3;

@@ -4,12 +4,12 @@
 #include <cmath>
 
 #include "mixq/core/error.hpp"
+#include "mixq/formats/grid_quantizer.hpp"
 #include "mixq/quant/methods/input_checks.hpp"
-#include "mixq/quant/quantizer.hpp"
 
 namespace mixq::quant {
 
-PackedTensor quantize_rtn(const Tensor& w, const RtnOptions& opt) {
+formats::PackedTensor quantize_rtn(const Tensor& w, const RtnOptions& opt) {
   const auto& p = opt.format;
   p.validate();
   check_weight(w, "rtn");
@@ -20,13 +20,13 @@ PackedTensor quantize_rtn(const Tensor& w, const RtnOptions& opt) {
     for (int64_t g = 0; g < groups; ++g) {
       const int64_t begin = g * gs, len = std::min(cols, begin + gs) - begin;
       const float* src = &w.data[size_t(r * cols + begin)];
-      const GridQuantizer q = opt.mse_clip ? GridQuantizer::fit_mse(src, size_t(len), 1, p.bits, p.symmetric)
-                                           : GridQuantizer::fit(src, size_t(len), 1, p.bits, p.symmetric);
+      const formats::GridQuantizer q = opt.mse_clip ? formats::GridQuantizer::fit_mse(src, size_t(len), 1, p.bits, p.symmetric)
+                                           : formats::GridQuantizer::fit(src, size_t(len), 1, p.bits, p.symmetric);
       scales[size_t(r * groups + g)] = q.scale;
       zeros[size_t(r * groups + g)] = q.zero;
       for (int64_t i = 0; i < len; ++i) codes[size_t(r * cols + begin + i)] = q.code(src[i]);
     }
-  return UniformFormat::pack(rows, cols, codes, scales, zeros, p);
+  return formats::UniformFormat::pack(rows, cols, codes, scales, zeros, p);
 }
 
 }  // namespace mixq::quant

@@ -10,10 +10,10 @@
 
 #include "mixq/core/error.hpp"
 #include "mixq/core/half.hpp"
+#include "mixq/formats/grid_quantizer.hpp"
 #include "mixq/kernels/dense_f32.hpp"
 #include "mixq/quant/methods/input_checks.hpp"
 #include "mixq/quant/methods/method.hpp"
-#include "mixq/quant/quantizer.hpp"
 
 namespace mixq::quant {
 namespace {
@@ -36,7 +36,7 @@ struct BinaryGrid {
 // A group's grid for one row at any width: binary at 1 bit, GPTQ's integer grid above.
 struct RowGrid {
   int bits = 2;
-  GridQuantizer grid;
+  formats::GridQuantizer grid;
   BinaryGrid binary;
   uint8_t code(float w) const { return bits == 1 ? binary.code(w) : grid.code(w); }
   float value(uint8_t c) const { return bits == 1 ? binary.value(c) : grid.value(c); }
@@ -47,15 +47,15 @@ struct RowGrid {
 // SQC's step search (specs/slim-llm.md §2.2): min-max with 0 in range, then the step scaled by
 // τ = 1, 1.002 … 1.1, 0.998 … 0.9 about the fixed integer zero, keeping the first τ of least
 // Σ weight_i·|ŵ_i − v_i|^2.4 (weight null: all 1).
-GridQuantizer sqc_fit(const float* v, int64_t n, int bits, const float* weight) {
+formats::GridQuantizer sqc_fit(const float* v, int64_t n, int bits, const float* weight) {
   float lo = 0, hi = 0;
   for (int64_t i = 0; i < n; ++i) lo = std::min(lo, v[i]), hi = std::max(hi, v[i]);
   if (lo == 0 && hi == 0) lo = -1, hi = 1;
-  GridQuantizer g;
+  formats::GridQuantizer g;
   g.maxq = (1 << bits) - 1;
   const float scale0 = (hi - lo) / float(g.maxq);
   g.zero = std::clamp(std::round(-lo / scale0), 0.f, float(g.maxq));
-  GridQuantizer best = g;
+  formats::GridQuantizer best = g;
   double best_err = INFINITY;
   for (int k = 0; k <= 100; ++k) {
     const int step = k <= 50 ? k : 50 - k;  // 0, 1 … 50, −1 … −50
@@ -77,12 +77,12 @@ RowGrid fit_row(const float* v, int64_t n, int bits, bool sqc, const float* weig
   if (bits == 1)
     r.binary = BinaryGrid::fit(v, n);
   else
-    r.grid = sqc ? sqc_fit(v, n, bits, weight) : GridQuantizer::fit(v, size_t(n), 1, bits, false);
+    r.grid = sqc ? sqc_fit(v, n, bits, weight) : formats::GridQuantizer::fit(v, size_t(n), 1, bits, false);
   return r;
 }
 
 // Group order by ascending salience Σ_rows,cols∈g W²/U_jj² (stable: ties keep column order).
-std::vector<int64_t> salience_order(const std::vector<float>& w, int64_t rows, int64_t cols, const SlimParams& p,
+std::vector<int64_t> salience_order(const std::vector<float>& w, int64_t rows, int64_t cols, const formats::SlimParams& p,
                                     const float* u_diag) {
   const int64_t groups = p.groups(cols);
   std::vector<double> salience(size_t(groups), 0.0);
@@ -194,7 +194,7 @@ std::pair<int64_t, int64_t> candidate_range(int64_t groups, const SlimOptions& o
 std::vector<double> rtn_search_scores(const std::vector<float>& w, int64_t rows, int64_t cols,
                                       const std::vector<int64_t>& order, const LayerCalibration& calib,
                                       const SlimOptions& o) {
-  const SlimParams& p = o.format;
+  const formats::SlimParams& p = o.format;
   const int n = p.bits;
   const int64_t groups = p.groups(cols);
   const auto [p_min, p_max] = candidate_range(groups, o);
@@ -281,7 +281,7 @@ struct SlimQuantized {
 // or min-max) on the error-updated weights when the group starts, binary grids for 1-bit groups.
 SlimQuantized gptq_at_widths(std::vector<float> w, const Factor& f, int64_t rows, int64_t cols,
                              const std::vector<int>& widths, const SlimOptions& o) {
-  const SlimParams& p = o.format;
+  const formats::SlimParams& p = o.format;
   const int64_t groups = p.groups(cols);
   SlimQuantized out{std::vector<uint8_t>(size_t(rows * cols)), std::vector<float>(size_t(rows * groups)),
                     std::vector<float>(size_t(rows * groups)), std::vector<float>(size_t(rows * cols))};
@@ -313,10 +313,10 @@ SlimQuantized gptq_at_widths(std::vector<float> w, const Factor& f, int64_t rows
 
 }  // namespace
 
-PackedTensor quantize_slim(const Tensor& w_in, const LayerCalibration& calib, const MethodOptions& mo) {
+formats::PackedTensor quantize_slim(const Tensor& w_in, const LayerCalibration& calib, const MethodOptions& mo) {
   const SlimOptions& o = mo.slim;
   validate_slim_options(o);
-  const SlimParams& p = o.format;
+  const formats::SlimParams& p = o.format;
   check_weight(w_in, "slim");
   const int64_t rows = w_in.rows(), cols = w_in.cols(), groups = p.groups(cols);
   if (p.group > cols) fail("slim", "group size {} is larger than the row ({} input columns)", p.group, cols);
@@ -362,7 +362,7 @@ PackedTensor quantize_slim(const Tensor& w_in, const LayerCalibration& calib, co
     widths = widths_for(order, chosen, p.bits);
   }
   if (result.codes.empty()) result = gptq_at_widths(w, factor, rows, cols, widths, o);
-  PackedTensor t = SlimFormat::pack(rows, cols, widths, result.codes, result.scales, result.zeros, p);
+  formats::PackedTensor t = formats::SlimFormat::pack(rows, cols, widths, result.codes, result.scales, result.zeros, p);
   // What SBA chose, for `mixq inspect` (not needed to decode).
   if (o.sba) t.params["sba"] = {{"p", chosen}, {"p_first", p_min}, {"mean_kl", scores}};
   return t;

@@ -1,14 +1,17 @@
 #pragma once
-// Calibration (DESIGN.md §5.2): windows sampled from a calibration text with a fixed seed, then
-// a layer-sequential pass: each decoder layer's Hessians are captured, its linears quantized
-// and swapped in, and its *quantized* output becomes the next layer's input (as GPTQ does).
+// Calibration (DESIGN.md §5.2): windows sampled from a calibration text with a fixed seed, and
+// what one decoder layer's linears see of them — each site's Hessian and, for methods that score
+// candidates on real outputs, the inputs themselves. The layer-sequential driver that feeds each
+// quantized layer's output to the next is quant/pipeline.hpp.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "mixq/model/llama.hpp"
+#include "mixq/quant/calib/hessian.hpp"
 #include "mixq/quant/methods/method.hpp"
 
 namespace mixq::quant {
@@ -26,18 +29,22 @@ std::vector<std::vector<int>> sample_windows(std::span<const int> stream, int sa
 // FNV-1a hash of the windows' token ids: recorded in the file to identify the calibration data.
 std::string calibration_hash(const std::vector<std::vector<int>>& windows);
 
-struct LayerReport {
-  std::string name;
-  int64_t rows, cols;
-  double bits_per_weight;
-  double seconds;
-  std::string layout;  // the format's layout summary (slim: the group widths and SBA's p)
-};
+// What one capture pass collects for one linear site.
+struct SiteCapture {
+  HessianAccumulator hessian;
+  std::vector<std::vector<float>> inputs;  // per window X [tokens][cols], when kept
 
-// Quantizes every decoder-layer linear of `model` in place (they become PackedLinear), layer by
-// layer. `on_layer(l, reports)` is called after each decoder layer.
-void quantize_model(model::LlamaModel& model, const std::vector<std::vector<int>>& windows, const MethodOptions& opt,
-                    const std::function<void(int, const std::vector<LayerReport>&)>& on_layer = {});
+  LayerCalibration calibration(ThreadPool& pool) const { return {hessian.hessian(), inputs, &pool}; }
+};
+using LayerCapture = std::map<model::LinearSite, SiteCapture>;
+
+// Layer 0's input for every window: its tokens' embeddings [tokens][dim].
+std::vector<std::vector<float>> embed_windows(const model::LlamaModel& model, const std::vector<std::vector<int>>& windows);
+
+// Runs decoder layer `layer` over every window's activations `acts` (each [len][dim], left
+// unchanged) and returns, per site that `wanted` accepts, its Hessian and (keep_inputs) its inputs.
+LayerCapture capture_layer(model::LlamaModel& model, int layer, const std::vector<std::vector<float>>& acts, size_t len,
+                           const std::function<bool(model::LinearSite)>& wanted, bool keep_inputs);
 
 // Calibration of every linear of decoder layer `layer` from the fp model, keyed by canonical
 // tensor name: H = 2/N Σ xxᵀ of the sites' inputs as the model computes them on `windows`, and

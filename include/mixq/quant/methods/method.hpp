@@ -8,9 +8,9 @@
 
 #include "mixq/core/tensor.hpp"
 #include "mixq/core/thread_pool.hpp"
-#include "mixq/quant/formats/fineq.hpp"
-#include "mixq/quant/formats/slim.hpp"
-#include "mixq/quant/formats/uniform.hpp"
+#include "mixq/formats/fineq.hpp"
+#include "mixq/formats/slim.hpp"
+#include "mixq/formats/uniform.hpp"
 
 namespace mixq::quant {
 
@@ -18,7 +18,7 @@ namespace mixq::quant {
 // (p = 0 searched, one damp for search and apply, the paper's KL direction); `official` follows
 // the published code exactly so the two recipes can be compared.
 struct SlimOptions {
-  SlimParams format;               // N (average bits) and G (group size)
+  formats::SlimParams format;               // N (average bits) and G (group size)
   bool sba = true;                 // salience-determined bit allocation (off: every group N bits)
   bool sqc = true;                 // salience-weighted quantizer calibration (off: min-max grid)
   bool official = false;           // p ∈ 1…groups/2−1, absolute damp 0.01 for the search, KL(q‖fp)
@@ -38,8 +38,8 @@ void validate_slim_options(const SlimOptions& s);
 
 struct MethodOptions {
   std::string method = "gptq";  // rtn | gptq | fineq-rtn | fineq-gptq
-  UniformParams format;         // rtn, gptq
-  FineqParams fineq;            // fineq-rtn, fineq-gptq
+  formats::UniformParams format;         // rtn, gptq
+  formats::FineqParams fineq;            // fineq-rtn, fineq-gptq
   SlimOptions slim;             // slim
   bool mse_clip = false;        // RTN/GPTQ grid: search the clipping range
   double damp = 0.01;           // GPTQ: λ, H += λ·mean(diag H)·I (×10 per failed Cholesky)
@@ -75,7 +75,7 @@ struct MethodInfo {
   const char* name;
   bool needs_calibration;  // a Hessian from calibration windows
   bool needs_inputs;       // the layer's calibration inputs themselves
-  PackedTensor (*quantize)(const Tensor& w, const LayerCalibration& calib, const MethodOptions& o);
+  formats::PackedTensor (*quantize)(const Tensor& w, const LayerCalibration& calib, const MethodOptions& o);
 };
 
 // The table entry for `name`, or Error listing the known methods.
@@ -84,16 +84,16 @@ const MethodInfo& method_info(const std::string& name);
 // FineQ (DESIGN.md §5.4): Δ per row/group by grid search under the cluster rule, then every
 // cluster encoded (RTN); or GPTQ 3 columns at a time, each cluster's mode decided from the
 // error-updated weights and frozen, its values re-rounded after each in-cluster update.
-PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<double>& h, const MethodOptions& o);
-PackedTensor quantize_fineq_gptq(const Tensor& w, const std::vector<double>& h, const MethodOptions& o);
+formats::PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<double>& h, const MethodOptions& o);
+formats::PackedTensor quantize_fineq_gptq(const Tensor& w, const std::vector<double>& h, const MethodOptions& o);
 
 // SliM-LLM (specs/slim-llm.md §8): salience order of the groups, SBA's search of p on the
 // calibration inputs' output distributions, then GPTQ with block = group and SQC at each group start.
-PackedTensor quantize_slim(const Tensor& w, const LayerCalibration& calib, const MethodOptions& o);
+formats::PackedTensor quantize_slim(const Tensor& w, const LayerCalibration& calib, const MethodOptions& o);
 
 // GPTQ (Frantar et al. 2022), DESIGN.md §5.2. `h` is H [cols][cols]; dead inputs (H_jj = 0)
 // get H_jj = 1 and W[:, j] = 0. Error when H stays not positive definite after 6 dampings.
-PackedTensor quantize_gptq(const Tensor& w, const std::vector<double>& h, const MethodOptions& o);
+formats::PackedTensor quantize_gptq(const Tensor& w, const std::vector<double>& h, const MethodOptions& o);
 
 // GPTQ's error feedback, whatever the grid: columns are visited in order `perm` (empty: natural);
 // for column j (processing order) `quantize(j, w, u_diag, q)` writes each row's quantized value

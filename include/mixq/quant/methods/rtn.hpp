@@ -2,15 +2,15 @@
 // Round-to-nearest: each (row, group) gets its own min-max grid (optionally with GPTQ's
 // shrink search), every weight rounded independently. The baseline every other method must beat.
 #include "mixq/core/tensor.hpp"
-#include "mixq/quant/formats/uniform.hpp"
+#include "mixq/formats/uniform.hpp"
 
 namespace mixq::quant {
 
 struct RtnOptions {
-  UniformParams format;
+  formats::UniformParams format;
   bool mse_clip = false;  // search the clipping range minimizing squared error
 };
 
-PackedTensor quantize_rtn(const Tensor& w, const RtnOptions& opt);
+formats::PackedTensor quantize_rtn(const Tensor& w, const RtnOptions& opt);
 
 }  // namespace mixq::quant

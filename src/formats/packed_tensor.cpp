@@ -1,8 +1,8 @@
-#include "mixq/quant/packed_tensor.hpp"
+#include "mixq/formats/packed_tensor.hpp"
 
 #include "mixq/core/error.hpp"
 
-namespace mixq::quant {
+namespace mixq::formats {
 
 const PackedPart& PackedTensor::part(const std::string& suffix) const {
   for (const auto& p : parts)
@@ -16,4 +16,4 @@ size_t PackedTensor::total_bytes() const {
   return n;
 }
 
-}  // namespace mixq::quant
+}  // namespace mixq::formats

@@ -10,7 +10,7 @@
 
 #include "mixq/io/safetensors.hpp"
 
-namespace mixq::quant {
+namespace mixq::formats {
 
 struct PackedPart {
   std::string suffix;  // e.g. "codes", "scales"
@@ -31,4 +31,4 @@ struct PackedTensor {
   double bits_per_weight() const { return 8.0 * double(total_bytes()) / double(rows * cols); }
 };
 
-}  // namespace mixq::quant
+}  // namespace mixq::formats

@@ -9,7 +9,7 @@
 #include <functional>
 #include <vector>
 
-namespace mixq::quant {
+namespace mixq::formats {
 
 struct AffineForm {
   struct Group {
@@ -21,4 +21,4 @@ struct AffineForm {
   std::function<void(int64_t row, uint8_t* codes, float* scale, float* offset)> decode_row;
 };
 
-}  // namespace mixq::quant
+}  // namespace mixq::formats

@@ -1,4 +1,4 @@
-#include "mixq/quant/formats/slim.hpp"
+#include "mixq/formats/slim.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -6,9 +6,9 @@
 
 #include "mixq/core/error.hpp"
 #include "mixq/core/json_number.hpp"
-#include "mixq/quant/formats/format_util.hpp"
+#include "formats/format_util.hpp"
 
-namespace mixq::quant {
+namespace mixq::formats {
 namespace {
 
 std::vector<uint8_t> halves(std::span<const float> v) { return io::encode_f32_as(v, io::DType::F16); }
@@ -246,4 +246,4 @@ AffineForm SlimFormat::affine_form(const PackedTensor& t) {
   return f;
 }
 
-}  // namespace mixq::quant
+}  // namespace mixq::formats

@@ -26,10 +26,10 @@
 #include <string_view>
 #include <vector>
 
-#include "mixq/quant/formats/affine_form.hpp"
-#include "mixq/quant/packed_tensor.hpp"
+#include "mixq/formats/affine_form.hpp"
+#include "mixq/formats/packed_tensor.hpp"
 
-namespace mixq::quant {
+namespace mixq::formats {
 
 struct SlimParams {
   int bits = 2;     // N: the average width of the integer payload
@@ -69,4 +69,4 @@ struct SlimFormat {
   static AffineForm affine_form(const PackedTensor& t);
 };
 
-}  // namespace mixq::quant
+}  // namespace mixq::formats

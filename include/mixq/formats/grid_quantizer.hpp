@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace mixq::quant {
+namespace mixq::formats {
 
 struct GridQuantizer {
   float scale = 1.f;  // fp16-representable
@@ -23,4 +23,4 @@ struct GridQuantizer {
   float value(uint8_t q) const { return scale * (float(q) - zero); }
 };
 
-}  // namespace mixq::quant
+}  // namespace mixq::formats

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "mixq/quant/formats/affine_form.hpp"
-#include "mixq/quant/packed_tensor.hpp"
+#include "mixq/formats/affine_form.hpp"
+#include "mixq/formats/packed_tensor.hpp"
 
-namespace mixq::quant {
+namespace mixq::formats {
 
 struct FormatOps {
   const char* name;
@@ -33,4 +33,4 @@ struct FormatOps {
 // The entry for `name`, or Error naming the unknown format.
 const FormatOps& format_ops(const std::string& name);
 
-}  // namespace mixq::quant
+}  // namespace mixq::formats

@@ -1,13 +1,13 @@
-#include "mixq/quant/formats/uniform.hpp"
+#include "mixq/formats/uniform.hpp"
 
 #include <cmath>
 #include <cstring>
 
 #include "mixq/core/error.hpp"
 #include "mixq/core/json_number.hpp"
-#include "mixq/quant/formats/format_util.hpp"
+#include "formats/format_util.hpp"
 
-namespace mixq::quant {
+namespace mixq::formats {
 namespace {
 
 std::vector<uint8_t> halves(std::span<const float> v) { return io::encode_f32_as(v, io::DType::F16); }
@@ -172,4 +172,4 @@ AffineForm UniformFormat::affine_form(const PackedTensor& t) {
   return f;
 }
 
-}  // namespace mixq::quant
+}  // namespace mixq::formats

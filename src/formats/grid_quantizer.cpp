@@ -1,11 +1,11 @@
-#include "mixq/quant/quantizer.hpp"
+#include "mixq/formats/grid_quantizer.hpp"
 
 #include <algorithm>
 #include <cmath>
 
 #include "mixq/core/half.hpp"
 
-namespace mixq::quant {
+namespace mixq::formats {
 
 GridQuantizer GridQuantizer::fit(const float* w, size_t n, size_t stride, int bits, bool symmetric, float shrink) {
   GridQuantizer g;
@@ -56,4 +56,4 @@ uint8_t GridQuantizer::code(float w) const {
   return uint8_t(std::clamp(q, 0.f, float(maxq)));
 }
 
-}  // namespace mixq::quant
+}  // namespace mixq::formats

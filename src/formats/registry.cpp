@@ -1,11 +1,11 @@
-#include "mixq/quant/formats/registry.hpp"
+#include "mixq/formats/registry.hpp"
 
 #include "mixq/core/error.hpp"
-#include "mixq/quant/formats/fineq.hpp"
-#include "mixq/quant/formats/slim.hpp"
-#include "mixq/quant/formats/uniform.hpp"
+#include "mixq/formats/fineq.hpp"
+#include "mixq/formats/slim.hpp"
+#include "mixq/formats/uniform.hpp"
 
-namespace mixq::quant {
+namespace mixq::formats {
 namespace {
 
 template <typename Format>
@@ -29,4 +29,4 @@ const FormatOps& format_ops(const std::string& name) {
   fail("format registry", "unknown packed format '{}'", name);
 }
 
-}  // namespace mixq::quant
+}  // namespace mixq::formats

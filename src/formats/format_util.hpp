@@ -9,9 +9,9 @@
 
 #include "mixq/core/error.hpp"
 #include "mixq/core/half.hpp"
-#include "mixq/quant/packed_tensor.hpp"
+#include "mixq/formats/packed_tensor.hpp"
 
-namespace mixq::quant {
+namespace mixq::formats {
 
 // Element i of an F16 part.
 inline float f16_part_at(const PackedPart& p, size_t i) {
@@ -94,4 +94,4 @@ void gemm_by_decoded_rows(const PackedTensor& t, const float* x, size_t n, float
   }
 }
 
-}  // namespace mixq::quant
+}  // namespace mixq::formats

@@ -20,10 +20,10 @@
 #include <string_view>
 #include <vector>
 
-#include "mixq/quant/formats/affine_form.hpp"
-#include "mixq/quant/packed_tensor.hpp"
+#include "mixq/formats/affine_form.hpp"
+#include "mixq/formats/packed_tensor.hpp"
 
-namespace mixq::quant {
+namespace mixq::formats {
 
 // Defaults are the best measured on tinystories5M (rule obs, INT2 sym: ppl 6.504 vs the paper's
 // ratio/twos 6.622 at the same 2.73 bits/weight; see README); paper() is the specification's rule.
@@ -95,4 +95,4 @@ struct FineqFormat {
   static AffineForm affine_form(const PackedTensor& t);
 };
 
-}  // namespace mixq::quant
+}  // namespace mixq::formats

@@ -1,4 +1,4 @@
-#include "mixq/quant/formats/fineq.hpp"
+#include "mixq/formats/fineq.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,10 +7,10 @@
 
 #include "mixq/core/error.hpp"
 #include "mixq/core/json_number.hpp"
-#include "mixq/quant/formats/format_util.hpp"
+#include "formats/format_util.hpp"
 #include "mixq/io/safetensors.hpp"
 
-namespace mixq::quant {
+namespace mixq::formats {
 namespace {
 
 int sign_extend(int v, int bits) { return (v ^ (1 << (bits - 1))) - (1 << (bits - 1)); }
@@ -204,4 +204,4 @@ AffineForm FineqFormat::affine_form(const PackedTensor& t) {
   return f;
 }
 
-}  // namespace mixq::quant
+}  // namespace mixq::formats

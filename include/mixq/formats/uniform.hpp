@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "mixq/core/tensor.hpp"
-#include "mixq/quant/formats/affine_form.hpp"
-#include "mixq/quant/packed_tensor.hpp"
+#include "mixq/formats/affine_form.hpp"
+#include "mixq/formats/packed_tensor.hpp"
 
-namespace mixq::quant {
+namespace mixq::formats {
 
 struct UniformParams {
   int bits = 4;
@@ -63,4 +63,4 @@ struct UniformFormat {
   static AffineForm affine_form(const PackedTensor& t);
 };
 
-}  // namespace mixq::quant
+}  // namespace mixq::formats
