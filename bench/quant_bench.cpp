@@ -6,6 +6,8 @@
 #include <cmath>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "bench_common.hpp"
 #include "mixq/model/packed_linear.hpp"
 #include "mixq/quant/methods/method.hpp"
@@ -41,7 +43,7 @@ const char* const kGemvSpecs[] = {"rtn:2:128", "rtn:3:128", "rtn:4:128", "fineq-
 
 mixq::formats::PackedTensor packed_weight(const mixq::quant::MethodOptions& o, int64_t rows, int64_t cols) {
   if (o.method != "slim") return mixq::quant::method_info(o.method).quantize(random_weight(rows, cols), {}, o);
-  const auto& p = o.slim.format;
+  const auto& p = o.get<mixq::quant::SlimOptions>().format;
   std::vector<int> widths(size_t(p.groups(cols)));
   for (size_t g = 0; g < widths.size(); ++g) widths[g] = 1 + int(g % 3);
   const auto r = random_vector(size_t(rows * cols), 3);
@@ -117,9 +119,7 @@ void BM_QuantizeLayer(benchmark::State& state) {
   const int64_t rows = state.range(1), cols = state.range(2);
   const auto w = random_weight(rows, cols);
   const mixq::quant::LayerCalibration calib{gptq ? random_hessian(cols, 256) : std::vector<double>{}, {}, nullptr};
-  mixq::quant::MethodOptions o;
-  o.method = gptq ? "gptq" : "rtn";
-  o.format = {int(state.range(3)), 128, false};
+  const auto o = mixq::quant::parse_method_spec(fmt::format("{}:{}:128", gptq ? "gptq" : "rtn", state.range(3)));
   const auto& method = mixq::quant::method_info(o.method);
   for (auto _ : state) benchmark::DoNotOptimize(method.quantize(w, calib, o).parts.size());
   state.SetLabel(o.method);

@@ -31,14 +31,15 @@ struct Reader {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace mixq;
-  static const char* const kFormats[] = {"uniform", "fineq", "slim"};
   static const char* const kSuffixes[] = {"codes", "scales", "zeros", "widths"};
   static const io::DType kDTypes[] = {io::DType::U8, io::DType::F16, io::DType::F32, io::DType::I32};
   Reader in{data, size};
   formats::PackedTensor t;
-  t.format = kFormats[in.take(1) % 3];
+  const auto formats = formats::all_formats();  // every registered format
+  t.format = formats[in.take(1) % formats.size()].name;
   fuzz::expect_clean([&] {
-    t.params = nlohmann::json::parse(in.str(in.take(1)), nullptr, /*allow_exceptions=*/false);
+    t.params = formats::format_ops(t.format).parse_params(
+        nlohmann::json::parse(in.str(in.take(1)), nullptr, /*allow_exceptions=*/false));
     t.rows = int64_t(in.take(1)) - 8;  // a few negative shapes too
     t.cols = int64_t(in.take(2)) - 8;
     for (int parts = int(in.take(1) % 5); parts > 0; --parts) {
@@ -49,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       t.parts.push_back(std::move(part));
     }
     const auto& ops = formats::format_ops(t.format);
-    ops.validate(t);
+    ops.validate(t);  // what a loaded file goes through after its parameters parse
     (void)ops.code_histogram(t);
     (void)ops.layout(t);
     std::vector<float> w(size_t(t.rows * t.cols)), x(size_t(t.cols), 1.f), y(size_t(t.rows));

@@ -46,7 +46,7 @@ if [ -d "$seeds/tokenizer" ]; then
   sp=../shared/models/llama2-tokenizer-32k/tokenizer.model
   [ -f "$sp" ] && { printf '\1'; cat "$sp"; } > "$seeds/tokenizer/sentencepiece"
 fi
-[ -d "$seeds/packed_format" ] && python3 scripts/fuzz_packed_seeds.py "$seeds/packed_format"
+[ -d "$seeds/packed_format" ] && python3 scripts/fuzz_packed_seeds.py "$seeds/packed_format" "$mixq"
 
 # Every past finding (fuzz/regressions/<target>/) replays first: each must now run clean.
 for t in "${targets[@]}"; do

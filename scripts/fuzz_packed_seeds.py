@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Seeds for fuzz/fuzz_packed_format.cpp: one valid packed tensor per format in the target's input
-encoding — format index, parameter JSON, shape, then parts (suffix, dtype, shape, bytes)."""
+encoding — format index, parameter JSON, shape, then parts (suffix, dtype, shape, bytes). The
+format index is the format's position in the registry, read from `mixq inspect --formats`.
+  usage: fuzz_packed_seeds.py OUTDIR MIXQ_BINARY"""
 import json
 import os
+import subprocess
 import random
 import struct
 import sys
 
-FORMATS = {"uniform": 0, "fineq": 1, "slim": 2}
+FORMATS = {}  # name -> registry index, filled by main()
 SUFFIXES = {"codes": 0, "scales": 1, "zeros": 2, "widths": 3}
 DTYPES = {"U8": 0, "F16": 1}
 ONE_F16 = struct.pack("<e", 0.5)
@@ -22,7 +25,9 @@ def encode(fmt, params, rows, cols, parts):
     return out
 
 
-def main(outdir):
+def main(outdir, mixq):
+    listed = json.loads(subprocess.run([mixq, "inspect", "--formats"], check=True, capture_output=True, text=True).stdout)
+    FORMATS.update({name: i for i, name in enumerate(listed["formats"])})
     rng = random.Random(0)
     rows, cols = 4, 64
     seeds = {
@@ -46,6 +51,9 @@ def main(outdir):
             ("scales", "F16", (rows, 2), ONE_F16 * rows * 2),
             ("zeros", "F16", (rows, 2), struct.pack("<e", 2.0) * rows * 2)]),
     }
+    missing = set(FORMATS) - {name.split("_")[0] for name in seeds}
+    if missing:
+        sys.exit(f"fuzz_packed_seeds.py: no seed for the registered format(s) {sorted(missing)}: add one")
     os.makedirs(outdir, exist_ok=True)
     for name, data in seeds.items():
         with open(os.path.join(outdir, name), "wb") as f:
@@ -53,4 +61,4 @@ def main(outdir):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

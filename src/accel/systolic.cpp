@@ -219,7 +219,7 @@ SimResult simulate_with(const AccelLayer& l, const Activations& acts, const Acce
 AccelLayer AccelLayer::from_fineq(const formats::PackedTensor& t) {
   if (t.format != "fineq") fail("simulate", "the accelerator runs FineQ layers; this tensor is '{}'", t.format);
   formats::FineqFormat::validate(t);
-  const auto p = formats::FineqParams::from_json(t.params);
+  const formats::FineqParams& p = t.params_as<formats::FineqParams>();
   const formats::FineqGrids g(p);
   AccelLayer l;
   l.n = t.rows;

@@ -3,6 +3,7 @@
 #include "common.hpp"
 #include "mixq/core/error.hpp"
 #include "mixq/formats/registry.hpp"
+#include "mixq/quant/file_report.hpp"
 #include "mixq/quant/model_file.hpp"
 
 namespace mixq::cli {
@@ -23,17 +24,22 @@ std::string histogram_line(const std::vector<int64_t>& counts, const formats::Fo
 void add_inspect_command(CLI::App& app) {
   struct Options {
     std::string file;
-    bool json = false, verify = false;
+    bool json = false, verify = false, formats = false;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("inspect", "show what a mixq quantized file holds");
-  cmd->add_option("file", o->file, "quantized .safetensors file")->required();
+  cmd->add_option("file", o->file, "quantized .safetensors file");
+  cmd->add_flag("--formats", o->formats, "list the registered packed formats and quantization methods (JSON)");
   cmd->add_flag("--json", o->json, "print as JSON");
   cmd->add_flag("--verify", o->verify, "check every tensor's bytes against its stored checksum (exit 1 on damage)");
   cmd->callback([o] {
+    if (o->formats) {
+      fmt::print("{}\n", quant::registered_formats_and_methods().dump(2));
+      return;
+    }
+    if (o->file.empty()) throw CLI::RequiredError("file");
     const io::SafetensorsFile file(o->file);
-    const auto& meta = file.metadata();
-    if (!meta.count("mixq.version")) fail(o->file, "not a mixq quantized file (no mixq.version in its metadata)");
+    if (!file.metadata().count("mixq.version")) fail(o->file, "not a mixq quantized file (no mixq.version in its metadata)");
     if (o->verify) {
       size_t bad = 0;
       const auto checks = quant::verify_checksums(file);
@@ -45,35 +51,16 @@ void add_inspect_command(CLI::App& app) {
       fmt::print("{}: all {} tensors match their checksums\n", o->file, checks.size());
       return;
     }
-    const auto packed = quant::read_packed_tensors(file);
-    nlohmann::json tensors = nlohmann::json::array();
-    for (const auto& e : file.entries()) {
-      const size_t dot = e.name.rfind('.');
-      if (dot != std::string::npos && packed.count(e.name.substr(0, dot))) continue;  // a part: listed below
-      tensors.push_back({{"name", e.name}, {"dtype", io::dtype_name(e.dtype)}, {"shape", e.shape}, {"bytes", e.bytes.size()}});
-    }
-    for (const auto& [name, t] : packed) {
-      const auto& ops = formats::format_ops(t.format);
-      const auto counts = ops.code_histogram(t);
-      tensors.push_back({{"name", name},
-                         {"layout", ops.layout(t)},
-                         {"format", t.format},
-                         {"params", t.params},
-                         {"shape", {t.rows, t.cols}},
-                         {"bytes", t.total_bytes()},
-                         {"bits_per_weight", t.bits_per_weight()},
-                         {"code_histogram", counts}});
-    }
+    const nlohmann::json report = quant::describe_quantized_file(file);
     if (o->json) {
-      nlohmann::json m = nlohmann::json::object();
-      for (const auto& [k, v] : meta)
-        if (!k.starts_with("mixq.format.")) m[k] = v;
-      fmt::print("{}\n", nlohmann::json{{"file", o->file}, {"metadata", m}, {"tensors", tensors}}.dump(2));
+      fmt::print("{}\n", report.dump(2));
       return;
     }
-    fmt::print("{}  (mixq file version {})\n", o->file, meta.at("mixq.version"));
+    const auto& meta = report.at("metadata");
+    const auto& tensors = report.at("tensors");
+    fmt::print("{}  (mixq file version {})\n", o->file, meta.at("mixq.version").get<std::string>());
     for (const char* key : {"mixq.method", "mixq.calibration", "mixq.bits_per_weight", "mixq.tokenizer"})
-      if (meta.count(key)) fmt::print("  {:<22} {}\n", key, meta.at(key));
+      if (meta.contains(key)) fmt::print("  {:<22} {}\n", key, meta.at(key).get<std::string>());
     fmt::print("\n{:<50} {:<8} {:<14} {:>10} {:>7}  {}\n", "tensor", "format", "shape", "bytes", "bpw", "codes");
     for (const auto& t : tensors) {
       const auto shape = t["shape"].get<std::vector<int64_t>>();

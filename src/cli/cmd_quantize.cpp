@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "common.hpp"
+#include "mixq/core/enum_names.hpp"
 #include "mixq/core/error.hpp"
 #include "mixq/core/progress.hpp"
 #include "mixq/io/hf_checkpoint.hpp"
@@ -11,36 +12,85 @@ namespace mixq::cli {
 
 namespace {
 
-void add_method_options(CLI::App& cmd, quant::MethodOptions& m, std::string& compat) {
-  cmd.add_option("--method", m.method, "rtn, gptq, fineq-rtn, fineq-gptq or slim")
-      ->check(CLI::IsMember({"rtn", "gptq", "fineq-rtn", "fineq-gptq", "slim"}));
-  cmd.add_option("--bits", m.format.bits, "bits per weight: 2, 3, 4 or 8 (slim: the average N, 2…7)");
-  cmd.add_option("--group", m.format.group, "input columns per group (0: one group per row)")
-      ->check(CLI::NonNegativeNumber);
-  cmd.add_flag("--sym", m.format.symmetric, "symmetric grid (no zero point stored)");
-  cmd.add_flag("--mse", m.mse_clip, "search the clipping range minimizing squared error");
+// The method flags as typed: each becomes a word of the method's spec (--act-order → act-order,
+// --fineq-rule R → R, …), so the CLI and `compare --configs` share one grammar and each method's
+// row accepts or refuses its own options, naming the flag.
+struct MethodFlags {
+  std::string method = "gptq", bits = "4", group, compat = "mixq";
+  std::string fineq_threshold, fineq_rule, fineq_int3, fineq_int2, slim_lambda, slim_kl, slim_search, slim_score, slim_mask;
+  bool sym = false, mse = false, act_order = false, true_sequential = false, no_sba = false, no_sqc = false;
+  double damp = quant::MethodOptions{}.damp;
+};
+
+std::vector<std::string> method_names() {
+  std::vector<std::string> out;
+  for (const auto* m : quant::all_methods()) out.emplace_back(m->name);
+  return out;
+}
+
+void add_method_options(CLI::App& cmd, MethodFlags& m) {
+  cmd.add_option("--method", m.method, quant::method_choices())->check(CLI::IsMember(method_names()));
+  cmd.add_option("--bits", m.bits, "bits per weight: 2, 3, 4 or 8 (slim: the average N, 2…7)")->check(CLI::Number);
+  cmd.add_option("--group", m.group, "input columns per group (0: one group per row)")->check(CLI::NonNegativeNumber);
+  cmd.add_flag("--sym", m.sym, "symmetric grid (no zero point stored)");
+  cmd.add_flag("--mse", m.mse, "search the clipping range minimizing squared error");
   cmd.add_flag("--act-order", m.act_order, "GPTQ: columns in descending Hessian diagonal order");
   cmd.add_flag("--true-sequential", m.true_sequential, "q,k,v → o → gate,up → down on quantized inputs");
   cmd.add_option("--damp", m.damp, "GPTQ dampening λ (× mean diag H)")->check(CLI::PositiveNumber);
-  cmd.add_option("--fineq-threshold", m.fineq.threshold, "FineQ: outlier cluster when max|w| > T·min|w|");
-  cmd.add_option("--fineq-rule", m.fineq.rule, "FineQ cluster rule")->check(CLI::IsMember({"ratio", "min-error", "obs"}));
-  cmd.add_option("--fineq-int3", m.fineq.int3, "FineQ INT3 grid: wide (Δ steps) or fine (Δ/2 steps)")
-      ->check(CLI::IsMember({"wide", "fine"}));
-  cmd.add_option("--fineq-int2", m.fineq.int2, "FineQ INT2 grid: twos (−2…1) or sym ({±1,±3}·Δ/2)")
-      ->check(CLI::IsMember({"twos", "sym"}));
-  cmd.add_option("--compat", compat, "slim: 'official' follows the published SliM-LLM code exactly")
+  cmd.add_option("--fineq-threshold", m.fineq_threshold, "FineQ: outlier cluster when max|w| > T·min|w|")->check(CLI::Number);
+  cmd.add_option("--fineq-rule", m.fineq_rule, "FineQ cluster rule")->check(CLI::IsMember(enum_names<formats::FineqRule>()));
+  cmd.add_option("--fineq-int3", m.fineq_int3, "FineQ INT3 grid: wide (Δ steps) or fine (Δ/2 steps)")
+      ->check(CLI::IsMember(enum_names<formats::FineqInt3>()));
+  cmd.add_option("--fineq-int2", m.fineq_int2, "FineQ INT2 grid: twos (−2…1) or sym ({±1,±3}·Δ/2)")
+      ->check(CLI::IsMember(enum_names<formats::FineqInt2>()));
+  cmd.add_option("--compat", m.compat, "slim: 'official' follows the published SliM-LLM code exactly")
       ->check(CLI::IsMember({"mixq", "official"}));
-  cmd.add_flag("!--no-sba", m.slim.sba, "slim: no salience-determined bit allocation (every group N bits)");
-  cmd.add_flag("!--no-sqc", m.slim.sqc, "slim: no salience-weighted quantizer calibration (min-max grids)");
-  cmd.add_option("--slim-lambda", m.slim.lambda, "slim: SQC weight of salient weights (1: published, inert)");
-  cmd.add_option("--slim-kl", m.slim.kl, "slim: SBA score KL(P_fp‖P_q) (fp-q, paper; default) or KL(P_q‖P_fp) (q-fp, code; default with --compat official)")
-      ->check(CLI::IsMember({"fp-q", "q-fp"}));
-  cmd.add_option("--slim-search", m.slim.search, "slim: SBA scores candidates as RTN of W (rtn, published) or as stored (gptq)")
-      ->check(CLI::IsMember({"rtn", "gptq"}));
-  cmd.add_option("--slim-score", m.slim.score, "slim: SBA score: kl (published) or mse (layer-output error; needs --slim-search gptq)")
-      ->check(CLI::IsMember({"kl", "mse"}));
-  cmd.add_option("--slim-mask", m.slim.mask, "slim: SQC salient set: salience (2σ, code) or weights (3σ, paper)")
-      ->check(CLI::IsMember({"salience", "weights"}));
+  cmd.add_flag("--no-sba", m.no_sba, "slim: no salience-determined bit allocation (every group N bits)");
+  cmd.add_flag("--no-sqc", m.no_sqc, "slim: no salience-weighted quantizer calibration (min-max grids)");
+  cmd.add_option("--slim-lambda", m.slim_lambda, "slim: SQC weight of salient weights (1: published, inert)")->check(CLI::Number);
+  cmd.add_option("--slim-kl", m.slim_kl, "slim: SBA score KL(P_fp‖P_q) (fp-q, paper; default) or KL(P_q‖P_fp) (q-fp, code; default with --compat official)")
+      ->check(CLI::IsMember(enum_names<quant::SlimKl>()));
+  cmd.add_option("--slim-search", m.slim_search, "slim: SBA scores candidates as RTN of W (rtn, published) or as stored (gptq)")
+      ->check(CLI::IsMember(enum_names<quant::SlimSearch>()));
+  cmd.add_option("--slim-score", m.slim_score, "slim: SBA score: kl (published) or mse (layer-output error; needs --slim-search gptq)")
+      ->check(CLI::IsMember(enum_names<quant::SlimScore>()));
+  cmd.add_option("--slim-mask", m.slim_mask, "slim: SQC salient set: salience (2σ, code) or weights (3σ, paper)")
+      ->check(CLI::IsMember(enum_names<quant::SlimMask>()));
+}
+
+quant::MethodOptions method_options_of(const MethodFlags& m, const CLI::App& cmd) {
+  quant::MethodArgs a;
+  a.where = "--method " + m.method;
+  const quant::MethodInfo& info = quant::method_info(m.method);
+  if (info.takes_bits) a.bits = quant::MethodArgs::Word{m.bits, "--bits " + m.bits};
+  else if (cmd.count("--bits")) fail("--bits", "{} has no bit width to choose", m.method);
+  // --group 0 is the spec's "row".
+  if (cmd.count("--group")) a.group = quant::MethodArgs::Word{std::stod(m.group) == 0 ? "row" : m.group, "--group " + m.group};
+  auto flag = [&](bool on, const char* word, const char* option) {
+    if (on) a.flags.push_back({word, option});
+  };
+  auto value = [&](const std::string& v, const std::string& prefix, const char* option) {
+    if (!v.empty()) a.flags.push_back({prefix + v, std::string(option) + " " + v});
+  };
+  flag(m.sym, "sym", "--sym");
+  flag(m.mse, "mse", "--mse");
+  flag(m.act_order, "act-order", "--act-order");
+  flag(m.true_sequential, "true-seq", "--true-sequential");
+  flag(m.compat == "official", "official", "--compat official");
+  flag(m.no_sba, "no-sba", "--no-sba");
+  flag(m.no_sqc, "no-sqc", "--no-sqc");
+  value(m.fineq_threshold, "t=", "--fineq-threshold");
+  value(m.fineq_rule, "", "--fineq-rule");
+  value(m.fineq_int3, "int3-", "--fineq-int3");
+  value(m.fineq_int2, "int2-", "--fineq-int2");
+  value(m.slim_lambda, "lambda=", "--slim-lambda");
+  value(m.slim_kl, "kl-", "--slim-kl");
+  value(m.slim_search, "search-", "--slim-search");
+  value(m.slim_score, "score-", "--slim-score");
+  value(m.slim_mask, "mask-", "--slim-mask");
+  quant::MethodOptions o = quant::method_options(m.method, a);
+  o.damp = m.damp;
+  return o;
 }
 
 }  // namespace
@@ -55,29 +105,24 @@ void add_calibration_options(CLI::App& cmd, std::string& text, quant::CalibOptio
 void add_quantize_command(CLI::App& app) {
   struct Options {
     ModelOptions model;
+    MethodFlags flags;
     quant::MethodOptions method;
-    std::string calib_text, out, export_f16, compat = "mixq";
+    std::string calib_text, out, export_f16;
     quant::CalibOptions calib;
     bool quiet = false, verbose = false;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("quantize", "quantize a model into a mixq .safetensors file");
   add_model_options(*cmd, o->model);
-  add_method_options(*cmd, o->method, o->compat);
+  add_method_options(*cmd, o->flags);
   add_calibration_options(*cmd, o->calib_text, o->calib);
   cmd->add_option("-o,--out", o->out, "output file (.safetensors)")->required();
   cmd->add_option("--export-f16", o->export_f16, "also write the dequantized model as an F16 HF directory");
   cmd->add_flag("-q,--quiet", o->quiet, "no progress bar");
   cmd->add_flag("-v,--verbose", o->verbose, "one line per linear: bits/weight, seconds, layout (slim: group widths)");
   cmd->callback([o, cmd] {
-    // --group is one option for both formats; FineQ's default is one step per row.
-    o->method.fineq.group = cmd->count("--group") ? o->method.format.group : 0;
-    o->method.slim.format = {o->method.format.bits, o->method.format.group};
-    if (o->compat == "official") {
-      if (o->method.method != "slim") throw CLI::ValidationError("--compat", "official applies to --method slim");
-      o->method.slim.official = true;
-    }
     try {
+      o->method = method_options_of(o->flags, *cmd);
       quant::validate_method_options(o->method);
     } catch (const Error& e) {
       fail("--method/--bits/--group", "{}", e.what());

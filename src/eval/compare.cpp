@@ -16,18 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string format_label(const quant::MethodOptions& o) {
-  if (quant::format_name_of(o) == "fineq") {
-    const auto& f = o.fineq;
-    return fmt::format("fineq {} T{} {} {}/{}", f.group > 0 ? fmt::format("g{}", f.group) : "row", f.threshold,
-                       f.rule, f.int3, f.int2);
-  }
-  if (quant::format_name_of(o) == "slim")
-    return fmt::format("slim N{} g{} (N-1..N+1)", o.slim.format.bits, o.slim.format.group);
-  return fmt::format("uniform b{} {} {}", o.format.bits, o.format.group > 0 ? fmt::format("g{}", o.format.group) : "row",
-                     o.format.symmetric ? "sym" : "asym");
-}
-
 double source_megabytes(const std::string& path) {
   uintmax_t bytes = 0;
   if (fs::is_directory(path)) {
@@ -97,7 +85,7 @@ std::vector<CompareRow> compare_configs(const CompareOptions& opt, const std::fu
   for (const auto& m : methods) {
     CompareRow row;
     row.config = quant::method_spec(m);
-    row.format = format_label(m);
+    row.format = quant::method_label(m);
     std::string name = row.config;  // "gptq:3:128+sym" → "gptq_3_128_sym.safetensors"
     for (char& c : name)
       if (c == ':' || c == '+') c = '_';

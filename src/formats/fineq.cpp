@@ -1,5 +1,6 @@
 #include "mixq/formats/fineq.hpp"
 
+#include <random>
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -21,14 +22,11 @@ void FineqParams::validate() const {
   if (group < 0 || group % 3 != 0)
     fail("fineq", "group size must be a positive multiple of 3 (or 0 for one step per row), got {}", group);
   if (!(threshold > 1.0) || !std::isfinite(threshold)) fail("fineq", "threshold T must be > 1, got {}", threshold);
-  if (rule != "ratio" && rule != "min-error" && rule != "obs")
-    fail("fineq", "rule must be ratio, min-error or obs, got '{}'", rule);
-  if (int3 != "wide" && int3 != "fine") fail("fineq", "INT3 grid must be wide or fine, got '{}'", int3);
-  if (int2 != "twos" && int2 != "sym") fail("fineq", "INT2 grid must be twos or sym, got '{}'", int2);
 }
 
 nlohmann::json FineqParams::to_json() const {
-  return {{"group", group}, {"threshold", threshold}, {"rule", rule}, {"int3", int3}, {"int2", int2}};
+  return {{"group", group}, {"threshold", threshold}, {"rule", enum_name(rule)}, {"int3", enum_name(int3)},
+          {"int2", enum_name(int2)}};
 }
 
 FineqParams FineqParams::from_json(const nlohmann::json& j) {
@@ -36,9 +34,9 @@ FineqParams FineqParams::from_json(const nlohmann::json& j) {
   try {
     p.group = json_int(j.at("group"), "fineq", "group");
     p.threshold = j.at("threshold").get<double>();
-    p.rule = j.at("rule").get<std::string>();
-    p.int3 = j.at("int3").get<std::string>();
-    p.int2 = j.at("int2").get<std::string>();
+    p.rule = parse_enum<FineqRule>(j.at("rule").get<std::string>(), "fineq: rule");
+    p.int3 = parse_enum<FineqInt3>(j.at("int3").get<std::string>(), "fineq: int3");
+    p.int2 = parse_enum<FineqInt2>(j.at("int2").get<std::string>(), "fineq: int2");
   } catch (const nlohmann::json::exception& e) {
     fail("fineq", "bad format parameters {}: {}", j.dump(), e.what());
   }
@@ -54,7 +52,7 @@ int fineq_ratio_mode(const float w[3], double threshold) {
 }
 
 FineqGrids::FineqGrids(const FineqParams& p)
-    : int2_unit(2), int2_offset(p.int2 == "sym" ? 1 : 0), int3_unit(p.int3 == "fine" ? 1 : 2) {}
+    : int2_unit(2), int2_offset(p.int2 == FineqInt2::Sym ? 1 : 0), int3_unit(p.int3 == FineqInt3::Fine ? 1 : 2) {}
 
 int FineqGrids::int2_code(float w_half) const {
   return std::clamp(int(std::lround((w_half - float(int2_offset)) / float(int2_unit))), -2, 1);
@@ -127,13 +125,31 @@ size_t FineqFormat::bytes_for(int64_t rows, int64_t cols, const FineqParams& p) 
   return size_t(rows) * (size_t(p.padded_cols(cols) / 3) + 2 * size_t(p.groups(cols)));
 }
 
+size_t FineqFormat::stored_bytes(const PackedTensor& t) {
+  return bytes_for(t.rows, t.cols, t.params_as<FineqParams>());
+}
+
+PackedTensor FineqFormat::random(int64_t rows, int64_t cols, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  static constexpr int kGroups[] = {0, 48, 96};
+  FineqParams p;
+  p.group = kGroups[rng() % 3];
+  p.int3 = rng() % 2 ? FineqInt3::Wide : FineqInt3::Fine;
+  p.int2 = rng() % 2 ? FineqInt2::Twos : FineqInt2::Sym;
+  std::vector<uint8_t> bytes(size_t(rows * (p.padded_cols(cols) / 3)));
+  for (auto& b : bytes) b = uint8_t(rng());  // every byte is a valid cluster
+  std::vector<float> scales(size_t(rows * p.groups(cols)));
+  for (auto& s : scales) s = 0.001f * float(1 + rng() % 100);
+  return pack(rows, cols, bytes, scales, p);
+}
+
 PackedTensor FineqFormat::pack(int64_t rows, int64_t cols, std::span<const uint8_t> bytes, std::span<const float> scales,
                                const FineqParams& p) {
   p.validate();
   const int64_t clusters = p.padded_cols(cols) / 3, groups = p.groups(cols);
   if (bytes.size() != size_t(rows * clusters) || scales.size() != size_t(rows * groups))
     fail("fineq", "pack: sizes do not match a [{}, {}] tensor ({} clusters, {} groups per row)", rows, cols, clusters, groups);
-  PackedTensor t{std::string(name), p.to_json(), rows, cols, {}};
+  PackedTensor t{std::string(name), p, rows, cols, {}};
   t.parts.push_back({"codes", io::DType::U8, {rows, clusters}, {bytes.begin(), bytes.end()}});
   t.parts.push_back({"scales", io::DType::F16, {rows, groups}, io::encode_f32_as(scales, io::DType::F16)});
   return t;
@@ -141,7 +157,7 @@ PackedTensor FineqFormat::pack(int64_t rows, int64_t cols, std::span<const uint8
 
 void FineqFormat::validate(const PackedTensor& t) {
   expect_shape(t, "fineq");
-  const auto p = FineqParams::from_json(t.params);
+  const FineqParams& p = t.params_as<FineqParams>();
   const int64_t clusters = p.padded_cols(t.cols) / 3, groups = p.groups(t.cols);
   expect_part(t, "fineq", "codes", io::DType::U8, clusters);
   expect_part(t, "fineq", "scales", io::DType::F16, groups);
@@ -160,7 +176,7 @@ std::string FineqFormat::code_label(size_t code) {
 }
 
 void FineqFormat::dequantize_rows(const PackedTensor& t, int64_t row_begin, int64_t row_end, float* out) {
-  const auto p = FineqParams::from_json(t.params);
+  const FineqParams& p = t.params_as<FineqParams>();
   const auto table = fineq_decode_table(p);
   const int64_t clusters = p.padded_cols(t.cols) / 3, groups = p.groups(t.cols), gs = p.group_size(t.cols);
   const uint8_t* codes = t.part("codes").bytes.data();
@@ -187,7 +203,7 @@ void FineqFormat::gemm_reference(const PackedTensor& t, const float* x, size_t n
 
 // Half-steps h ∈ [−8, 7] become 4-bit codes h + 8: ŵ = (Δ/2)·code − 4Δ.
 AffineForm FineqFormat::affine_form(const PackedTensor& t) {
-  const auto p = FineqParams::from_json(t.params);
+  const FineqParams& p = t.params_as<FineqParams>();
   auto table = std::make_shared<const FineqDecodeTable>(fineq_decode_table(p));
   const int64_t groups = p.groups(t.cols), gs = p.group_size(t.cols), clusters = p.padded_cols(t.cols) / 3;
   AffineForm f;

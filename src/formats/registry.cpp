@@ -8,13 +8,26 @@
 namespace mixq::formats {
 namespace {
 
-template <typename Format>
-constexpr FormatOps ops_of() {
-  return {Format::name.data(),     &Format::validate,        &Format::code_histogram, &Format::code_label,
-          &Format::layout,          &Format::dequantize_rows, &Format::gemm_reference,
-          &Format::affine_form};
+template <PackedFormat Format>
+std::any parse_params(const nlohmann::json& j) {
+  return Format::Params::from_json(j);
 }
 
+template <PackedFormat Format>
+nlohmann::json params_json(const PackedTensor& t) {
+  return t.params_as<typename Format::Params>().to_json();
+}
+
+template <PackedFormat Format>
+constexpr FormatOps ops_of() {
+  return {Format::name.data(),     &parse_params<Format>, &params_json<Format>,     &Format::validate,
+          &Format::code_histogram, &Format::code_label,   &Format::layout,          &Format::dequantize_rows,
+          &Format::gemm_reference, &Format::affine_form,  &Format::stored_bytes,    &Format::random};
+}
+
+static_assert(PackedFormat<UniformFormat>);
+static_assert(PackedFormat<FineqFormat>);
+static_assert(PackedFormat<SlimFormat>);
 constexpr FormatOps kFormats[] = {
     ops_of<UniformFormat>(),
     ops_of<FineqFormat>(),
@@ -22,6 +35,8 @@ constexpr FormatOps kFormats[] = {
 };
 
 }  // namespace
+
+std::span<const FormatOps> all_formats() { return kFormats; }
 
 const FormatOps& format_ops(const std::string& name) {
   for (const auto& f : kFormats)

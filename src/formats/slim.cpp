@@ -1,5 +1,6 @@
 #include "mixq/formats/slim.hpp"
 
+#include <random>
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -30,7 +31,7 @@ struct Layout {
 };
 
 Layout layout_of(const PackedTensor& t) {
-  Layout l{SlimParams::from_json(t.params), SlimFormat::widths(t), {}, 0};
+  Layout l{t.params_as<SlimParams>(), SlimFormat::widths(t), {}, 0};
   l.groups = l.p.groups(t.cols);
   l.offsets = group_offsets(t.cols, l.p, l.widths);
   return l;
@@ -110,13 +111,18 @@ void SlimParams::validate() const {
   if (group <= 0) fail("slim", "group size must be positive, got {}", group);
 }
 
-nlohmann::json SlimParams::to_json() const { return {{"bits", bits}, {"group", group}}; }
+nlohmann::json SlimParams::to_json() const {
+  nlohmann::json j{{"bits", bits}, {"group", group}};
+  if (!sba.is_null()) j["sba"] = sba;
+  return j;
+}
 
 SlimParams SlimParams::from_json(const nlohmann::json& j) {
   SlimParams p;
   try {
     p.bits = json_int(j.at("bits"), "slim", "bits");
     p.group = json_int(j.at("group"), "slim", "group");
+    if (j.contains("sba")) p.sba = j.at("sba");
   } catch (const nlohmann::json::exception& e) {
     fail("slim", "bad format parameters {}: {}", j.dump(), e.what());
   }
@@ -131,6 +137,30 @@ int64_t SlimFormat::row_code_bytes(int64_t cols, const SlimParams& p, std::span<
 size_t SlimFormat::bytes_for(int64_t rows, int64_t cols, const SlimParams& p, std::span<const int> widths) {
   const int64_t groups = p.groups(cols);
   return size_t(rows * (row_code_bytes(cols, p, widths) + 4 * groups) + (groups + 3) / 4);
+}
+
+size_t SlimFormat::stored_bytes(const PackedTensor& t) {
+  return bytes_for(t.rows, t.cols, t.params_as<SlimParams>(), widths(t));
+}
+
+PackedTensor SlimFormat::random(int64_t rows, int64_t cols, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  static constexpr int kGroups[] = {32, 48, 64, 128};
+  SlimParams p;
+  p.bits = 2 + int(rng() % 3);
+  p.group = std::min<int>(kGroups[rng() % 4], int(cols));
+  const int64_t groups = p.groups(cols);
+  std::vector<int> group_bits(static_cast<size_t>(groups));
+  for (auto& w : group_bits) w = p.bits - 1 + int(rng() % 3);
+  std::vector<uint8_t> codes(size_t(rows * cols));
+  for (int64_t i = 0; i < rows * cols; ++i) codes[size_t(i)] = uint8_t(rng() % (1u << group_bits[size_t(i % cols / p.group)]));
+  std::vector<float> scales(size_t(rows * groups)), zeros(size_t(rows * groups));
+  for (auto& s : scales) s = 0.001f * float(1 + rng() % 100);
+  for (int64_t i = 0; i < rows * groups; ++i) {
+    const int b = group_bits[size_t(i % groups)];
+    zeros[size_t(i)] = b == 1 ? 0.001f * float(int(rng() % 21) - 10) : float(rng() % (1u << b));  // 1 bit: the mean μ
+  }
+  return pack(rows, cols, group_bits, codes, scales, zeros, p);
 }
 
 PackedTensor SlimFormat::pack(int64_t rows, int64_t cols, std::span<const int> widths, std::span<const uint8_t> codes,
@@ -163,7 +193,7 @@ PackedTensor SlimFormat::pack(int64_t rows, int64_t cols, std::span<const int> w
         }
       }
     }
-  PackedTensor t{std::string(name), p.to_json(), rows, cols, {}};
+  PackedTensor t{std::string(name), p, rows, cols, {}};
   t.parts.push_back({"widths", io::DType::U8, {1, int64_t(map.size())}, std::move(map)});
   t.parts.push_back({"codes", io::DType::U8, {rows, row_bytes}, std::move(bytes)});
   t.parts.push_back({"scales", io::DType::F16, {rows, groups}, halves(scales)});
@@ -172,7 +202,7 @@ PackedTensor SlimFormat::pack(int64_t rows, int64_t cols, std::span<const int> w
 }
 
 std::vector<int> SlimFormat::widths(const PackedTensor& t) {
-  const auto p = SlimParams::from_json(t.params);
+  const SlimParams& p = t.params_as<SlimParams>();
   const PackedPart& map = t.part("widths");
   const int64_t groups = p.groups(t.cols);
   if (map.dtype != io::DType::U8 || map.shape != std::vector<int64_t>{1, (groups + 3) / 4} ||
@@ -189,7 +219,7 @@ std::vector<int> SlimFormat::widths(const PackedTensor& t) {
 
 void SlimFormat::validate(const PackedTensor& t) {
   expect_shape(t, "slim");
-  const auto p = SlimParams::from_json(t.params);
+  const SlimParams& p = t.params_as<SlimParams>();
   const auto w = widths(t);
   const int64_t groups = p.groups(t.cols);
   expect_part(t, "slim", "codes", io::DType::U8, row_code_bytes(t.cols, p, w));
@@ -199,7 +229,7 @@ void SlimFormat::validate(const PackedTensor& t) {
 }
 
 std::vector<int64_t> SlimFormat::code_histogram(const PackedTensor& t) {
-  std::vector<int64_t> counts(size_t(SlimParams::from_json(t.params).bits + 1), 0);
+  std::vector<int64_t> counts(size_t(t.params_as<SlimParams>().bits + 1), 0);
   for (int b : widths(t)) ++counts[size_t(b - 1)];
   return counts;
 }
@@ -207,7 +237,8 @@ std::vector<int64_t> SlimFormat::code_histogram(const PackedTensor& t) {
 std::string SlimFormat::layout(const PackedTensor& t) {
   std::string s = "widths";
   for (int b : widths(t)) s += " " + std::to_string(b);
-  if (t.params.contains("sba") && t.params["sba"].contains("p")) s += " (p = " + t.params["sba"]["p"].dump() + ")";
+  const nlohmann::json& sba = t.params_as<SlimParams>().sba;
+  if (sba.is_object() && sba.contains("p")) s += " (p = " + sba["p"].dump() + ")";
   return s;
 }
 

@@ -1,5 +1,6 @@
 #include "mixq/formats/uniform.hpp"
 
+#include <random>
 #include <cmath>
 #include <cstring>
 
@@ -39,6 +40,23 @@ size_t UniformFormat::bytes_for(int64_t rows, int64_t cols, const UniformParams&
   return size_t(rows) * per_row;
 }
 
+size_t UniformFormat::stored_bytes(const PackedTensor& t) {
+  return bytes_for(t.rows, t.cols, t.params_as<UniformParams>());
+}
+
+PackedTensor UniformFormat::random(int64_t rows, int64_t cols, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  static constexpr int kBits[] = {2, 3, 4, 8}, kGroups[] = {0, 32, 48, 128};
+  const UniformParams p{kBits[rng() % 4], kGroups[rng() % 4], rng() % 2 == 0};
+  const int64_t groups = p.groups(cols);
+  std::vector<uint8_t> codes(size_t(rows * cols));
+  for (auto& c : codes) c = uint8_t(rng() % (1u << p.bits));
+  std::vector<float> scales(size_t(rows * groups)), zeros(size_t(rows * groups));
+  for (auto& s : scales) s = 0.001f * float(1 + rng() % 100);
+  for (auto& z : zeros) z = float(rng() % (1u << p.bits));
+  return pack(rows, cols, codes, scales, zeros, p);
+}
+
 PackedTensor UniformFormat::pack(int64_t rows, int64_t cols, std::span<const uint8_t> codes,
                                  std::span<const float> scales, std::span<const float> zeros, const UniformParams& p) {
   p.validate();
@@ -54,7 +72,7 @@ PackedTensor UniformFormat::pack(int64_t rows, int64_t cols, std::span<const uin
       if (q >> p.bits) fail("uniform", "code {} does not fit in {} bits", q, p.bits);
       packed[size_t(r * words + i / k)] |= q << ((i % k) * p.bits);
     }
-  PackedTensor t{std::string(name), p.to_json(), rows, cols, {}};
+  PackedTensor t{std::string(name), p, rows, cols, {}};
   std::vector<uint8_t> code_bytes(packed.size() * 4);
   for (size_t w = 0; w < packed.size(); ++w)
     for (int b = 0; b < 4; ++b) code_bytes[w * 4 + size_t(b)] = uint8_t(packed[w] >> (8 * b));  // little-endian
@@ -110,7 +128,7 @@ void dequantize_row_with(const PackedTensor& t, const UniformParams& p, int64_t 
 
 void UniformFormat::validate(const PackedTensor& t) {
   expect_shape(t, "uniform");
-  const auto p = UniformParams::from_json(t.params);
+  const UniformParams& p = t.params_as<UniformParams>();
   const int64_t groups = p.groups(t.cols), words = words_per_row(t.cols, p.bits);
   expect_part(t, "uniform", "codes", io::DType::U8, words * 4);
   expect_part(t, "uniform", "scales", io::DType::F16, groups);
@@ -121,7 +139,7 @@ void UniformFormat::validate(const PackedTensor& t) {
 }
 
 std::vector<int64_t> UniformFormat::code_histogram(const PackedTensor& t) {
-  const auto p = UniformParams::from_json(t.params);
+  const UniformParams& p = t.params_as<UniformParams>();
   std::vector<int64_t> counts(size_t(1) << p.bits, 0);
   std::vector<uint8_t> codes(size_t(t.cols));
   for (int64_t r = 0; r < t.rows; ++r) {
@@ -132,11 +150,11 @@ std::vector<int64_t> UniformFormat::code_histogram(const PackedTensor& t) {
 }
 
 void UniformFormat::unpack_row(const PackedTensor& t, int64_t row, uint8_t* codes) {
-  unpack_row_reference(t, UniformParams::from_json(t.params), row, codes);
+  unpack_row_reference(t, t.params_as<UniformParams>(), row, codes);
 }
 
 void UniformFormat::dequantize_rows(const PackedTensor& t, int64_t row_begin, int64_t row_end, float* out) {
-  const auto p = UniformParams::from_json(t.params);
+  const UniformParams& p = t.params_as<UniformParams>();
   thread_local std::vector<uint8_t> codes;  // kernels call this per tile: no allocation in steady state
   codes.resize(codes_capacity(t, p));
   for (int64_t r = row_begin; r < row_end; ++r)
@@ -145,14 +163,14 @@ void UniformFormat::dequantize_rows(const PackedTensor& t, int64_t row_begin, in
 
 void UniformFormat::gemm_reference(const PackedTensor& t, const float* x, size_t n, float* y, int64_t row_begin,
                                    int64_t row_end) {
-  const auto p = UniformParams::from_json(t.params);
+  const UniformParams& p = t.params_as<UniformParams>();
   std::vector<uint8_t> codes(static_cast<size_t>(t.cols));
   gemm_by_decoded_rows(t, x, n, y, row_begin, row_end,
                        [&](int64_t r, float* w) { dequantize_row_with(t, p, r, w, codes.data(), unpack_row_reference); });
 }
 
 AffineForm UniformFormat::affine_form(const PackedTensor& t) {
-  const auto p = UniformParams::from_json(t.params);
+  const UniformParams& p = t.params_as<UniformParams>();
   const int64_t groups = p.groups(t.cols), gs = p.group_size(t.cols);
   AffineForm f;
   for (int64_t g = 0; g < groups; ++g) f.groups.push_back({g * gs, std::min(gs, t.cols - g * gs), p.bits});

@@ -22,7 +22,10 @@ io::TensorToWrite f32_tensor(const std::string& name, std::span<const float> v, 
 }
 
 json format_entry(const formats::PackedTensor& t) {
-  return {{"format", t.format}, {"params", t.params}, {"shape", {t.rows, t.cols}}, {"bits_per_weight", t.bits_per_weight()}};
+  return {{"format", t.format},
+          {"params", formats::format_ops(t.format).params_json(t)},
+          {"shape", {t.rows, t.cols}},
+          {"bits_per_weight", t.bits_per_weight()}};
 }
 
 const std::string& meta_string(const std::map<std::string, std::string>& meta, const std::string& key,
@@ -152,7 +155,11 @@ std::map<std::string, formats::PackedTensor> read_packed_tensors(const io::Safet
     formats::PackedTensor t;
     try {
       t.format = entry.at("format").get<std::string>();
-      t.params = entry.at("params");
+      try {
+        t.params = formats::format_ops(t.format).parse_params(entry.at("params"));
+      } catch (const Error& e) {
+        fail(file.path(), "packed tensor '{}': {}", name, e.what());
+      }
       const auto& shape = entry.at("shape");
       if (!shape.is_array() || shape.size() != 2) fail(file.path(), "'{}': shape must have 2 dimensions", name);
       // Any int64 here; the format's validate() below bounds the shape (formats::expect_shape) and names the tensor.

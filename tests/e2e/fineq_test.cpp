@@ -23,7 +23,7 @@ bool is_linear(const std::string& name) { return name.find("_proj.weight") != st
 MethodOptions fineq(const char* method, formats::FineqParams params = {}) {
   MethodOptions o;
   o.method = method;
-  o.fineq = params;
+  o.params = FineqOptions{params};
   return o;
 }
 
@@ -46,7 +46,7 @@ TEST(Fineq, RtnEncodingFollowsTheClusterRuleOnEveryRealLayer) {
       std::vector<float> deq(size_t(rows * cols));
       formats::FineqFormat::dequantize_rows(t, 0, rows, deq.data());
       const auto& bytes = t.part("codes").bytes;
-      const formats::FineqGrids g(o.fineq);
+      const formats::FineqGrids g(o.get<FineqOptions>().format);
       for (int64_t r = 0; r < rows; ++r) {
         const float delta = f16_to_f32(uint16_t(t.part("scales").bytes[size_t(2 * r)] | t.part("scales").bytes[size_t(2 * r + 1)] << 8));
         for (int64_t c = 0; c < per_row; ++c) {
@@ -85,9 +85,9 @@ TEST(Fineq, GptqBeatsRtnOnEveryLayerOfTinyStories5M) {
         for (const formats::FineqParams& params : {formats::FineqParams::paper(), formats::FineqParams{}}) {
           const double rtn = test::output_error(w, quantize_fineq_rtn(w, h, fineq("fineq-rtn", params)), h);
           const double gptq = test::output_error(w, quantize_fineq_gptq(w, h, fineq("fineq-gptq", params)), h);
-          EXPECT_LT(gptq, rtn) << name << " rule " << params.rule;
+          EXPECT_LT(gptq, rtn) << name << " rule " << enum_name(params.rule);
           if (name.find("layers.0.") != std::string::npos)
-            std::printf("%s (%s): fineq-rtn %.4g fineq-gptq %.4g\n", name.c_str(), params.rule.c_str(), rtn, gptq);
+            std::printf("%s (%s): fineq-rtn %.4g fineq-gptq %.4g\n", name.c_str(), enum_name(params.rule), rtn, gptq);
         }
       });
 }

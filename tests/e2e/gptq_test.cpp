@@ -30,7 +30,7 @@ TEST(Gptq, BeatsRtnOnEveryLayerOfTinyStories5M) {
       [](const std::string& name, const Tensor& w, const std::vector<double>& h) {
         for (int bits : {2, 3, 4}) {
           MethodOptions o;
-          o.format = {bits, 128, false};
+          o.params = UniformOptions{{bits, 128, false}};
           const double rtn = test::output_error(w, method_info("rtn").quantize(w, {}, o), h);
           const double gptq = test::output_error(w, quantize_gptq(w, h, o), h);
           EXPECT_LT(gptq, rtn) << name << " " << bits << " bits";
@@ -54,7 +54,7 @@ TEST(Gptq, FourBitTinyStories5MWithin3PercentAndThreadCountInvariant) {
     const auto stream = eval::tokenize_eval_text(*m.tok, text, false);
     if (threads == 2) fp = eval::perplexity(*m.model, stream, po).ppl;
     MethodOptions o;
-    o.format = {4, 128, false};
+    o.params = UniformOptions{{4, 128, false}};
     Calibration calib;
     calib.windows = calib_windows(*m.tok, 32, 256);
     save_quantized_model(dir / (std::to_string(threads) + ".safetensors"), *m.model, *m.tok,

@@ -60,7 +60,7 @@ void rewrite(const std::string& src, const std::string& dst,
 void save_rtn3(const std::string& path) {
   MethodOptions o;
   o.method = "rtn";
-  o.format = {3, 32, false};
+  o.params = UniformOptions{{3, 32, false}};
   quantize_and_save(path, o);
 }
 
@@ -138,7 +138,7 @@ TEST(QuantizedFile, RoundTripGivesIdenticalLogitsWithNothingElseOnDisk) {
   test::TempDir dir;
   MethodOptions o;
   o.method = "rtn";
-  o.format = {4, 32, false};
+  o.params = UniformOptions{{4, 32, false}};
   const auto expected = quantize_and_save(dir / "q.safetensors", o);
   ASSERT_TRUE(is_quantized_model_file(dir / "q.safetensors"));
   EXPECT_FALSE(is_quantized_model_file(test::repo_model_path("stories260K/stories260K.bin")));

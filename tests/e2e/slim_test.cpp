@@ -40,7 +40,7 @@ std::vector<double> group_salience(const Tensor& w_in, const std::vector<double>
 // Every (row, group) decodes to points of its own grid: b ≥ 2, scale·(c − zero) with c an
 // integer in [0, 2^b − 1]; b = 1, μ ± α.
 void expect_on_grid(const formats::PackedTensor& t, const std::string& name) {
-  const formats::SlimParams p = formats::SlimParams::from_json(t.params);
+  const formats::SlimParams p = t.params_as<formats::SlimParams>();
   const auto widths = formats::SlimFormat::widths(t);
   const int64_t groups = p.groups(t.cols);
   std::vector<float> row(size_t(t.cols));
@@ -86,7 +86,7 @@ TEST(Slim, AllocationFollowsSalienceAndAveragesNOnEveryLayerOfTinyStories5M) {
           const auto widths = formats::SlimFormat::widths(t);
           const auto count = [&](int b) { return std::count(widths.begin(), widths.end(), b); };
           EXPECT_EQ(count(n - 1), count(n + 1)) << name;
-          EXPECT_EQ(count(n - 1), t.params.at("sba").at("p").get<int64_t>()) << name;
+          EXPECT_EQ(count(n - 1), t.params_as<formats::SlimParams>().sba.at("p").get<int64_t>()) << name;
           mixed += count(n - 1) > 0;
           ++layers;
           const auto salience = group_salience(w, calib.hessian, 64);
@@ -97,7 +97,7 @@ TEST(Slim, AllocationFollowsSalienceAndAveragesNOnEveryLayerOfTinyStories5M) {
               }
           expect_on_grid(t, name);
           o.method = "gptq";
-          o.format = {n, 64, false};
+          o.params = UniformOptions{{n, 64, false}};
           error[n].first += test::output_error(w, t, calib.hessian);
           error[n].second += test::output_error(w, quantize_gptq(w, calib.hessian, o), calib.hessian);
           if (name.find("layers.0.") != std::string::npos) {
@@ -166,12 +166,12 @@ TEST(Slim, ShortLastGroupsWorkAndBadInputIsReported) {
         if (w.cols() < 128) {
           EXPECT_THROW(quantize_slim(w, calib, o), Error) << name;
         }
-        o.slim.format.bits = 8;
+        o.get<SlimOptions>().format.bits = 8;
         EXPECT_THROW(quantize_slim(w, calib, o), Error);
         o = parse_method_spec("slim:2:32");
         LayerCalibration no_inputs{calib.hessian, {}, nullptr};
         EXPECT_THROW(quantize_slim(w, no_inputs, o), Error);
-        o.slim.sba = false;
+        o.get<SlimOptions>().sba = false;
         EXPECT_NO_THROW(quantize_slim(w, no_inputs, o));
         ++checked;
       });

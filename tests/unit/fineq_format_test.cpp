@@ -15,8 +15,8 @@ uint8_t encode(std::array<float, 3> w, const FineqParams& p = FineqParams::paper
 
 FineqParams with_grids(const char* int3, const char* int2) {
   FineqParams p = FineqParams::paper();
-  p.int3 = int3;
-  p.int2 = int2;
+  p.int3 = parse_enum<FineqInt3>(int3, "test");
+  p.int2 = parse_enum<FineqInt2>(int2, "test");
   return p;
 }
 
@@ -85,9 +85,10 @@ TEST(FineqFormat, RejectsBadParameters) {
   p = {};
   p.threshold = 0.5;
   EXPECT_THROW(p.validate(), Error);
-  p = {};
-  p.int3 = "huge";
-  EXPECT_THROW(p.validate(), Error);
+  // An unknown grid name is refused where parameters are read (a file's JSON).
+  auto json = FineqParams{}.to_json();
+  json["int3"] = "huge";
+  EXPECT_THROW(FineqParams::from_json(json), Error);
   EXPECT_THROW(FineqFormat::pack(1, 3, std::vector<uint8_t>{0, 0}, std::vector<float>{1.f}, FineqParams{}), Error);
 }
 

@@ -38,7 +38,7 @@ TEST(Gptq, DeadInputsAreZeroedAndNotPositiveDefiniteIsReported) {
   std::vector<double> h(64, 0.0);
   for (int j = 0; j < 8; ++j) h[size_t(j * 8 + j)] = j == 3 ? 0.0 : 1.0 + j;  // input 3 never fires
   MethodOptions o;
-  o.format = {4, 0, false};
+  o.params = UniformOptions{{4, 0, false}};
   const auto t = quantize_gptq(w, h, o);
   std::vector<float> row(8);
   for (int r = 0; r < 4; ++r) {
@@ -75,7 +75,7 @@ TEST(Gptq, WithIdentityHessianEqualsRtn) {
   std::vector<double> h(64 * 64, 0.0);
   for (int j = 0; j < 64; ++j) h[size_t(j * 64 + j)] = 1.0;
   MethodOptions o;
-  o.format = {3, 32, false};
+  o.params = UniformOptions{{3, 32, false}};
   o.damp = 0.0;
   const auto g = quantize_gptq(w, h, o);
   const auto r = method_info("rtn").quantize(w, {}, o);
@@ -88,12 +88,12 @@ TEST(Gptq, NonFiniteWeightsAndBadOptionsAreReported) {
   std::vector<double> h(16, 0.0);
   for (int j = 0; j < 4; ++j) h[size_t(j * 4 + j)] = 1.0;
   MethodOptions o;
-  o.format = {4, 0, false};
+  o.params = UniformOptions{{4, 0, false}};
   w.data[5] = NAN;
   EXPECT_THROW(quantize_gptq(w, h, o), Error);
   EXPECT_THROW(method_info("rtn").quantize(w, {}, o), Error);
   w.data[5] = 0.f;
-  o.format.bits = 7;
+  o.get<UniformOptions>().format.bits = 7;
   EXPECT_THROW(quantize_gptq(w, h, o), Error);
   EXPECT_THROW(method_info("awq"), Error);
 }

@@ -9,11 +9,12 @@ namespace mixq::quant {
 TEST(MethodSpec, ParsesEveryPartAndPrintsItBack) {
   const auto o = parse_method_spec("gptq:3:64+sym+act-order+true-seq+mse");
   EXPECT_EQ(o.method, "gptq");
-  EXPECT_EQ(o.format.bits, 3);
-  EXPECT_EQ(o.format.group, 64);
-  EXPECT_TRUE(o.format.symmetric && o.act_order && o.true_sequential && o.mse_clip);
+  const auto& u = o.get<UniformOptions>().format;
+  EXPECT_EQ(u.bits, 3);
+  EXPECT_EQ(u.group, 64);
+  EXPECT_TRUE(u.symmetric && o.act_order && o.true_sequential && o.mse_clip);
   EXPECT_EQ(method_spec(o), "gptq:3:64+sym+mse+act-order+true-seq");
-  EXPECT_EQ(parse_method_spec("rtn:2:row").format.group, 0);
+  EXPECT_EQ(parse_method_spec("rtn:2:row").get<UniformOptions>().format.group, 0);
   EXPECT_EQ(method_spec(parse_method_spec("rtn:8")), "rtn:8:128");
   EXPECT_EQ(method_options_json(o).at("params").at("bits"), 3);
 }
@@ -27,15 +28,16 @@ TEST(MethodSpec, RejectsWhatItCannotRun) {
 TEST(MethodSpec, SlimConfigurationsRoundTripAndOfficialImpliesTheCodesKlDirection) {
   const auto o = parse_method_spec("slim:3:64+no-sqc+lambda=2+mask-weights+true-seq");
   EXPECT_EQ(o.method, "slim");
-  EXPECT_EQ(o.slim.format.bits, 3);
-  EXPECT_EQ(o.slim.format.group, 64);
-  EXPECT_TRUE(o.slim.sba && !o.slim.sqc && o.true_sequential);
-  EXPECT_EQ(o.slim.lambda, 2.0);
+  const auto& s = o.get<SlimOptions>();
+  EXPECT_EQ(s.format.bits, 3);
+  EXPECT_EQ(s.format.group, 64);
+  EXPECT_TRUE(s.sba && !s.sqc && o.true_sequential);
+  EXPECT_EQ(s.lambda, 2.0);
   EXPECT_EQ(method_spec(o), "slim:3:64+no-sqc+lambda=2+mask-weights+true-seq");
   EXPECT_EQ(format_name_of(o), "slim");
-  EXPECT_EQ(parse_method_spec("slim:2").slim.kl_direction(), "fp-q");
+  EXPECT_EQ(parse_method_spec("slim:2").get<SlimOptions>().kl_direction(), SlimKl::FpQ);
   const auto official = parse_method_spec("slim:2+official");
-  EXPECT_EQ(official.slim.kl_direction(), "q-fp");
+  EXPECT_EQ(official.get<SlimOptions>().kl_direction(), SlimKl::QFp);
   EXPECT_EQ(method_spec(official), "slim:2:128+official");
   EXPECT_EQ(method_spec(parse_method_spec("slim:2+official+kl-fp-q")), "slim:2:128+official+kl-fp-q");
   EXPECT_EQ(method_options_json(o).at("params").at("lambda"), 2.0);

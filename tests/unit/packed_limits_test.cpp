@@ -5,6 +5,7 @@
 #include "mixq/core/error.hpp"
 #include "formats/format_util.hpp"
 #include "mixq/formats/registry.hpp"
+#include "mixq/formats/uniform.hpp"
 
 namespace mixq::formats {
 namespace {
@@ -29,21 +30,22 @@ void expect_refused(const PackedTensor& t) {
 // and the decoders would then read row 0 out of bounds.
 TEST(PackedLimits, WrappingShapeIsRefusedByUniform) {
   const int64_t rows = int64_t(1) << 62, cols = int64_t(1) << 32;
-  PackedTensor t{"uniform", {{"bits", 8}, {"group", 1 << 30}, {"symmetric", true}}, rows, cols, {}};
+  PackedTensor t{"uniform", UniformParams{8, 1 << 30, true}, rows, cols, {}};
   t.parts = {empty_part("codes", io::DType::U8, rows, cols), empty_part("scales", io::DType::F16, rows, 4)};
   expect_refused(t);
 }
 
 TEST(PackedLimits, EveryFormatRefusesADimensionAboveTheLimit) {
   const int64_t big = kMaxPackedDim + 1;
-  const nlohmann::json params[] = {
-      {{"bits", 2}, {"group", 64}, {"symmetric", false}},
-      {{"bits", 2}, {"group", 64}},
-      {{"group", 48}, {"threshold", 4.0}, {"rule", "ratio"}, {"int3", "wide"}, {"int2", "twos"}}};
-  const char* names[] = {"uniform", "slim", "fineq"};
-  for (int f = 0; f < 3; ++f) {
-    expect_refused(PackedTensor{names[f], params[f], big, 64, {}});
-    expect_refused(PackedTensor{names[f], params[f], 64, big, {}});
+  for (const FormatOps& ops : all_formats()) {
+    SCOPED_TRACE(ops.name);
+    PackedTensor t = ops.random(4, 96, 0);
+    t.parts.clear();
+    t.rows = big;
+    expect_refused(t);
+    t.rows = 64;
+    t.cols = big;
+    expect_refused(t);
   }
 }
 

@@ -20,24 +20,46 @@
 #include <string_view>
 #include <vector>
 
+#include "mixq/core/enum_names.hpp"
 #include "mixq/formats/affine_form.hpp"
 #include "mixq/formats/packed_tensor.hpp"
 
 namespace mixq::formats {
 
-// Defaults are the best measured on tinystories5M (rule obs, INT2 sym: ppl 6.504 vs the paper's
-// ratio/twos 6.622 at the same 2.73 bits/weight; see README); paper() is the specification's rule.
+// How a cluster's mode (three INT2, or which weight is pruned) is chosen.
+enum class FineqRule {
+  Ratio,     // the paper: outlier cluster when max|w| > T·min|w|, the smallest pruned
+  MinError,  // whichever of those two encodings reconstructs the cluster better at Δ
+  BestMode,  // ours: the best of all four modes (any weight may be pruned) under the error
+             // weights, GPTQ's 1/U_kk² with fineq-gptq; Δ searched under the same weights
+};
+inline constexpr EnumName<FineqRule> kFineqRuleNames[] = {
+    {FineqRule::Ratio, "ratio"}, {FineqRule::MinError, "min-error"}, {FineqRule::BestMode, "obs"}};
+constexpr std::span<const EnumName<FineqRule>> enum_table(FineqRule) { return kFineqRuleNames; }
+
+// The INT3 grid of outlier clusters: Δ steps (paper) or Δ/2 steps.
+enum class FineqInt3 { Wide, Fine };
+inline constexpr EnumName<FineqInt3> kFineqInt3Names[] = {{FineqInt3::Wide, "wide"}, {FineqInt3::Fine, "fine"}};
+constexpr std::span<const EnumName<FineqInt3>> enum_table(FineqInt3) { return kFineqInt3Names; }
+
+// The INT2 grid: two's complement −2…1 (paper) or symmetric {±1, ±3}·Δ/2.
+enum class FineqInt2 { Twos, Sym };
+inline constexpr EnumName<FineqInt2> kFineqInt2Names[] = {{FineqInt2::Twos, "twos"}, {FineqInt2::Sym, "sym"}};
+constexpr std::span<const EnumName<FineqInt2>> enum_table(FineqInt2) { return kFineqInt2Names; }
+
+// Defaults are the best measured on tinystories5M (best-mode rule, INT2 sym: ppl 6.504 vs the
+// paper's ratio/twos 6.622 at the same 2.73 bits/weight; see README); paper() is the paper's.
 struct FineqParams {
   int group = 0;                  // input columns per scale; 0: one Δ per row; else a multiple of 3
   double threshold = 4.0;         // ratio rule: outlier cluster when max|w| > T·min|w|
-  std::string rule = "obs";       // ratio (paper) | min-error | obs (ours)
-  std::string int3 = "wide";      // wide | fine
-  std::string int2 = "sym";       // twos (paper) | sym
+  FineqRule rule = FineqRule::BestMode;
+  FineqInt3 int3 = FineqInt3::Wide;
+  FineqInt2 int2 = FineqInt2::Sym;
 
   static FineqParams paper() {
     FineqParams p;
-    p.rule = "ratio";
-    p.int2 = "twos";
+    p.rule = FineqRule::Ratio;
+    p.int2 = FineqInt2::Twos;
     return p;
   }
 
@@ -78,9 +100,15 @@ using FineqDecodeTable = std::array<std::array<int8_t, 3>, 256>;
 FineqDecodeTable fineq_decode_table(const FineqParams& p);
 
 struct FineqFormat {
+  using Params = FineqParams;
   static constexpr std::string_view name = "fineq";
 
   static size_t bytes_for(int64_t rows, int64_t cols, const FineqParams& p);
+  // bytes_for of t's own shape and parameters: what bits/weight must be counted from.
+  static size_t stored_bytes(const PackedTensor& t);
+  // A valid tensor of random codes, with parameters drawn from `seed` among the format's
+  // choices: what the format contract test walks for every registered format.
+  static PackedTensor random(int64_t rows, int64_t cols, uint64_t seed);
   // bytes [rows][⌈cols/3⌉] (one per cluster), scales [rows][groups] (Δ per row/group).
   static PackedTensor pack(int64_t rows, int64_t cols, std::span<const uint8_t> bytes, std::span<const float> scales,
                            const FineqParams& p);

@@ -34,6 +34,9 @@ namespace mixq::formats {
 struct SlimParams {
   int bits = 2;     // N: the average width of the integer payload
   int group = 128;  // G: input columns per group (the last group may be shorter)
+  // What SliM-LLM's allocation chose ({"p", "p_first", "mean_kl"}), recorded by the method for
+  // `mixq inspect`; null when none was. Not needed to decode.
+  nlohmann::json sba = nullptr;
 
   void validate() const;  // Error for N outside 2…7 or G not positive
   int64_t groups(int64_t cols) const { return (cols + group - 1) / group; }
@@ -43,6 +46,7 @@ struct SlimParams {
 };
 
 struct SlimFormat {
+  using Params = SlimParams;
   static constexpr std::string_view name = "slim";
 
   // 32-bit words holding a stream of `len` codes of width `bits`.
@@ -50,6 +54,11 @@ struct SlimFormat {
   // Bytes of one row's codes for these group widths.
   static int64_t row_code_bytes(int64_t cols, const SlimParams& p, std::span<const int> widths);
   static size_t bytes_for(int64_t rows, int64_t cols, const SlimParams& p, std::span<const int> widths);
+  // bytes_for of t's own shape and parameters: what bits/weight must be counted from.
+  static size_t stored_bytes(const PackedTensor& t);
+  // A valid tensor of random codes, with parameters drawn from `seed` among the format's
+  // choices: what the format contract test walks for every registered format.
+  static PackedTensor random(int64_t rows, int64_t cols, uint64_t seed);
 
   // Packs codes [rows][cols] (code of column i < 2^width of its group) with per-(row, group)
   // scales and zeros (1-bit groups: α and μ) and one width per group (each N−1…N+1).

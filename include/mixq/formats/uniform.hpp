@@ -35,12 +35,18 @@ struct UniformParams {
 };
 
 struct UniformFormat {
+  using Params = UniformParams;
   static constexpr std::string_view name = "uniform";
 
   static int codes_per_word(int bits) { return 32 / bits; }
   static int64_t words_per_row(int64_t cols, int bits) { return (cols + codes_per_word(bits) - 1) / codes_per_word(bits); }
   // Exact stored size; used for bits/weight before anything is packed.
   static size_t bytes_for(int64_t rows, int64_t cols, const UniformParams& p);
+  // bytes_for of t's own shape and parameters: what bits/weight must be counted from.
+  static size_t stored_bytes(const PackedTensor& t);
+  // A valid tensor of random codes, with parameters drawn from `seed` among the format's
+  // choices: what the format contract test walks for every registered format.
+  static PackedTensor random(int64_t rows, int64_t cols, uint64_t seed);
 
   // Packs codes [rows][cols] (each < 2^bits) with per-(row, group) scales and zeros.
   static PackedTensor pack(int64_t rows, int64_t cols, std::span<const uint8_t> codes, std::span<const float> scales,

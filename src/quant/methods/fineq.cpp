@@ -1,11 +1,17 @@
 // FineQ methods (DESIGN.md §5.4): the step search and cluster encoding shared by fineq-rtn and
-// fineq-gptq.
+// fineq-gptq, and their rows of the method table.
+#include "mixq/quant/methods/fineq.hpp"
+
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "mixq/core/error.hpp"
 #include "mixq/core/half.hpp"
-#include "mixq/quant/methods/input_checks.hpp"
+#include "mixq/core/enum_names.hpp"
+#include "mixq/quant/methods/gptq.hpp"
+#include "quant/methods/input_checks.hpp"
 #include "mixq/quant/methods/method.hpp"
 
 namespace mixq::quant {
@@ -14,12 +20,12 @@ namespace {
 constexpr int kStepCandidates = 100;
 
 // The cluster's mode under the rule. ratio: magnitudes only. min-error: whichever encoding (three
-// INT2, or the smallest pruned and two INT3) reconstructs it better at Δ. obs (beyond the paper):
+// INT2, or the smallest pruned and two INT3) reconstructs it better at Δ. best-mode (ours):
 // the best of all four modes (any weight may be pruned) under the importance-weighted error —
 // with GPTQ the importance of column k is 1/U_kk², GPTQ's own cost of an error there.
 int cluster_mode(const float w[3], float delta, const formats::FineqParams& p, const formats::FineqGrids& g, const float* importance) {
-  if (p.rule == "ratio") return formats::fineq_ratio_mode(w, p.threshold);
-  if (p.rule == "min-error") {
+  if (p.rule == formats::FineqRule::Ratio) return formats::fineq_ratio_mode(w, p.threshold);
+  if (p.rule == formats::FineqRule::MinError) {
     const float a[3] = {std::fabs(w[0]), std::fabs(w[1]), std::fabs(w[2])};
     const int smallest = int(std::min_element(a, a + 3) - a);
     float e2 = 0, e3 = 0;
@@ -40,15 +46,15 @@ int cluster_mode(const float w[3], float delta, const formats::FineqParams& p, c
 float round_to_f16(float v) { return f16_to_f32(f32_to_f16(v)); }
 
 // Δ for the weights v[0, n) (n a multiple of 3, zero-padded) minimizing their squared error
-// (importance-weighted under the obs rule; importance may be null) under the cluster rule: 100
+// (importance-weighted under the best-mode rule; importance may be null) under the cluster rule: 100
 // candidates from 0.3 to 1.6 × the step that puts max|v| at the INT3 grid's end, each rounded to
 // fp16 as it will be stored. Never plain absmax.
 float search_step(const float* v, int64_t n, const formats::FineqParams& p, const formats::FineqGrids& g, const float* importance) {
   float amax = 0;
   for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(v[i]));
   if (amax == 0) return 0.f;
-  if (p.rule != "obs") importance = nullptr;
-  const float base = amax / (p.int3 == "fine" ? 2.f : 4.f);
+  if (p.rule != formats::FineqRule::BestMode) importance = nullptr;
+  const float base = amax / (p.int3 == formats::FineqInt3::Fine ? 2.f : 4.f);
   float best = round_to_f16(base), best_err = INFINITY;
   for (int k = 0; k < kStepCandidates; ++k) {
     const float delta = round_to_f16(base * (0.3f + 1.3f * float(k) / float(kStepCandidates - 1)));
@@ -76,7 +82,7 @@ std::vector<float> padded(const Tensor& w, int64_t cp) {
 }  // namespace
 
 formats::PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<double>&, const MethodOptions& o) {
-  const formats::FineqParams& p = o.fineq;
+  const formats::FineqParams& p = o.get<FineqOptions>().format;
   p.validate();
   check_weight(w, "fineq-rtn");
   const formats::FineqGrids g(p);
@@ -97,7 +103,7 @@ formats::PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<doub
 }
 
 formats::PackedTensor quantize_fineq_gptq(const Tensor& w_in, const std::vector<double>& h_in, const MethodOptions& o) {
-  const formats::FineqParams& p = o.fineq;
+  const formats::FineqParams& p = o.get<FineqOptions>().format;
   p.validate();
   check_weight(w_in, "fineq-gptq");
   const formats::FineqGrids g(p);
@@ -115,7 +121,7 @@ formats::PackedTensor quantize_fineq_gptq(const Tensor& w_in, const std::vector<
   std::vector<int> mode(static_cast<size_t>(rows));
   std::vector<float> cluster(size_t(rows * 3));  // the cluster's values as they are quantized
   const formats::FineqDecodeTable table = formats::fineq_decode_table(p);
-  std::vector<float> importance(static_cast<size_t>(cp));  // 1/U_kk², for the obs rule
+  std::vector<float> importance(static_cast<size_t>(cp));  // 1/U_kk², for the best-mode rule
   const int64_t block = std::max<int64_t>(3, o.block / 3 * 3);  // clusters never straddle a block
   gptq_error_feedback(
       w, std::move(h), rows, cp, {}, o.damp, block,
@@ -145,5 +151,74 @@ formats::PackedTensor quantize_fineq_gptq(const Tensor& w_in, const std::vector<
       "fineq-gptq");
   return formats::FineqFormat::pack(rows, cols, bytes, scales, p);
 }
+
+namespace {
+
+void parse_fineq(const MethodArgs& a, MethodOptions& o) {
+  FineqOptions f;
+  f.format.group = a.group ? spec_group(a, *a.group) : 0;
+  for (const auto& w : a.flags) {
+    auto& p = f.format;
+    if (w.text.starts_with("t=")) p.threshold = spec_number(a, {w.text.substr(2), w.origin}, "threshold");
+    else if (w.text == "paper") p = {p.group, p.threshold, formats::FineqRule::Ratio, formats::FineqInt3::Wide, formats::FineqInt2::Twos};
+    else if (is_enum_name<formats::FineqRule>(w.text)) p.rule = parse_enum<formats::FineqRule>(w.text, a.where);
+    else if (w.text.starts_with("int3-") && is_enum_name<formats::FineqInt3>(w.text.substr(5)))
+      p.int3 = parse_enum<formats::FineqInt3>(w.text.substr(5), a.where);
+    else if (w.text.starts_with("int2-") && is_enum_name<formats::FineqInt2>(w.text.substr(5)))
+      p.int2 = parse_enum<formats::FineqInt2>(w.text.substr(5), a.where);
+    else if (w.text == "true-seq") o.true_sequential = true;
+    else unknown_flag(a, w, "paper, t=T, ratio, min-error, best-mode, int3-wide, int3-fine, int2-twos, int2-sym, true-seq");
+  }
+  f.format.validate();
+  o.params = f;
+}
+
+std::string fineq_spec_tail(const MethodOptions& o) {
+  const auto& f = o.get<FineqOptions>().format;
+  const formats::FineqParams d;
+  std::string s = ":" + (f.group > 0 ? std::to_string(f.group) : std::string("row"));
+  if (f.rule != d.rule) s += std::string("+") + enum_name(f.rule);
+  if (f.threshold != d.threshold) s += fmt::format("+t={}", f.threshold);
+  if (f.int3 != d.int3) s += std::string("+int3-") + enum_name(f.int3);
+  if (f.int2 != d.int2) s += std::string("+int2-") + enum_name(f.int2);
+  if (o.true_sequential) s += "+true-seq";
+  return s;
+}
+
+void validate_fineq(const MethodOptions& o) {
+  o.get<FineqOptions>().format.validate();
+  if (o.mse_clip || o.act_order) fail(o.method, "takes neither --mse nor --act-order");
+}
+
+nlohmann::json fineq_params_json(const MethodOptions& o) { return o.get<FineqOptions>().format.to_json(); }
+
+std::string fineq_label(const MethodOptions& o) {
+  const auto& f = o.get<FineqOptions>().format;
+  return fmt::format("fineq {} T{} {} {}/{}", f.group > 0 ? fmt::format("g{}", f.group) : "row", f.threshold,
+                     enum_name(f.rule), enum_name(f.int3), enum_name(f.int2));
+}
+
+formats::PackedTensor fineq_rtn_method(const Tensor& w, const LayerCalibration& c, const MethodOptions& o) {
+  return quantize_fineq_rtn(w, c.hessian, o);
+}
+
+formats::PackedTensor fineq_gptq_method(const Tensor& w, const LayerCalibration& c, const MethodOptions& o) {
+  return quantize_fineq_gptq(w, c.hessian, o);
+}
+
+constexpr const char* kFineqGrammar =
+    "[:GROUP|row][+paper][+ratio|+min-error|+best-mode][+t=T][+int3-wide|fine][+int2-twos|sym][+true-seq]";
+
+}  // namespace
+
+const MethodInfo kFineqRtnMethod = {"fineq-rtn",     "fineq",        kFineqGrammar,      /*takes_bits=*/false,
+                                    /*needs_calibration=*/false,     /*needs_inputs=*/false,
+                                    &parse_fineq,    &fineq_spec_tail, &validate_fineq,  &fineq_params_json,
+                                    &fineq_label,    &fineq_rtn_method};
+
+const MethodInfo kFineqGptqMethod = {"fineq-gptq",    "fineq",        kFineqGrammar,      /*takes_bits=*/false,
+                                     /*needs_calibration=*/true,      /*needs_inputs=*/false,
+                                     &parse_fineq,    &fineq_spec_tail, &validate_fineq,  &fineq_params_json,
+                                     &fineq_label,    &fineq_gptq_method};
 
 }  // namespace mixq::quant

@@ -10,7 +10,8 @@
 #include "mixq/core/error.hpp"
 #include "mixq/formats/grid_quantizer.hpp"
 #include "mixq/kernels/dense_f32.hpp"
-#include "mixq/quant/methods/input_checks.hpp"
+#include "mixq/quant/methods/gptq.hpp"
+#include "quant/methods/input_checks.hpp"
 #include "mixq/quant/methods/method.hpp"
 
 namespace mixq::quant {
@@ -101,7 +102,7 @@ double hessian_weighted_error(const std::vector<float>& w, const std::vector<flo
 }
 
 formats::PackedTensor quantize_gptq(const Tensor& w_in, const std::vector<double>& h_in, const MethodOptions& o) {
-  const auto& p = o.format;
+  const auto& p = o.get<UniformOptions>().format;
   p.validate();
   check_weight(w_in, "gptq");
   const int64_t rows = w_in.rows(), cols = w_in.cols(), gs = p.group_size(cols), groups = p.groups(cols);
@@ -151,5 +152,26 @@ formats::PackedTensor quantize_gptq(const Tensor& w_in, const std::vector<double
                       "gptq");
   return formats::UniformFormat::pack(rows, cols, codes, scales, zeros, p);
 }
+
+namespace {
+
+formats::PackedTensor gptq_method(const Tensor& w, const LayerCalibration& c, const MethodOptions& o) {
+  return quantize_gptq(w, c.hessian, o);
+}
+
+}  // namespace
+
+const MethodInfo kGptqMethod = {"gptq",
+                                "uniform",
+                                ":BITS[:GROUP|row][+sym][+mse][+act-order][+true-seq]",
+                                /*takes_bits=*/true,
+                                /*needs_calibration=*/true,
+                                /*needs_inputs=*/false,
+                                &parse_uniform_options,
+                                &uniform_spec_tail,
+                                &validate_uniform_options,
+                                &uniform_params_json,
+                                &uniform_label,
+                                &gptq_method};
 
 }  // namespace mixq::quant

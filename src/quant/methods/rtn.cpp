@@ -5,7 +5,8 @@
 
 #include "mixq/core/error.hpp"
 #include "mixq/formats/grid_quantizer.hpp"
-#include "mixq/quant/methods/input_checks.hpp"
+#include "quant/methods/input_checks.hpp"
+#include "mixq/quant/methods/method.hpp"
 
 namespace mixq::quant {
 
@@ -28,5 +29,26 @@ formats::PackedTensor quantize_rtn(const Tensor& w, const RtnOptions& opt) {
     }
   return formats::UniformFormat::pack(rows, cols, codes, scales, zeros, p);
 }
+
+namespace {
+
+formats::PackedTensor rtn_method(const Tensor& w, const LayerCalibration&, const MethodOptions& o) {
+  return quantize_rtn(w, {o.get<UniformOptions>().format, o.mse_clip});
+}
+
+}  // namespace
+
+const MethodInfo kRtnMethod = {"rtn",
+                               "uniform",
+                               ":BITS[:GROUP|row][+sym][+mse]",
+                               /*takes_bits=*/true,
+                               /*needs_calibration=*/false,
+                               /*needs_inputs=*/false,
+                               &parse_uniform_options,
+                               &uniform_spec_tail,
+                               &validate_uniform_options,
+                               &uniform_params_json,
+                               &uniform_label,
+                               &rtn_method};
 
 }  // namespace mixq::quant

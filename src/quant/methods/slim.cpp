@@ -1,6 +1,8 @@
 // SliM-LLM (Huang et al., ICML 2025; specs/slim-llm.md): salience-determined bit allocation (SBA)
 // over groups of G input columns, salience-weighted quantizer calibration (SQC) of each group's
-// grid, and GPTQ's error feedback with block = group.
+// grid, and GPTQ's error feedback with block = group; and the method's row of the table.
+#include "mixq/quant/methods/slim.hpp"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -8,11 +10,14 @@
 #include <functional>
 #include <numeric>
 
+#include <fmt/format.h>
+
 #include "mixq/core/error.hpp"
 #include "mixq/core/half.hpp"
 #include "mixq/formats/grid_quantizer.hpp"
 #include "mixq/kernels/dense_f32.hpp"
-#include "mixq/quant/methods/input_checks.hpp"
+#include "mixq/quant/methods/gptq.hpp"
+#include "quant/methods/input_checks.hpp"
 #include "mixq/quant/methods/method.hpp"
 
 namespace mixq::quant {
@@ -164,7 +169,7 @@ std::vector<double> mean_kl_scores(const std::vector<float>& w, int64_t rows, in
           update(k, x.data(), tokens, out_q.data());
         clamped_log_softmax(out_q.data(), size_t(tokens), size_t(rows), log_q.data());
         per_window[s * size_t(count) + size_t(k)] =
-            o.kl_direction() == "fp-q" ? summed_kl(log_fp.data(), log_q.data(), n) : summed_kl(log_q.data(), log_fp.data(), n);
+            o.kl_direction() == SlimKl::FpQ ? summed_kl(log_fp.data(), log_q.data(), n) : summed_kl(log_q.data(), log_fp.data(), n);
       }
     }
   };
@@ -239,7 +244,7 @@ std::vector<float> salient_weights(const std::vector<float>& w, int64_t rows, in
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t i = 0; i < len; ++i) {
       const float v = w[size_t(r * cols + begin + i)], u = u_diag[begin + i];
-      value[size_t(r * len + i)] = o.mask == "salience" ? v * v / (u * u) : v;
+      value[size_t(r * len + i)] = o.mask == SlimMask::Salience ? v * v / (u * u) : v;
     }
   double mean = 0, var = 0;
   for (float v : value) mean += v;
@@ -248,12 +253,12 @@ std::vector<float> salient_weights(const std::vector<float>& w, int64_t rows, in
   const double sd = std::sqrt(var / double(std::max<size_t>(1, value.size() - 1)));
   std::vector<float> weight(value.size(), 1.f);
   if (sd == 0) return weight;
-  const double sigmas = o.mask == "salience" ? 2.0 : 3.0;
+  const double sigmas = o.mask == SlimMask::Salience ? 2.0 : 3.0;
   float threshold = INFINITY;  // salience rule: every value at least the smallest outlier
   for (float v : value)
     if (std::fabs(v - mean) / sd > sigmas) threshold = std::min(threshold, v);
   for (size_t i = 0; i < value.size(); ++i) {
-    const bool salient = o.mask == "salience" ? value[i] >= threshold : std::fabs(value[i] - mean) / sd > sigmas;
+    const bool salient = o.mask == SlimMask::Salience ? value[i] >= threshold : std::fabs(value[i] - mean) / sd > sigmas;
     if (salient) weight[i] = float(o.lambda);
   }
   return weight;
@@ -314,7 +319,7 @@ SlimQuantized gptq_at_widths(std::vector<float> w, const Factor& f, int64_t rows
 }  // namespace
 
 formats::PackedTensor quantize_slim(const Tensor& w_in, const LayerCalibration& calib, const MethodOptions& mo) {
-  const SlimOptions& o = mo.slim;
+  const SlimOptions& o = mo.get<SlimOptions>();
   validate_slim_options(o);
   const formats::SlimParams& p = o.format;
   check_weight(w_in, "slim");
@@ -340,14 +345,14 @@ formats::PackedTensor quantize_slim(const Tensor& w_in, const LayerCalibration& 
   std::vector<int> widths(size_t(groups), p.bits);
   if (o.sba && p_max >= p_min) {
     const auto order = salience_order(w, rows, cols, p, factor.diag.data());
-    if (o.search == "gptq") {  // ours: each candidate as it will be stored, GPTQ and SQC included
+    if (o.search == SlimSearch::Gptq) {  // ours: each candidate as it will be stored, GPTQ and SQC included
       std::vector<SlimQuantized> candidates;
       std::vector<std::vector<float>> values;
       for (int64_t k = p_min; k <= p_max; ++k) {
         candidates.push_back(gptq_at_widths(w, factor, rows, cols, widths_for(order, k, p.bits), o));
         values.push_back(std::move(candidates.back().values));
       }
-      if (o.score == "mse")
+      if (o.score == SlimScore::Mse)
         for (const auto& v : values) scores.push_back(hessian_weighted_error(w, v, calib.hessian, rows, cols));
       else
         scores = mean_kl_scores(w, rows, cols, calib, o, int64_t(values.size()), values, {});
@@ -362,10 +367,101 @@ formats::PackedTensor quantize_slim(const Tensor& w_in, const LayerCalibration& 
     widths = widths_for(order, chosen, p.bits);
   }
   if (result.codes.empty()) result = gptq_at_widths(w, factor, rows, cols, widths, o);
-  formats::PackedTensor t = formats::SlimFormat::pack(rows, cols, widths, result.codes, result.scales, result.zeros, p);
   // What SBA chose, for `mixq inspect` (not needed to decode).
-  if (o.sba) t.params["sba"] = {{"p", chosen}, {"p_first", p_min}, {"mean_kl", scores}};
-  return t;
+  formats::SlimParams recorded = p;
+  if (o.sba) recorded.sba = {{"p", chosen}, {"p_first", p_min}, {"mean_kl", scores}};
+  return formats::SlimFormat::pack(rows, cols, widths, result.codes, result.scales, result.zeros, recorded);
 }
+
+void validate_slim_options(const SlimOptions& s) {
+  s.format.validate();
+  if (!(s.lambda >= 1.0) || !std::isfinite(s.lambda)) fail("slim", "SQC salience weight λ must be ≥ 1, got {}", s.lambda);
+  if (s.score == SlimScore::Mse && s.search != SlimSearch::Gptq) fail("slim", "the mse score needs +search-gptq");
+}
+
+nlohmann::json SlimOptions::to_json() const {
+  return {{"bits", format.bits},  {"group", format.group},  {"sba", sba},
+          {"sqc", sqc},           {"official", official},   {"lambda", lambda},
+          {"kl", enum_name(kl_direction())}, {"mask", enum_name(mask)}, {"search", enum_name(search)},
+          {"score", enum_name(score)}};
+}
+
+namespace {
+
+// "+kl-fp-q" → kl = fp-q: a flag naming one value of an option.
+template <typename E>
+bool prefixed_enum(const std::string& flag, const char* prefix, E& out) {
+  if (!flag.starts_with(prefix) || !is_enum_name<E>(flag.substr(std::string_view(prefix).size()))) return false;
+  out = parse_enum<E>(flag.substr(std::string_view(prefix).size()), "slim");
+  return true;
+}
+
+void parse_slim(const MethodArgs& a, MethodOptions& o) {
+  if (!a.bits)
+    fail(a.where, "expected slim:N[:GROUP][+official][+no-sba][+no-sqc][+lambda=L][+kl-fp-q|kl-q-fp][+mask-weights][+true-seq]");
+  SlimOptions s;
+  s.format.bits = spec_integer(a, *a.bits, "bits");
+  if (a.group) {
+    if (a.group->text == "row") fail(a.where, "slim groups span all rows; give a group size, not 'row'");
+    s.format.group = spec_group(a, *a.group);
+  }
+  for (const auto& f : a.flags) {
+    SlimKl kl;
+    if (f.text == "official") s.official = true;
+    else if (f.text == "no-sba") s.sba = false;
+    else if (f.text == "no-sqc") s.sqc = false;
+    else if (f.text.starts_with("lambda=")) s.lambda = spec_number(a, {f.text.substr(7), f.origin}, "lambda");
+    else if (prefixed_enum(f.text, "kl-", kl)) s.kl = kl;
+    else if (prefixed_enum(f.text, "mask-", s.mask) || prefixed_enum(f.text, "search-", s.search) ||
+             prefixed_enum(f.text, "score-", s.score)) continue;
+    else if (f.text == "true-seq") o.true_sequential = true;
+    else unknown_flag(a, f, "official, no-sba, no-sqc, lambda=L, kl-fp-q, kl-q-fp, mask-salience, mask-weights, search-rtn, search-gptq, score-kl, score-mse, true-seq");
+  }
+  validate_slim_options(s);
+  o.params = s;
+}
+
+std::string slim_spec_tail(const MethodOptions& o) {
+  const SlimOptions &s = o.get<SlimOptions>(), d;
+  std::string out = fmt::format(":{}:{}", s.format.bits, s.format.group);
+  if (s.official) out += "+official";
+  if (!s.sba) out += "+no-sba";
+  if (!s.sqc) out += "+no-sqc";
+  if (s.lambda != d.lambda) out += fmt::format("+lambda={}", s.lambda);
+  if (s.kl_direction() != SlimOptions::recipe_kl(s.official)) out += std::string("+kl-") + enum_name(s.kl_direction());
+  if (s.mask != d.mask) out += std::string("+mask-") + enum_name(s.mask);
+  if (s.search != d.search) out += std::string("+search-") + enum_name(s.search);
+  if (s.score != d.score) out += std::string("+score-") + enum_name(s.score);
+  if (o.true_sequential) out += "+true-seq";
+  return out;
+}
+
+void validate_slim(const MethodOptions& o) {
+  validate_slim_options(o.get<SlimOptions>());
+  if (o.mse_clip || o.act_order) fail("slim", "takes neither --mse nor --act-order");
+}
+
+nlohmann::json slim_params_json(const MethodOptions& o) { return o.get<SlimOptions>().to_json(); }
+
+std::string slim_label(const MethodOptions& o) {
+  const auto& f = o.get<SlimOptions>().format;
+  return fmt::format("slim N{} g{} (N-1..N+1)", f.bits, f.group);
+}
+
+}  // namespace
+
+const MethodInfo kSlimMethod = {"slim",
+                                "slim",
+                                ":N[:GROUP][+official][+no-sba][+no-sqc][+lambda=L][+kl-fp-q|+kl-q-fp]"
+                                "[+mask-salience|+mask-weights][+search-rtn|+search-gptq][+score-kl|+score-mse][+true-seq]",
+                                /*takes_bits=*/true,
+                                /*needs_calibration=*/true,
+                                /*needs_inputs=*/true,
+                                &parse_slim,
+                                &slim_spec_tail,
+                                &validate_slim,
+                                &slim_params_json,
+                                &slim_label,
+                                &quantize_slim};
 
 }  // namespace mixq::quant

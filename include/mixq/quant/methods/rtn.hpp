@@ -3,6 +3,7 @@
 // shrink search), every weight rounded independently. The baseline every other method must beat.
 #include "mixq/core/tensor.hpp"
 #include "mixq/formats/uniform.hpp"
+#include "mixq/quant/methods/method_row.hpp"
 
 namespace mixq::quant {
 
@@ -12,5 +13,8 @@ struct RtnOptions {
 };
 
 formats::PackedTensor quantize_rtn(const Tensor& w, const RtnOptions& opt);
+
+// The method table's row "rtn" (options: UniformOptions).
+extern const MethodInfo kRtnMethod;
 
 }  // namespace mixq::quant

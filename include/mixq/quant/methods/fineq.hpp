@@ -1,0 +1,27 @@
+#pragma once
+// FineQ (DESIGN.md §5.4): Δ per row/group by grid search under the cluster rule, then every
+// cluster encoded (fineq-rtn); or GPTQ 3 columns at a time, each cluster's mode decided from the
+// error-updated weights and frozen, its values re-rounded after each in-cluster update
+// (fineq-gptq). Spec: fineq-rtn|fineq-gptq[:GROUP|row][+paper][+ratio|+min-error|+best-mode]
+// [+t=T][+int3-wide|+int3-fine][+int2-twos|+int2-sym][+true-seq] (group default: row; +paper =
+// ratio, wide, twos).
+#include <vector>
+
+#include "mixq/core/tensor.hpp"
+#include "mixq/formats/fineq.hpp"
+#include "mixq/quant/methods/method_row.hpp"
+
+namespace mixq::quant {
+
+struct FineqOptions {
+  formats::FineqParams format;
+};
+
+formats::PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<double>& h, const MethodOptions& o);
+formats::PackedTensor quantize_fineq_gptq(const Tensor& w, const std::vector<double>& h, const MethodOptions& o);
+
+// The method table's rows "fineq-rtn" and "fineq-gptq" (options: FineqOptions).
+extern const MethodInfo kFineqRtnMethod;
+extern const MethodInfo kFineqGptqMethod;
+
+}  // namespace mixq::quant

@@ -1,0 +1,68 @@
+#pragma once
+// One row of the method table (after the format table, formats/registry.hpp): everything the
+// pipeline, the CLI and `compare` need of a quantization method — its spec grammar, options,
+// validation, record and the quantizer itself. Each method defines its row in its own file
+// (rtn.cpp, gptq.cpp, fineq.cpp, slim.cpp); methods/method.cpp lists the rows.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mixq/core/tensor.hpp"
+#include "mixq/core/thread_pool.hpp"
+#include "mixq/formats/packed_tensor.hpp"
+
+namespace mixq::quant {
+
+struct MethodOptions;  // methods/method.hpp: the common fields + the method's own options
+
+// What calibration gives a method for one linear layer.
+struct LayerCalibration {
+  std::vector<double> hessian;             // H [cols][cols] (methods with needs_calibration)
+  std::vector<std::vector<float>> inputs;  // per window X [tokens][cols] (methods with needs_inputs)
+  ThreadPool* pool = nullptr;              // for methods that parallelize (null: one thread)
+};
+
+// A configuration before its method reads it, from a spec (`gptq:3:128+act-order`) or from the
+// CLI's flags: every word remembers where it came from so an error can name it ("+sym",
+// "--compat official").
+struct MethodArgs {
+  struct Word {
+    std::string text;    // "3", "act-order", "lambda=2"
+    std::string origin;  // "+act-order", "--act-order", "bits '3'"
+  };
+  std::string where;  // the spec, or "quantize options"
+  std::optional<Word> bits, group;
+  std::vector<Word> flags;
+};
+
+struct MethodInfo {
+  const char* name;
+  const char* format;      // the packed format it writes (a row of formats/registry.hpp)
+  const char* grammar;     // its spec after the name, for errors and help: ":BITS[:GROUP|row][+sym]…"
+  bool takes_bits;         // the spec's first field is BITS (else GROUP comes first)
+  bool needs_calibration;  // a Hessian from calibration windows
+  bool needs_inputs;       // the layer's calibration inputs themselves
+  // Fills o (o.method already set, the rest default) from args; Error naming the bad word.
+  void (*parse)(const MethodArgs& args, MethodOptions& o);
+  // The spec after the name (":3:128+act-order"): parse(spec) gives back the same options.
+  std::string (*spec_tail)(const MethodOptions& o);
+  // Error unless the options can run (format parameters, ranges, combinations).
+  void (*validate)(const MethodOptions& o);
+  // The method's parameters, for the quantized file's record.
+  nlohmann::json (*params_json)(const MethodOptions& o);
+  // A few words on the format it writes, for `compare`'s table: "uniform b3 g128 asym".
+  std::string (*label)(const MethodOptions& o);
+  formats::PackedTensor (*quantize)(const Tensor& w, const LayerCalibration& calib, const MethodOptions& o);
+};
+
+// Helpers every row's parse uses, so numbers and groups are read and reported one way.
+double spec_number(const MethodArgs& a, const MethodArgs::Word& w, const char* what);
+int spec_integer(const MethodArgs& a, const MethodArgs::Word& w, const char* what);
+// A positive integer or "row" (0).
+int spec_group(const MethodArgs& a, const MethodArgs::Word& w);
+// Error: flag `w` is not one of `known` for this method.
+[[noreturn]] void unknown_flag(const MethodArgs& a, const MethodArgs::Word& w, const char* known);
+
+}  // namespace mixq::quant
