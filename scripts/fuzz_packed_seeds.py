@@ -40,7 +40,7 @@ def main(outdir, mixq):
         "uniform_3bit": encode("uniform", {"bits": 3, "group": 0, "symmetric": True}, rows, cols, [
             ("codes", "U8", (rows, 28), bytes(rng.randrange(256) & 0x3F for _ in range(rows * 28))),
             ("scales", "F16", (rows, 1), ONE_F16 * rows)]),
-        # fineq, one step per row: 4 clusters of 3 weights per row
+        # fineq, one step per row: 4 clusters of 3 weights per row (rule "obs": the old name of best-mode, still read)
         "fineq": encode("fineq", {"group": 0, "threshold": 4.0, "rule": "obs", "int3": "wide", "int2": "sym"}, rows, 12, [
             ("codes", "U8", (rows, 4), bytes(rng.randrange(256) for _ in range(rows * 4))),
             ("scales", "F16", (rows, 1), ONE_F16 * rows)]),

@@ -233,6 +233,8 @@ TEST(Cli, QuantizeBadInputGivesClearErrors) {
   expect_clean_error(run_mixq("compare -m " + kModel + " --configs gptq:4:0 --text " + (dir / "short.txt")),
                      "group size must be a positive integer");
   expect_clean_error(run_mixq(base + "--method slim --bits 8"), "target bits N must be 2…7");
+  expect_clean_error(run_mixq(base + "--method fineq-rtn --sym"), "unknown flag --sym");  // the flag is named
+  expect_clean_error(run_mixq(base + "--method fineq-rtn --bits 3"), "--bits");
   std::ofstream(dir / "calib.txt") << story_text(40);
   expect_clean_error(run_mixq(base + "--method slim --group 128 --calib-len 64 --calib " + (dir / "calib.txt")),
                      "larger than the row");

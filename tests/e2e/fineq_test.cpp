@@ -95,7 +95,7 @@ TEST(Fineq, GptqBeatsRtnOnEveryLayerOfTinyStories5M) {
 // FineQ (≈2.7 measured bits/weight: 8 bits per 3 weights + one fp16 step per row) against uniform
 // 2-bit GPTQ at the best group size whose measured bits stay below FineQ's (g64: 2.5 bpw; g32 would
 // be 3.0), same calibration, same evaluation windows. The paper's rule beats plain GPTQ g64/g128;
-// mixq's default (obs rule, symmetric INT2) also beats GPTQ g64 with act-order, the strongest
+// mixq's default (best-mode rule, symmetric INT2) also beats GPTQ g64 with act-order, the strongest
 // uniform 2-bit configuration under 2.7 bits.
 TEST(Fineq, BeatsUniformTwoBitGptqAtComparableBitsOnTinyStories5M) {
   MIXQ_REQUIRE_FILE(test::shared_path(kCalib));

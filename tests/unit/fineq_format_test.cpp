@@ -1,4 +1,4 @@
-// Golden vectors pin the `fineq` byte layout documented in quant/formats/fineq.hpp.
+// Golden vectors pin the `fineq` byte layout documented in formats/fineq.hpp.
 #include <gtest/gtest.h>
 
 #include "mixq/core/error.hpp"

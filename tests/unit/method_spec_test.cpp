@@ -46,4 +46,31 @@ TEST(MethodSpec, SlimConfigurationsRoundTripAndOfficialImpliesTheCodesKlDirectio
     EXPECT_THROW(parse_method_spec(bad), Error) << bad;
 }
 
+TEST(MethodSpec, FineqRuleBestModeIsReadUnderItsOldNameObsAndWrittenUnderItsNew) {
+  const auto o = parse_method_spec("fineq-gptq:48+obs");
+  EXPECT_EQ(o.get<FineqOptions>().format.rule, formats::FineqRule::BestMode);
+  EXPECT_EQ(method_spec(o), "fineq-gptq:48");  // the default rule is not spelled out
+  EXPECT_EQ(method_spec(parse_method_spec("fineq-rtn+ratio+int2-twos")), "fineq-rtn:row+ratio+int2-twos");
+  auto json = formats::FineqParams{}.to_json();
+  EXPECT_EQ(json.at("rule"), "best-mode");
+  json["rule"] = "obs";  // a file written before the rename
+  EXPECT_EQ(formats::FineqParams::from_json(json).rule, formats::FineqRule::BestMode);
+  json["rule"] = "best";
+  EXPECT_THROW(formats::FineqParams::from_json(json), Error);
+}
+
+TEST(MethodSpec, EveryMethodRefusesFlagsItDoesNotTakeAndRoundTripsItsDefaults) {
+  for (const MethodInfo* m : all_methods()) {
+    SCOPED_TRACE(m->name);
+    const std::string base = std::string(m->name) + (m->takes_bits ? ":3" : "");
+    const auto o = parse_method_spec(base);
+    EXPECT_EQ(format_name_of(o), m->format);
+    EXPECT_EQ(method_spec(parse_method_spec(method_spec(o))), method_spec(o));
+    EXPECT_NO_THROW(validate_method_options(o));
+    EXPECT_THROW(parse_method_spec(base + "+no-such-flag"), Error);
+  }
+  EXPECT_THROW(parse_method_spec("fineq-gptq+sym"), Error);
+  EXPECT_THROW(parse_method_spec("slim:2+act-order"), Error);
+}
+
 }  // namespace mixq::quant

@@ -1,4 +1,4 @@
-// Golden vectors pin the `slim` layout documented in quant/formats/slim.hpp.
+// Golden vectors pin the `slim` layout documented in formats/slim.hpp.
 #include <gtest/gtest.h>
 
 #include <random>

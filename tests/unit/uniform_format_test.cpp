@@ -1,4 +1,4 @@
-// Golden vectors pin the `uniform` bit layout documented in quant/formats/uniform.hpp.
+// Golden vectors pin the `uniform` bit layout documented in formats/uniform.hpp.
 #include <gtest/gtest.h>
 
 #include "mixq/core/error.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// The accelerator model's parameters (DESIGN.md §8): array shape, word widths, and the per-event
+// The accelerator model's parameters (docs/DESIGN.md "Energy and area"): array shape, word widths, and the per-event
 // energy and per-unit area constants, each with the source it comes from. Loaded from JSON; the
 // default (45 nm: Horowitz, ISSCC 2014; standard cells: NanGate 45 nm Open Cell Library) is built
 // in and can be written out with `mixq simulate --dump-config` to edit.

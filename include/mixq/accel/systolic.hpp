@@ -1,5 +1,5 @@
 #pragma once
-// Cycle-level model of a weight-stationary R×C systolic array (DESIGN.md §8) running one FineQ
+// Cycle-level model of a weight-stationary R×C systolic array (docs/DESIGN.md "Array and dataflow") running one FineQ
 // layer on int8 activations, with pluggable processing elements:
 //   baseline  int8 × int4 multiplier + accumulator: one weight per beat;
 //   select    FineQ temporal (a): a 2-bit "multiplier" selects 0, ±x or −2x; INT2 codes take one

@@ -1,6 +1,6 @@
 #pragma once
 // `mixq compare`: several quantization configurations of one model, on the same calibration
-// windows and the same evaluation text, in one table (DESIGN.md §7). Every quantized model is
+// windows and the same evaluation text, in one table (docs/DESIGN.md "Comparison table"). Every quantized model is
 // written to a file and evaluated from that file, so the numbers are those of what users keep.
 #include <functional>
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// Perplexity (DESIGN.md §7) under three window protocols over one token stream:
+// Perplexity (docs/DESIGN.md "Perplexity protocols") under three window protocols over one token stream:
 //  gptq     — non-overlapping windows of ctx tokens, every next-token prediction scored;
 //  llamacpp — windows of ctx tokens starting with BOS, only the second half scored (llama.cpp);
 //  llama2c  — non-overlapping windows of ctx+1 tokens, ctx targets each (shared/models/README.md).

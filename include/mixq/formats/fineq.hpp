@@ -1,5 +1,5 @@
 #pragma once
-// Format `fineq` (FineQ, Xie et al. DATE 2025 — our specification, DESIGN.md §5.4): weights in
+// Format `fineq` (FineQ, Xie et al. DATE 2025 — our specification, docs/DESIGN.md "Format fineq"): weights in
 // clusters of 3 consecutive input columns of a row, one byte per cluster, one fp16 step Δ per row
 // (or per group of G input columns, G a multiple of 3).
 //
@@ -26,6 +26,10 @@
 
 namespace mixq::formats {
 
+// One byte per cluster: a 2-bit index and 6 data bits, three INT2 codes or two INT3 codes.
+inline constexpr int kFineqIndexBits = 2, kFineqInt2Bits = 2, kFineqInt3Bits = 3;
+static_assert(kFineqIndexBits + 3 * kFineqInt2Bits == 8 && kFineqIndexBits + 2 * kFineqInt3Bits == 8);
+
 // How a cluster's mode (three INT2, or which weight is pruned) is chosen.
 enum class FineqRule {
   Ratio,     // the paper: outlier cluster when max|w| > T·min|w|, the smallest pruned
@@ -33,8 +37,11 @@ enum class FineqRule {
   BestMode,  // ours: the best of all four modes (any weight may be pruned) under the error
              // weights, GPTQ's 1/U_kk² with fineq-gptq; Δ searched under the same weights
 };
-inline constexpr EnumName<FineqRule> kFineqRuleNames[] = {
-    {FineqRule::Ratio, "ratio"}, {FineqRule::MinError, "min-error"}, {FineqRule::BestMode, "obs"}};
+// "obs" is best-mode's old name, still read in files and specs written before the rename.
+inline constexpr EnumName<FineqRule> kFineqRuleNames[] = {{FineqRule::Ratio, "ratio"},
+                                                          {FineqRule::MinError, "min-error"},
+                                                          {FineqRule::BestMode, "best-mode"},
+                                                          {FineqRule::BestMode, "obs"}};
 constexpr std::span<const EnumName<FineqRule>> enum_table(FineqRule) { return kFineqRuleNames; }
 
 // The INT3 grid of outlier clusters: Δ steps (paper) or Δ/2 steps.

@@ -1,6 +1,6 @@
 #pragma once
 // A quantized weight matrix as it is stored: a few named parts (codes, scales, ...) that become
-// the tensors `W.<part>` of the quantized model file (DESIGN.md §3), plus the format's name and
+// the tensors `W.<part>` of the quantized model file (docs/DESIGN.md "Tensors of the quantized file"), plus the format's name and
 // its typed parameters. Bits/weight are always counted from these bytes.
 #include <any>
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// Format `slim` (SliM-LLM, DESIGN.md §4/§5.3): groups of G consecutive input columns spanning all
+// Format `slim` (SliM-LLM; docs/DESIGN.md "Format slim"): groups of G consecutive input columns spanning all
 // rows, each group with its own width b_g ∈ {N−1, N, N+1} (N = the target average, 2…7), and a
 // grid per (row, group).
 //
@@ -18,7 +18,7 @@
 // Values: b_g ≥ 2: w = scale · (code − zero), zero an integer (GPTQ's grid).
 //         b_g = 1: w = μ + α·(2·code − 1): code 1 above the row's group mean μ, 0 below, with
 //                  scale = α (mean |w|) and zero = μ — the mean offset is kept (the official
-//                  kernel drops it; see specs/slim-llm.md §3.3).
+//                  kernel drops it; see docs/DESIGN.md "SliM-LLM published code versus mixq").
 // Bits/weight count every byte: codes, scales, zeros and the width map.
 #include <cstdint>
 #include <span>
@@ -50,7 +50,7 @@ struct SlimFormat {
   static constexpr std::string_view name = "slim";
 
   // 32-bit words holding a stream of `len` codes of width `bits`.
-  static int64_t words_for(int64_t len, int bits) { return (len * bits + 31) / 32; }
+  static constexpr int64_t words_for(int64_t len, int bits) { return (len * bits + 31) / 32; }
   // Bytes of one row's codes for these group widths.
   static int64_t row_code_bytes(int64_t cols, const SlimParams& p, std::span<const int> widths);
   static size_t bytes_for(int64_t rows, int64_t cols, const SlimParams& p, std::span<const int> widths);
@@ -77,5 +77,10 @@ struct SlimFormat {
                              int64_t row_end);
   static AffineForm affine_form(const PackedTensor& t);
 };
+
+// 32 three-bit codes fill exactly 3 words, so with G a multiple of 32 a group at N ± 1 bits
+// costs exactly (N ± 1)·G bits and the payload averages N.
+static_assert(SlimFormat::words_for(32, 3) == 3 && SlimFormat::words_for(32, 1) == 1 && SlimFormat::words_for(128, 3) == 12);
+static_assert(SlimFormat::words_for(33, 3) == 4);  // a straddling code takes a word more
 
 }  // namespace mixq::formats

@@ -38,8 +38,8 @@ struct UniformFormat {
   using Params = UniformParams;
   static constexpr std::string_view name = "uniform";
 
-  static int codes_per_word(int bits) { return 32 / bits; }
-  static int64_t words_per_row(int64_t cols, int bits) { return (cols + codes_per_word(bits) - 1) / codes_per_word(bits); }
+  static constexpr int codes_per_word(int bits) { return 32 / bits; }
+  static constexpr int64_t words_per_row(int64_t cols, int bits) { return (cols + codes_per_word(bits) - 1) / codes_per_word(bits); }
   // Exact stored size; used for bits/weight before anything is packed.
   static size_t bytes_for(int64_t rows, int64_t cols, const UniformParams& p);
   // bytes_for of t's own shape and parameters: what bits/weight must be counted from.
@@ -68,5 +68,10 @@ struct UniformFormat {
                              int64_t row_end);
   static AffineForm affine_form(const PackedTensor& t);
 };
+
+// k = ⌊32 / b⌋ codes per word, never straddling: 3-bit codes leave 2 spare bits.
+static_assert(UniformFormat::codes_per_word(2) == 16 && UniformFormat::codes_per_word(3) == 10 &&
+              UniformFormat::codes_per_word(4) == 8 && UniformFormat::codes_per_word(8) == 4);
+static_assert(UniformFormat::words_per_row(128, 3) == 13);
 
 }  // namespace mixq::formats

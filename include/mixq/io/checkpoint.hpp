@@ -33,7 +33,7 @@ void check_tensor(const Tensor& t, const TensorSpec& spec, const std::string& wh
 // beside the model (tokenizer.model, tokenizer.bin or tok512.bin).
 Checkpoint load_checkpoint(const std::string& path, const std::string& tokenizer_path = "");
 
-// llama2.c "legacy" (version 0) format: header of 7 int32, then fp32 tensors (DESIGN.md §2).
+// llama2.c "legacy" (version 0) format: header of 7 int32, then fp32 tensors (docs/DESIGN.md "llama2.c checkpoints").
 Checkpoint load_llama2c(const std::string& path);
 
 }  // namespace mixq::io

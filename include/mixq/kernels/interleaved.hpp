@@ -1,5 +1,5 @@
 #pragma once
-// The fast CPU layout every affine-readable format (quant/formats/affine_form.hpp) is repacked
+// The fast CPU layout every affine-readable format (formats/affine_form.hpp) is repacked
 // into at load time; the file on disk keeps its own layout. docs/kernels.md describes it.
 //
 // Columns are permuted: groups sorted by width (stable), each group padded to a multiple of 32
@@ -58,6 +58,28 @@ constexpr int chunk_position(int lane, int slot) {
 // Where the activation of (lane, slot) sits within a chunk's 128 int8 activations: step j = slot & 3,
 // byte 2·lane + slot / 4 of that step's 32.
 constexpr int activation_index(int lane, int slot) { return 32 * (slot & 3) + 2 * lane + (slot >> 2); }
+
+// The layout arithmetic, checked where it is written: a row's planes hold exactly b bits per
+// column of a chunk; a tile's rows never overlap within a block; the 16 lanes × 8 slots of a
+// chunk reach each of its 128 columns, and each of its 128 activations, exactly once.
+constexpr bool is_chunk_permutation(int (*at)(int, int)) {
+  bool seen[kChunkCols] = {};
+  for (int lane = 0; lane < 16; ++lane)
+    for (int slot = 0; slot < 8; ++slot) {
+      const int p = at(lane, slot);
+      if (p < 0 || p >= kChunkCols || seen[p]) return false;
+      seen[p] = true;
+    }
+  return true;
+}
+static_assert(is_chunk_permutation(chunk_position));
+static_assert(is_chunk_permutation(activation_index));
+static_assert(plane_bytes(1) * 8 == kChunkCols && plane_bytes(2) * 8 == 2 * kChunkCols &&
+              plane_bytes(3) * 8 == 3 * kChunkCols && plane_bytes(4) * 8 == 4 * kChunkCols);
+static_assert(plane_offsets(4, kTileRows - 1).hi + 32 == kTileRows * plane_bytes(4));  // 2 planes: lo, then hi
+static_assert(plane_offsets(3, kTileRows - 1).bit + 16 == kTileRows * plane_bytes(3));  // lo, then the odd bit
+static_assert(plane_offsets(1, kTileRows - 1).bit + 16 == kTileRows * plane_bytes(1));
+static_assert(kChunkCols % kSubCols == 0);
 
 // x in the kernel's byte order: q[c·128 + activation_index(lane, slot)] (int8), scale[c·8 + l] =
 // the scale of 32-bit lane l of chunk c (u16 lanes 2l, 2l + 1), group_sum[g] = Σ x over group g's

@@ -1,6 +1,6 @@
 #pragma once
 // The one interface every linear layer goes through. Dense fp32 weights implement it today;
-// each packed quantization format plugs in behind it (DESIGN.md §4) without touching the model.
+// each packed quantization format plugs in behind it (docs/DESIGN.md "Format table") without touching the model.
 #include <cstddef>
 #include <string>
 

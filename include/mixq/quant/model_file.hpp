@@ -1,5 +1,5 @@
 #pragma once
-// The quantized model file (DESIGN.md §3): one safetensors file that holds everything needed to
+// The quantized model file (docs/DESIGN.md "Quantized model file"): one safetensors file that holds everything needed to
 // run the model — packed weights as `W.<part>` tensors, the embedding and norms as F32, the
 // tokenizer's own file bytes as the U8 tensor `mixq.tokenizer` — and, in `__metadata__`:
 //   mixq.version          "1"

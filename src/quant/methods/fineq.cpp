@@ -1,4 +1,4 @@
-// FineQ methods (DESIGN.md §5.4): the step search and cluster encoding shared by fineq-rtn and
+// FineQ methods (docs/DESIGN.md "FineQ"): the step search and cluster encoding shared by fineq-rtn and
 // fineq-gptq, and their rows of the method table.
 #include "mixq/quant/methods/fineq.hpp"
 

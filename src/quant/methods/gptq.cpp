@@ -1,5 +1,5 @@
 // GPTQ: quantize one column at a time and spread its error over the not-yet-quantized columns
-// through the inverse Hessian, in blocks with lazy batch updates (DESIGN.md §5.2).
+// through the inverse Hessian, in blocks with lazy batch updates (docs/DESIGN.md "GPTQ").
 #include <lapacke.h>
 #include <cblas.h>
 

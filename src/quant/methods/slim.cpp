@@ -1,4 +1,4 @@
-// SliM-LLM (Huang et al., ICML 2025; specs/slim-llm.md): salience-determined bit allocation (SBA)
+// SliM-LLM (Huang et al., ICML 2025; docs/DESIGN.md "SliM-LLM"): salience-determined bit allocation (SBA)
 // over groups of G input columns, salience-weighted quantizer calibration (SQC) of each group's
 // grid, and GPTQ's error feedback with block = group; and the method's row of the table.
 #include "mixq/quant/methods/slim.hpp"
@@ -49,7 +49,7 @@ struct RowGrid {
   float zero() const { return bits == 1 ? binary.mean : grid.zero; }
 };
 
-// SQC's step search (specs/slim-llm.md §2.2): min-max with 0 in range, then the step scaled by
+// SQC's step search (docs/DESIGN.md "SliM-LLM SQC"): min-max with 0 in range, then the step scaled by
 // τ = 1, 1.002 … 1.1, 0.998 … 0.9 about the fixed integer zero, keeping the first τ of least
 // Σ weight_i·|ŵ_i − v_i|^2.4 (weight null: all 1).
 formats::GridQuantizer sqc_fit(const float* v, int64_t n, int bits, const float* weight) {
@@ -192,7 +192,7 @@ std::pair<int64_t, int64_t> candidate_range(int64_t groups, const SlimOptions& o
   return o.official ? std::pair<int64_t, int64_t>{1, groups / 2 - 1} : std::pair<int64_t, int64_t>{0, groups / 2};
 }
 
-// SBA's published search (specs/slim-llm.md §1.4): candidate p is the original weights RTN-
+// SBA's published search (docs/DESIGN.md "SliM-LLM SBA search"): candidate p is the original weights RTN-
 // quantized at its widths (min-max with 0 in range; binary at 1 bit). Candidates differ from
 // p − 1 in two groups only, so each window's X Ŵᵀ moves by two thin GEMMs per step instead of
 // being recomputed.

@@ -1,5 +1,5 @@
 #pragma once
-// Calibration (DESIGN.md §5.2): windows sampled from a calibration text with a fixed seed, and
+// Calibration (docs/DESIGN.md "Calibration"): windows sampled from a calibration text with a fixed seed, and
 // what one decoder layer's linears see of them — each site's Hessian and, for methods that score
 // candidates on real outputs, the inputs themselves. The layer-sequential driver that feeds each
 // quantized layer's output to the next is quant/pipeline.hpp.

@@ -1,5 +1,5 @@
 #pragma once
-// FineQ (DESIGN.md §5.4): Δ per row/group by grid search under the cluster rule, then every
+// FineQ (docs/DESIGN.md "FineQ"): Δ per row/group by grid search under the cluster rule, then every
 // cluster encoded (fineq-rtn); or GPTQ 3 columns at a time, each cluster's mode decided from the
 // error-updated weights and frozen, its values re-rounded after each in-cluster update
 // (fineq-gptq). Spec: fineq-rtn|fineq-gptq[:GROUP|row][+paper][+ratio|+min-error|+best-mode]

@@ -1,5 +1,5 @@
 #pragma once
-// GPTQ (Frantar et al. 2022), DESIGN.md §5.2: one column at a time, each column's rounding error
+// GPTQ (Frantar et al. 2022; docs/DESIGN.md "GPTQ"): one column at a time, each column's rounding error
 // spread over the columns not yet quantized through the inverse Hessian. The error feedback is
 // shared by every method that runs GPTQ on its own grid (fineq-gptq, slim).
 #include <functional>

@@ -1,5 +1,5 @@
 #pragma once
-// SliM-LLM (DESIGN.md §5.3, specs/slim-llm.md §8): salience order of the groups, SBA's search of
+// SliM-LLM (docs/DESIGN.md "SliM-LLM procedure"): salience order of the groups, SBA's search of
 // p on the calibration inputs' output distributions, then GPTQ with block = group and SQC at
 // each group start. Spec: slim:N[:GROUP][+official][+no-sba][+no-sqc][+lambda=L][+kl-fp-q|+kl-q-fp]
 // [+mask-salience|+mask-weights][+search-rtn|+search-gptq][+score-kl|+score-mse][+true-seq]
