@@ -62,6 +62,15 @@ const char* enum_name(E value) {
   fail("enum_name", "value {} has no name", int(value));
 }
 
+// A spec flag naming one value of an option ("kl-fp-q" with prefix "kl-"): true and `out` set
+// when `flag` is `prefix` + a name or alias of E, else false and `out` untouched.
+template <typename E>
+bool parse_prefixed_enum(std::string_view flag, std::string_view prefix, E& out) {
+  if (!flag.starts_with(prefix) || !is_enum_name<E>(flag.substr(prefix.size()))) return false;
+  out = parse_enum<E>(flag.substr(prefix.size()), std::string(prefix));
+  return true;
+}
+
 // Every name and alias, for a CLI option's allowed values.
 template <typename E>
 std::vector<std::string> enum_names() {

@@ -160,12 +160,13 @@ void parse_fineq(const MethodArgs& a, MethodOptions& o) {
   for (const auto& w : a.flags) {
     auto& p = f.format;
     if (w.text.starts_with("t=")) p.threshold = spec_number(a, {w.text.substr(2), w.origin}, "threshold");
-    else if (w.text == "paper") p = {p.group, p.threshold, formats::FineqRule::Ratio, formats::FineqInt3::Wide, formats::FineqInt2::Twos};
-    else if (is_enum_name<formats::FineqRule>(w.text)) p.rule = parse_enum<formats::FineqRule>(w.text, a.where);
-    else if (w.text.starts_with("int3-") && is_enum_name<formats::FineqInt3>(w.text.substr(5)))
-      p.int3 = parse_enum<formats::FineqInt3>(w.text.substr(5), a.where);
-    else if (w.text.starts_with("int2-") && is_enum_name<formats::FineqInt2>(w.text.substr(5)))
-      p.int2 = parse_enum<formats::FineqInt2>(w.text.substr(5), a.where);
+    else if (w.text == "paper") {  // the paper's rule and grids; group and threshold as given
+      const formats::FineqParams given = p;
+      p = formats::FineqParams::paper();
+      p.group = given.group;
+      p.threshold = given.threshold;
+    } else if (parse_prefixed_enum(w.text, "", p.rule) || parse_prefixed_enum(w.text, "int3-", p.int3) ||
+               parse_prefixed_enum(w.text, "int2-", p.int2)) continue;
     else if (w.text == "true-seq") o.true_sequential = true;
     else unknown_flag(a, w, "paper, t=T, ratio, min-error, best-mode, int3-wide, int3-fine, int2-twos, int2-sym, true-seq");
   }

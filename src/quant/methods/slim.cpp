@@ -388,14 +388,6 @@ nlohmann::json SlimOptions::to_json() const {
 
 namespace {
 
-// "+kl-fp-q" → kl = fp-q: a flag naming one value of an option.
-template <typename E>
-bool prefixed_enum(const std::string& flag, const char* prefix, E& out) {
-  if (!flag.starts_with(prefix) || !is_enum_name<E>(flag.substr(std::string_view(prefix).size()))) return false;
-  out = parse_enum<E>(flag.substr(std::string_view(prefix).size()), "slim");
-  return true;
-}
-
 void parse_slim(const MethodArgs& a, MethodOptions& o) {
   if (!a.bits)
     fail(a.where, "expected slim:N[:GROUP][+official][+no-sba][+no-sqc][+lambda=L][+kl-fp-q|kl-q-fp][+mask-weights][+true-seq]");
@@ -411,9 +403,9 @@ void parse_slim(const MethodArgs& a, MethodOptions& o) {
     else if (f.text == "no-sba") s.sba = false;
     else if (f.text == "no-sqc") s.sqc = false;
     else if (f.text.starts_with("lambda=")) s.lambda = spec_number(a, {f.text.substr(7), f.origin}, "lambda");
-    else if (prefixed_enum(f.text, "kl-", kl)) s.kl = kl;
-    else if (prefixed_enum(f.text, "mask-", s.mask) || prefixed_enum(f.text, "search-", s.search) ||
-             prefixed_enum(f.text, "score-", s.score)) continue;
+    else if (parse_prefixed_enum(f.text, "kl-", kl)) s.kl = kl;
+    else if (parse_prefixed_enum(f.text, "mask-", s.mask) || parse_prefixed_enum(f.text, "search-", s.search) ||
+             parse_prefixed_enum(f.text, "score-", s.score)) continue;
     else if (f.text == "true-seq") o.true_sequential = true;
     else unknown_flag(a, f, "official, no-sba, no-sqc, lambda=L, kl-fp-q, kl-q-fp, mask-salience, mask-weights, search-rtn, search-gptq, score-kl, score-mse, true-seq");
   }
