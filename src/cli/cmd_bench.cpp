@@ -11,8 +11,8 @@ void add_bench_command(CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("bench", "prompt and decode speed beside the measured memory bandwidth");
   add_model_options(*cmd, o->model);
-  cmd->add_option("--prompt-tokens", o->prompt, "prompt length")->check(CLI::PositiveNumber);
-  cmd->add_option("--decode-tokens", o->decode, "decode steps")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--prompt-tokens", o->prompt, "prompt length")->check(positive_number());
+  cmd->add_option("--decode-tokens", o->decode, "decode steps")->check(non_negative_number());
   cmd->callback([o] {
     auto m = load_model(o->model);
     const double bw = eval::measure_read_bandwidth(m.model->pool());

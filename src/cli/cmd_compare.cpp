@@ -28,7 +28,7 @@ void add_compare_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("compare", "quantize a model several ways and compare them in one table");
   cmd->add_option("-m,--model", o->compare.model, "llama2.c checkpoint or Hugging Face directory")->required();
   cmd->add_option("--tokenizer", o->compare.tokenizer, "tokenizer file (default: found beside the model)");
-  cmd->add_option("-t,--threads", o->compare.threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("-t,--threads", o->compare.threads, "worker threads (0: all cores)")->check(non_negative_number());
   cmd->add_option("--configs", o->compare.configs,
                   "METHOD:BITS[:GROUP|row][+sym][+mse][+act-order][+true-seq], comma-separated")
       ->delimiter(',')
@@ -36,13 +36,16 @@ void add_compare_command(CLI::App& app) {
   add_calibration_options(*cmd, o->compare.calib_text, o->compare.calib);
   cmd->add_option("--text", o->compare.eval_text, "evaluation text")->required();
   cmd->add_option("--ctx", o->compare.ctx, "evaluation window (default: the model's seq_len)");
-  cmd->add_option("--max-windows", o->compare.max_windows, "evaluation windows per protocol (0: all)");
+  cmd->add_option("--max-windows", o->compare.max_windows, "evaluation windows per protocol (0: all)")->check(non_negative_number());
   cmd->add_option("--keep", o->compare.out_dir, "keep the quantized files in this directory");
   cmd->add_option("--json", o->json_out, "also write the table as JSON to this file");
   cmd->add_option("--csv", o->csv_out, "also write the table as CSV to this file");
   cmd->add_option("--plot", o->svg_out, "also write perplexity vs measured bits/weight as an SVG chart");
   cmd->add_flag("-q,--quiet", o->quiet, "no progress bars");
-  cmd->callback([o] {
+  cmd->callback([o, cmd] {
+    const auto& c = o->compare;
+    check_outputs(*cmd, {c.model, c.tokenizer, c.eval_text, c.calib_text},
+                  {{"--json", o->json_out}, {"--csv", o->csv_out}, {"--plot", o->svg_out}, {"--keep", c.out_dir, true}});
     o->compare.progress = !o->quiet;
     const auto rows = eval::compare_configs(o->compare, [&](const eval::CompareRow& r) {
       if (!o->quiet) fmt::print(stderr, "{}: ppl {:.4f}\n", r.config, r.ppl_gptq);

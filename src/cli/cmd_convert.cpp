@@ -16,7 +16,8 @@ void add_convert_command(CLI::App& app) {
   cmd->add_option("--tokenizer", o->tokenizer, "tokenizer to use (default: found beside the model / embedded)");
   cmd->add_option("-o,--out", o->out, "output directory")->required();
   cmd->add_option("--dtype", o->dtype, "F32, F16 or BF16")->check(CLI::IsMember({"F32", "F16", "BF16"}));
-  cmd->callback([o] {
+  cmd->callback([o, cmd] {
+    check_outputs(*cmd, {o->model, o->tokenizer}, {{"-o", o->out, true, io::hf_dir_file_names()}});
     const io::DType dtype = o->dtype == "F16" ? io::DType::F16 : o->dtype == "BF16" ? io::DType::BF16 : io::DType::F32;
     io::Checkpoint ck = quant::is_quantized_model_file(o->model)
                             ? quant::dequantized_checkpoint(quant::load_quantized_model(o->model, 1), o->model)

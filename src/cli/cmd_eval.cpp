@@ -19,11 +19,11 @@ void add_eval_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "perplexity of a model on a text");
   add_model_options(*cmd, o->model);
   cmd->add_option("--text", o->text, "evaluation text file")->required();
-  cmd->add_option("--ctx", o->ctx, "window length in tokens (default: the model's seq_len)");
+  cmd->add_option("--ctx", o->ctx, "window length in tokens (default: the model's seq_len)")->check(non_negative_number());
   cmd->add_option("--protocol", o->protocols, "gptq, llamacpp and/or llama2c")->delimiter(',');
   cmd->add_flag("--split-blocks", o->split_blocks,
                 "tokenize each \\n\\n-separated block with its own BOS (llama2.c's recipe)");
-  cmd->add_option("--max-windows", o->max_windows, "score at most this many windows (0: all)");
+  cmd->add_option("--max-windows", o->max_windows, "score at most this many windows (0: all)")->check(non_negative_number());
   cmd->add_flag("--json", o->json, "print results as JSON");
   cmd->callback([o] {
     const auto text = io::read_whole_file(o->text);

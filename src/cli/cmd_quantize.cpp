@@ -30,14 +30,14 @@ std::vector<std::string> method_names() {
 
 void add_method_options(CLI::App& cmd, MethodFlags& m) {
   cmd.add_option("--method", m.method, quant::method_choices())->check(CLI::IsMember(method_names()));
-  cmd.add_option("--bits", m.bits, "bits per weight: 2, 3, 4 or 8 (slim: the average N, 2…7)")->check(CLI::Number);
-  cmd.add_option("--group", m.group, "input columns per group (0: one group per row)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--bits", m.bits, "bits per weight: 2, 3, 4 or 8 (slim: the average N, 2…7)")->check(finite_number());
+  cmd.add_option("--group", m.group, "input columns per group (0: one group per row)")->check(non_negative_number());
   cmd.add_flag("--sym", m.sym, "symmetric grid (no zero point stored)");
   cmd.add_flag("--mse", m.mse, "search the clipping range minimizing squared error");
   cmd.add_flag("--act-order", m.act_order, "GPTQ: columns in descending Hessian diagonal order");
   cmd.add_flag("--true-sequential", m.true_sequential, "q,k,v → o → gate,up → down on quantized inputs");
-  cmd.add_option("--damp", m.damp, "GPTQ dampening λ (× mean diag H)")->check(CLI::PositiveNumber);
-  cmd.add_option("--fineq-threshold", m.fineq_threshold, "FineQ: outlier cluster when max|w| > T·min|w|")->check(CLI::Number);
+  cmd.add_option("--damp", m.damp, "GPTQ dampening λ (× mean diag H)")->check(positive_number());
+  cmd.add_option("--fineq-threshold", m.fineq_threshold, "FineQ: outlier cluster when max|w| > T·min|w|")->check(finite_number());
   cmd.add_option("--fineq-rule", m.fineq_rule, "FineQ cluster rule")->check(CLI::IsMember(enum_names<formats::FineqRule>()));
   cmd.add_option("--fineq-int3", m.fineq_int3, "FineQ INT3 grid: wide (Δ steps) or fine (Δ/2 steps)")
       ->check(CLI::IsMember(enum_names<formats::FineqInt3>()));
@@ -47,7 +47,7 @@ void add_method_options(CLI::App& cmd, MethodFlags& m) {
       ->check(CLI::IsMember({"mixq", "official"}));
   cmd.add_flag("--no-sba", m.no_sba, "slim: no salience-determined bit allocation (every group N bits)");
   cmd.add_flag("--no-sqc", m.no_sqc, "slim: no salience-weighted quantizer calibration (min-max grids)");
-  cmd.add_option("--slim-lambda", m.slim_lambda, "slim: SQC weight of salient weights (1: published, inert)")->check(CLI::Number);
+  cmd.add_option("--slim-lambda", m.slim_lambda, "slim: SQC weight of salient weights (1: published, inert)")->check(finite_number());
   cmd.add_option("--slim-kl", m.slim_kl, "slim: SBA score KL(P_fp‖P_q) (fp-q, paper; default) or KL(P_q‖P_fp) (q-fp, code; default with --compat official)")
       ->check(CLI::IsMember(enum_names<quant::SlimKl>()));
   cmd.add_option("--slim-search", m.slim_search, "slim: SBA scores candidates as RTN of W (rtn, published) or as stored (gptq)")
@@ -97,8 +97,8 @@ quant::MethodOptions method_options_of(const MethodFlags& m, const CLI::App& cmd
 
 void add_calibration_options(CLI::App& cmd, std::string& text, quant::CalibOptions& c) {
   cmd.add_option("--calib", text, "calibration text (needed by gptq, fineq-gptq and slim)");
-  cmd.add_option("--calib-samples", c.samples, "calibration windows")->check(CLI::PositiveNumber);
-  cmd.add_option("--calib-len", c.length, "tokens per window (0: min(seq_len, 2048))")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--calib-samples", c.samples, "calibration windows")->check(positive_number());
+  cmd.add_option("--calib-len", c.length, "tokens per window (0: min(seq_len, 2048))")->check(non_negative_number());
   cmd.add_option("--seed", c.seed, "seed of the window sampling");
 }
 
@@ -127,10 +127,19 @@ void add_quantize_command(CLI::App& app) {
     } catch (const Error& e) {
       fail("--method/--bits/--group", "{}", e.what());
     }
+    const bool calibrated = quant::method_info(o->method.method).needs_calibration;
+    const std::string method = "--method " + o->method.method + (cmd->count("--method") ? "" : " (the default)");
+    for (const char* option : {"--calib", "--damp", "--calib-samples", "--calib-len", "--seed"})
+      if (!calibrated && cmd->count(option)) fail(option, "{} uses no calibration: drop {}", method, option);
+    if (calibrated && o->calib_text.empty())
+      fail("--calib", "{} needs a calibration text: pass --calib FILE (rtn and fineq-rtn need none)", method);
+    const std::vector<OutputPath> outputs = {{"-o", o->out}, {"--export-f16", o->export_f16, true, io::hf_dir_file_names()}};
+    const std::vector<std::string> inputs = {o->model.model, o->model.tokenizer, o->calib_text};
+    check_outputs(*cmd, inputs, outputs);
     auto m = load_model(o->model);
     quant::Calibration calib;
-    if (quant::method_info(o->method.method).needs_calibration)
-      calib = quant::prepare_calibration(*m.tokenizer, m.config.seq_len, o->calib_text, o->calib);
+    if (calibrated) calib = quant::prepare_calibration(*m.tokenizer, m.config.seq_len, o->calib_text, o->calib);
+    check_outputs(*cmd, inputs, outputs);  // again, now that every file the inputs name has been opened
     Progress progress(fmt::format("quantize {}", quant::method_spec(o->method)), size_t(m.config.n_layers), !o->quiet);
     const auto record = quant::quantize_with_record(*m.model, calib, o->method, [&](int l, const auto& reports) {
       double seconds = 0;

@@ -15,8 +15,8 @@ void add_run_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "generate text");
   add_model_options(*cmd, o->model);
   cmd->add_option("-p,--prompt", o->prompt, "prompt text");
-  cmd->add_option("-n,--steps", o->gen.steps, "new tokens at most")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--temperature", o->gen.sampler.temperature, "0: greedy")->check(CLI::NonNegativeNumber);
+  cmd->add_option("-n,--steps", o->gen.steps, "new tokens at most")->check(non_negative_number());
+  cmd->add_option("--temperature", o->gen.sampler.temperature, "0: greedy")->check(non_negative_number());
   cmd->add_option("--top-p", o->gen.sampler.top_p, "nucleus sampling threshold")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--seed", o->gen.sampler.seed, "random seed");
   cmd->callback([o] {

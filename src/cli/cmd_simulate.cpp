@@ -38,7 +38,7 @@ void add_simulate_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("simulate", "run a FineQ-quantized model's layers on the systolic-array model");
   add_model_options(*cmd, o->model);
   cmd->add_option("--text", o->text, "prompt text whose first --tokens tokens run through the model")->required();
-  cmd->add_option("--tokens", o->tokens, "prompt tokens (≤ the model's context)")->check(CLI::PositiveNumber);
+  cmd->add_option("--tokens", o->tokens, "prompt tokens (≤ the model's context)")->check(positive_number());
   cmd->add_option("--layers", o->layers, "decoder layers, e.g. 0,3 (default: all)")->delimiter(',');
   cmd->add_option("--array", o->array, "array shape ROWSxCOLS");
   cmd->add_option("--pe", o->pes, "PE models: baseline, select (FineQ temporal a), unary (FineQ temporal b)")
@@ -50,7 +50,11 @@ void add_simulate_command(CLI::App& app) {
   cmd->add_option("--dump-config", o->dump_config, "write the configuration in use to this file");
   cmd->add_option("--json", o->json_out, "write the whole report as JSON");
   cmd->add_option("--plot-dir", o->plot_dir, "write energy.svg, area.svg and cycles.svg here");
-  cmd->callback([o] {
+  cmd->callback([o, cmd] {
+    check_outputs(*cmd, {o->model.model, o->model.tokenizer, o->text, o->config},
+                  {{"--dump-config", o->dump_config},
+                   {"--json", o->json_out},
+                   {"--plot-dir", o->plot_dir, true, {"energy.svg", "area.svg", "cycles.svg"}}});
     accel::ModelSimOptions opt;
     opt.config = o->config.empty() ? accel::AccelConfig::defaults() : accel::AccelConfig::load(o->config);
     std::tie(opt.config.rows, opt.config.cols) = parse_array(o->array);

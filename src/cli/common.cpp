@@ -1,5 +1,10 @@
 #include "common.hpp"
 
+#include <cmath>
+#include <filesystem>
+
+#include "mixq/core/error.hpp"
+#include "mixq/io/run_files.hpp"
 #include "mixq/quant/model_file.hpp"
 
 namespace mixq::cli {
@@ -9,7 +14,60 @@ void add_model_options(CLI::App& cmd, ModelOptions& o) {
                  "llama2.c checkpoint, Hugging Face directory, or a mixq quantized .safetensors file")
       ->required();
   cmd.add_option("--tokenizer", o.tokenizer, "tokenizer file (default: found beside the model)");
-  cmd.add_option("-t,--threads", o.threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("-t,--threads", o.threads, "worker threads (0: all cores)")->check(non_negative_number());
+}
+
+namespace {
+
+CLI::Validator number_check(const char* name, bool (*ok)(double), const char* rule) {
+  return CLI::Validator(
+      [ok, rule](std::string& s) -> std::string {
+        double v = 0;
+        size_t used = 0;
+        try {
+          v = std::stod(s, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used != s.size() || used == 0) return fmt::format("expected a number, got '{}'", s);
+        if (!std::isfinite(v) || !ok(v)) return fmt::format("must be {}, got {}", rule, s);
+        return "";
+      },
+      name);
+}
+
+}  // namespace
+
+CLI::Validator finite_number() { return number_check("NUMBER", [](double) { return true; }, "a finite number"); }
+CLI::Validator positive_number() { return number_check("POSITIVE", [](double v) { return v > 0; }, "> 0"); }
+CLI::Validator non_negative_number() { return number_check("NONNEGATIVE", [](double v) { return v >= 0; }, ">= 0"); }
+
+void check_outputs(const CLI::App& cmd, const std::vector<std::string>& inputs, const std::vector<OutputPath>& outputs) {
+  for (const auto& in : inputs)
+    if (!in.empty()) io::note_input(in);
+  namespace fs = std::filesystem;
+  std::vector<std::pair<fs::path, const char*>> seen;
+  auto claim = [&](const fs::path& file, const char* option) {
+    const auto canonical = fs::weakly_canonical(file);
+    for (const auto& [path, other] : seen)
+      if (path == canonical) fail(file.string(), "{} names the same file as {}", option, other);
+    seen.emplace_back(canonical, option);
+  };
+  for (const auto& out : outputs) {
+    if (cmd.count(out.option) == 0) continue;
+    if (out.path.empty()) fail(out.option, "empty path");
+    if (!out.is_dir) {
+      io::check_output_file(out.path, out.option);
+      claim(out.path, out.option);
+      continue;
+    }
+    io::check_output_dir(out.path, out.option);
+    for (const auto& name : out.dir_files) {
+      const fs::path file = fs::path(out.path) / name;
+      if (fs::is_directory(out.path)) io::check_output_file(file.string(), out.option);
+      claim(file, out.option);
+    }
+  }
 }
 
 LoadedModel load_model(const ModelOptions& o) {
@@ -18,6 +76,9 @@ LoadedModel load_model(const ModelOptions& o) {
     LoadedModel m;
     m.config = q.model->config();
     m.tokenizer = o.tokenizer.empty() ? std::move(q.tokenizer) : io::load_tokenizer(o.tokenizer);
+    if (m.tokenizer->vocab_size() != m.config.vocab_size)
+      fail(o.tokenizer, "tokenizer has {} tokens but the model's vocabulary is {}", m.tokenizer->vocab_size(),
+           m.config.vocab_size);
     m.model = std::move(q.model);
     return m;
   }

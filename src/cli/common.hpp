@@ -19,6 +19,12 @@ struct ModelOptions {
 
 void add_model_options(CLI::App& cmd, ModelOptions& o);
 
+// Number checks with short messages ("must be > 0, got -1"); CLI11's own print DBL_MAX in all
+// its 309 digits and let NaN through.
+CLI::Validator finite_number();
+CLI::Validator positive_number();
+CLI::Validator non_negative_number();
+
 struct LoadedModel {
   io::LlamaConfig config;
   std::unique_ptr<io::Tokenizer> tokenizer;
@@ -34,6 +40,18 @@ void add_quantize_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 void add_simulate_command(CLI::App& app);
+
+// An output a command will write: the option that names it, and for a directory the names of the
+// files written in it.
+struct OutputPath {
+  const char* option;
+  std::string path;
+  bool is_dir = false;
+  std::vector<std::string> dir_files = {};
+};
+// Before any work: the inputs are recorded (io::note_input), and every output option given may
+// be written (io::check_output_file / check_output_dir), names no input and no other output.
+void check_outputs(const CLI::App& cmd, const std::vector<std::string>& inputs, const std::vector<OutputPath>& outputs);
 
 // --calib, --calib-samples, --calib-len, --seed (quantize and compare).
 void add_calibration_options(CLI::App& cmd, std::string& text, quant::CalibOptions& c);

@@ -1,6 +1,9 @@
 #include "mixq/core/thread_pool.hpp"
 
 #include <algorithm>
+#include <chrono>
+
+#include "mixq/core/error.hpp"
 
 namespace mixq {
 namespace {
@@ -21,10 +24,18 @@ inline void cpu_relax() {
 #endif
 }
 
+int hardware_threads() { return int(std::max(1u, std::thread::hardware_concurrency())); }
+
 }  // namespace
 
+int ThreadPool::max_threads() { return 4 * hardware_threads(); }
+
 ThreadPool::ThreadPool(int threads) {
-  if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads <= 0) threads = hardware_threads();
+  if (threads > max_threads())
+    fail("--threads", "{} threads asked for; at most {} (4 × the {} hardware threads)", threads, max_threads(),
+         hardware_threads());
+  spin_ = threads <= hardware_threads();
   for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
@@ -55,8 +66,18 @@ void ThreadPool::parallel_for(size_t n, RangeFn fn, size_t grain) {
   wake_.notify_all();
   auto [b, e] = share(n, grain, 0, size());
   if (b < e) fn(b, e);
-  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins)
-    if (spins > 4096) std::this_thread::yield();
+  // Spin, then yield for up to a millisecond (a prompt's GEMM ranges end within it, and a
+  // condition-variable wake-up would add tens of µs to each), then sleep.
+  auto done = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+  for (int spins = 0; spin_ && spins < 4096 && !done(); ++spins) cpu_relax();
+  if (spin_ && !done()) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
+    for (int i = 1; !done() && (i % 64 != 0 || std::chrono::steady_clock::now() < until); ++i) std::this_thread::yield();
+  }
+  if (!done()) {
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, done);
+  }
   job_ = nullptr;
 }
 
@@ -64,7 +85,7 @@ void ThreadPool::worker_loop(int index) {
   unsigned seen = 0;
   for (;;) {
     // Spin a little (a few tens of µs) for the next job, then sleep.
-    for (int spins = 0; spins < 20000 && generation_.load(std::memory_order_acquire) == seen && !stop_; ++spins)
+    for (int spins = 0; spin_ && spins < 20000 && generation_.load(std::memory_order_acquire) == seen && !stop_; ++spins)
       cpu_relax();
     if (generation_.load(std::memory_order_acquire) == seen) {
       std::unique_lock lock(mutex_);
@@ -74,7 +95,12 @@ void ThreadPool::worker_loop(int index) {
     seen = generation_.load(std::memory_order_acquire);
     auto [b, e] = share(job_n_, job_grain_, index, size());
     if (b < e) (*job_)(b, e);
-    pending_.fetch_sub(1, std::memory_order_release);
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      // The last range: wake the caller if it went to sleep. Under the lock, so the caller cannot
+      // test pending_ before this decrement and then wait after this notify.
+      std::lock_guard lock(mutex_);
+      done_.notify_one();
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "mixq/core/error.hpp"
+#include "mixq/io/run_files.hpp"
 
 namespace mixq::io {
 
@@ -23,9 +25,37 @@ std::string directory_of(const std::string& path) {
   return dir.empty() ? "." : dir.string();
 }
 
+// Crash tests kill the process at defined points of writing an output, not after guessed sleeps:
+// MIXQ_TEST_KILL_AT=write (at the second write: part of the file written) or =linked (the temporary named, not yet
+// renamed) makes the process SIGKILL itself there.
+void kill_point(const char* phase) {
+  static const char* wanted = std::getenv("MIXQ_TEST_KILL_AT");
+  if (wanted && std::strcmp(wanted, phase) == 0) ::kill(::getpid(), SIGKILL);
+}
+
+// A run killed between naming its temporary and the rename leaves "<path>.tmp.<pid>.<n>"; the
+// next run writing the same path removes those whose process is gone.
+void remove_stale_temporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const std::string prefix = target.filename().string() + ".tmp.";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(directory_of(path), ec)) {
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with(prefix) || !e.is_regular_file(ec)) continue;
+    const std::string rest = name.substr(prefix.size());  // "<pid>.<n>"
+    char* end = nullptr;
+    const long pid = std::strtol(rest.c_str(), &end, 10);
+    if (pid <= 0 || *end != '.') continue;
+    if (::kill(pid_t(pid), 0) != 0 && errno == ESRCH) fs::remove(e.path(), ec);
+  }
+}
+
 }  // namespace
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  check_output_file(path_);
+  remove_stale_temporaries(path_);
 #ifdef O_TMPFILE
   // An unnamed file in the target's directory: if the process dies (even by SIGKILL) before
   // commit(), nothing is left behind at all.
@@ -33,7 +63,7 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   if (fd_ >= 0) return;
 #endif
   // Filesystems without O_TMPFILE: a named temporary, removed unless committed.
-  std::string templ = path_ + ".tmp.XXXXXX";
+  std::string templ = fmt::format("{}.tmp.{}.XXXXXX", path_, ::getpid());  // pid: see remove_stale_temporaries
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');
   fd_ = ::mkstemp(buf.data());
@@ -48,6 +78,7 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::write(std::span<const uint8_t> bytes) {
+  if (++writes_ == 2) kill_point("write");  // the header is out, the tensors not yet
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
@@ -78,8 +109,12 @@ void AtomicFile::commit() {
       }
     }
   }
+  kill_point("linked");
   ::close(fd_);
   fd_ = -1;
+  // Again at the last moment: an input opened since the constructor (or a node made since) is
+  // never replaced.
+  check_output_file(path_);
   if (std::rename(tmp_path_.c_str(), path_.c_str()) != 0)
     fail(path_, "cannot rename temporary output into place: {}", std::strerror(errno));
   committed_ = true;

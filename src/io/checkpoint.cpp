@@ -1,10 +1,16 @@
 #include "mixq/io/checkpoint.hpp"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 
 #include "mixq/core/error.hpp"
 #include "mixq/io/hf_checkpoint.hpp"
+#include "mixq/io/mapped_file.hpp"
+#include "mixq/io/safetensors.hpp"
 
 namespace mixq::io {
 namespace fs = std::filesystem;
@@ -41,9 +47,28 @@ std::string find_tokenizer_beside(const fs::path& dir) {
 
 }  // namespace
 
+ModelPathKind model_path_kind(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) fail(path, "no such file or directory");
+    fail(path, "cannot open: {}", std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) return ModelPathKind::Directory;
+  const MappedFile file(path);  // refuses FIFOs and devices without reading them
+  const auto b = file.bytes();
+  if (b.size() < 9 || b[8] != '{') return ModelPathKind::Llama2c;
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = n << 8 | b[size_t(i)];
+  // A llama2.c header starts with dim and hidden_dim as int32: as one u64 it is far above the cap.
+  return n > 0 && n <= SafetensorsFile::kMaxHeaderBytes ? ModelPathKind::Safetensors : ModelPathKind::Llama2c;
+}
+
 Checkpoint load_checkpoint(const std::string& path, const std::string& tokenizer_path) {
-  if (!fs::exists(path)) fail(path, "no such file or directory");
-  const bool is_dir = fs::is_directory(path);
+  const ModelPathKind kind = model_path_kind(path);
+  if (kind == ModelPathKind::Safetensors)
+    fail(path, "is a safetensors file: a Hugging Face model is read from its directory (config.json beside "
+               "model.safetensors); a mixq quantized file carries mixq.version in its metadata");
+  const bool is_dir = kind == ModelPathKind::Directory;
   Checkpoint ck = is_dir ? load_hf_dir(path) : load_llama2c(path);
   std::string tok = tokenizer_path;
   if (tok.empty()) tok = find_tokenizer_beside(is_dir ? fs::path(path) : fs::path(path).parent_path());

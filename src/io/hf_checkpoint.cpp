@@ -7,9 +7,11 @@
 #include <nlohmann/json.hpp>
 
 #include "mixq/core/error.hpp"
+#include "mixq/core/memory.hpp"
 #include "mixq/core/json_number.hpp"
 #include "mixq/io/atomic_file.hpp"
 #include "mixq/io/mapped_file.hpp"
+#include "mixq/io/run_files.hpp"
 
 namespace mixq::io {
 namespace fs = std::filesystem;
@@ -76,6 +78,8 @@ LlamaConfig parse_hf_config(const std::string& text, const std::string& where) {
   c.rope_theta = get_float(j, "rope_theta", 10000.f, where);
   c.rms_norm_eps = get_float(j, "rms_norm_eps", 1e-6f, where);
   const auto tie = j.find("tie_word_embeddings");
+  if (tie != j.end() && !tie->is_null() && !tie->is_boolean())
+    fail(where, "'tie_word_embeddings' must be true or false, got {}", tie->dump());
   c.tied_classifier = tie != j.end() && tie->is_boolean() && tie->get<bool>();
   if (auto hd = j.find("head_dim"); hd != j.end() && !hd->is_null() && c.n_heads > 0 &&
                                     (!hd->is_number_integer() ||
@@ -107,6 +111,7 @@ std::string hf_config_json(const LlamaConfig& c, DType dtype) {
 
 Checkpoint load_hf_dir(const std::string& dir) {
   const fs::path root(dir);
+  note_input(dir);  // an export must never write into the directory it reads
   Checkpoint ck;
   ck.source = dir;
   const std::string cfg_path = (root / "config.json").string();
@@ -139,8 +144,16 @@ Checkpoint load_hf_dir(const std::string& dir) {
     fail(dir, "neither model.safetensors nor model.safetensors.index.json found");
   }
 
+  std::vector<SafetensorsFile> shards;
+  shards.reserve(shard_files.size());
+  size_t floats = 0;
   for (const auto& file : shard_files) {
-    SafetensorsFile st(file);
+    shards.emplace_back(file);
+    for (const auto& e : shards.back().entries()) floats += size_t(e.numel());
+  }
+  require_memory(floats * sizeof(float), "the checkpoint's weights as fp32", dir);
+  for (const SafetensorsFile& st : shards) {
+    const std::string& file = st.path();
     for (const auto& e : st.entries()) {
       if (e.name.find("rotary_emb.inv_freq") != std::string::npos) continue;  // derived, not a weight
       if (ck.tensors.count(e.name)) fail(file, "tensor '{}' appears in more than one shard", e.name);
@@ -157,13 +170,48 @@ Checkpoint load_hf_dir(const std::string& dir) {
     }
   }
   validate_llama_tensors(ck);
+  // A config naming fewer layers (or a smaller model) than the weights hold would silently drop
+  // the rest: every tensor must be one the config describes.
+  std::set<std::string> expected;
+  for (const TensorSpec& spec : llama_tensor_specs(c)) expected.insert(spec.name);
+  for (const auto& [name, t] : ck.tensors)
+    if (!expected.count(name))
+      fail(dir, "tensor '{}' is not part of the model config.json describes ({} layers{}); the config and the weights disagree",
+           name, c.n_layers, c.tied_classifier ? ", tied embeddings" : "");
   return ck;
 }
 
-void save_hf_dir(const Checkpoint& ck, const std::string& dir, DType dtype) {
-  if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16)
-    fail(dir, "unsupported output dtype {} (F32, F16 or BF16)", dtype_name(dtype));
-  fs::create_directories(dir);
+namespace {
+
+const char* tokenizer_file_name(const Checkpoint& ck) {
+  return std::string(ck.tokenizer->kind()) == "sentencepiece" ? "tokenizer.model" : "tokenizer.bin";
+}
+
+// Before anything is written: the directory and each file it will hold may be written, and nothing
+// already there would be read in place of (or beside) what is written now.
+void check_hf_output(const Checkpoint& ck, const fs::path& root) {
+  ck.config.validate(root.string());
+  if (ck.tokenizer && ck.tokenizer->vocab_size() != ck.config.vocab_size)
+    fail(root.string(), "the tokenizer has {} tokens but the model's vocabulary is {}: the directory would not load",
+         ck.tokenizer->vocab_size(), ck.config.vocab_size);
+  check_output_dir(root.string());
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return;
+  std::set<std::string> written = {"config.json", "model.safetensors"};
+  if (ck.tokenizer) written.insert(tokenizer_file_name(ck));
+  for (const auto& name : written) check_output_file((root / name).string());
+  for (const auto& e : fs::directory_iterator(root, ec)) {
+    const std::string name = e.path().filename().string();
+    if (written.count(name)) continue;
+    const bool shard = name == "model.safetensors.index.json" || (name.ends_with(".safetensors") && name.starts_with("model-"));
+    const bool tokenizer = name == "tokenizer.model" || name == "tokenizer.bin" || name == "tok512.bin" || name == "tokenizer.json";
+    if (shard || tokenizer)
+      fail(root.string(), "already holds {}, which a loader would read {} the files written now; write to an empty directory",
+           name, shard ? "beside" : "instead of");
+  }
+}
+
+void write_hf_files(const Checkpoint& ck, const std::string& dir, DType dtype) {
   const LlamaConfig& c = ck.config;
   std::vector<TensorToWrite> out;
   for (const auto& [name, t] : ck.tensors) {
@@ -177,9 +225,25 @@ void save_hf_dir(const Checkpoint& ck, const std::string& dir, DType dtype) {
   }
   write_safetensors((fs::path(dir) / "model.safetensors").string(), out, {{"format", "pt"}});
   write_file_atomic((fs::path(dir) / "config.json").string(), hf_config_json(c, dtype));
-  if (ck.tokenizer) {
-    const bool sp = std::string(ck.tokenizer->kind()) == "sentencepiece";
-    write_file_atomic((fs::path(dir) / (sp ? "tokenizer.model" : "tokenizer.bin")).string(), ck.tokenizer->file_bytes());
+  if (ck.tokenizer) write_file_atomic((fs::path(dir) / tokenizer_file_name(ck)).string(), ck.tokenizer->file_bytes());
+}
+
+}  // namespace
+
+std::vector<std::string> hf_dir_file_names() { return {"config.json", "model.safetensors", "tokenizer.model", "tokenizer.bin"}; }
+
+void save_hf_dir(const Checkpoint& ck, const std::string& dir, DType dtype) {
+  if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16)
+    fail(dir, "unsupported output dtype {} (F32, F16 or BF16)", dtype_name(dtype));
+  check_hf_output(ck, dir);
+  std::error_code ec;
+  const bool created = fs::create_directories(dir, ec);
+  if (ec) fail(dir, "cannot create the output directory: {}", ec.message());
+  try {
+    write_hf_files(ck, dir, dtype);
+  } catch (...) {
+    if (created) fs::remove_all(dir, ec);  // a failed export leaves nothing behind
+    throw;
   }
 }
 

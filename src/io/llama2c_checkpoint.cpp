@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "mixq/core/error.hpp"
+#include "mixq/core/memory.hpp"
 #include "mixq/io/checkpoint.hpp"
 #include "mixq/io/mapped_file.hpp"
 
@@ -54,6 +55,7 @@ Checkpoint load_llama2c(const std::string& path) {
          "file has {}{}", c.dim, c.hidden_dim, c.n_layers, V, expected, bytes.size(),
          int64_t(bytes.size()) < expected ? " (truncated?)" : "");
 
+  require_memory(size_t(floats) * sizeof(float), "the checkpoint's fp32 weights", path);
   const uint8_t* cur = bytes.data() + kHeader;
   auto& T = ck.tensors;
   T[names::embedding()] = take(cur, {V, dim});

@@ -1,3 +1,4 @@
+#include <cmath>
 #include <cstring>
 #include <queue>
 #include <unordered_map>
@@ -45,6 +46,9 @@ Llama2cTokenizer::Llama2cTokenizer(std::string bytes, const std::string& path) {
     float score;
     const int32_t s = read_i32("score");
     std::memcpy(&score, &s, 4);
+    // Merges pick the highest score: a NaN compares false both ways and would make encoding
+    // depend on the order pairs are visited.
+    if (!std::isfinite(score)) fail(path, "token {} has a non-finite merge score ({})", id, score);
     const int32_t len = read_i32("length");
     if (len < 0 || len > max_len)
       fail(path, "token {} has length {} outside [0, max_token_length {}]", id, len, max_len);

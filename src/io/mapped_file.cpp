@@ -7,28 +7,30 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
-
 #include "mixq/core/error.hpp"
+#include "mixq/core/memory.hpp"
+#include "mixq/io/run_files.hpp"
 
 namespace mixq::io {
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; the type check below refuses it.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail(path, "cannot open: {}", std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    fail(path, "not a regular file");
+    if (S_ISDIR(st.st_mode)) fail(path, "is a directory, not a file");
+    fail(path, "not a regular file (a FIFO, device or socket cannot be read as one)");
   }
+  note_input(path);
   size_ = size_t(st.st_size);
   if (size_ > 0) {
     void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
       const int err = errno;
       ::close(fd);
-      fail(path, "cannot map: {}", std::strerror(err));
+      fail(path, "cannot map its {}: {}", byte_size_string(double(size_)), std::strerror(err));
     }
     data_ = static_cast<const uint8_t*>(p);
   }
@@ -46,11 +48,13 @@ MappedFile::~MappedFile() {
 }
 
 std::string read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, "cannot open: {}", std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  // Through the mapping: a directory, FIFO or device is refused before anything is read (a FIFO
+  // would block, /dev/zero never ends), and the size is known before the copy is allocated.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+    require_memory(size_t(st.st_size), "reading the whole file", path);
+  const MappedFile file(path);
+  return std::string(reinterpret_cast<const char*>(file.bytes().data()), file.size());
 }
 
 }  // namespace mixq::io

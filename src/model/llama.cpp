@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "mixq/core/error.hpp"
+#include "mixq/core/memory.hpp"
 #include "mixq/model/packed_linear.hpp"
 
 namespace mixq::model {
@@ -59,8 +60,12 @@ inline float head_dot(const float* a, const float* b, int n) {
 }  // namespace
 
 KvCache::KvCache(const LlamaConfig& c, int cap)
-    : capacity(cap), layer_stride(size_t(cap) * size_t(c.kv_dim())),
-      k(size_t(c.n_layers) * layer_stride), v(size_t(c.n_layers) * layer_stride) {}
+    : capacity(cap), layer_stride(size_t(cap) * size_t(c.kv_dim())) {
+  const size_t floats = size_t(c.n_layers) * layer_stride;
+  require_memory(2 * floats * sizeof(float), fmt::format("the KV cache ({} positions × {} layers)", cap, c.n_layers), "forward");
+  k.resize(floats);
+  v.resize(floats);
+}
 
 LlamaModel::LlamaModel(LlamaConfig config, LlamaWeights weights, int threads)
     : config_(config), weights_(std::move(weights)), pool_(std::make_unique<ThreadPool>(threads)) {}
@@ -185,6 +190,22 @@ void LlamaModel::embed(std::span<const int> tokens, float* x) const {
   }
 }
 
+namespace {
+
+// An overflow (weights or activations beyond fp32) must stop the run, naming where it happened,
+// rather than print ppl nan or <unk>s. One pass over the layer's output, negligible beside its GEMMs.
+void check_finite(const float* x, size_t n, size_t width, int pos, const std::string& where) {
+  float any = 0.f;  // stays finite only if every x is: a NaN or inf makes x * 0 a NaN
+  for (size_t i = 0; i < n * width; ++i) any += x[i] * 0.f;
+  if (any == 0.f) return;
+  for (size_t i = 0; i < n * width; ++i)
+    if (!std::isfinite(x[i]))
+      fail("forward", "{} produced a non-finite value ({}) at position {}: the model's weights or activations "
+           "overflow fp32", where, x[i], pos + int(i / width));
+}
+
+}  // namespace
+
 void LlamaModel::forward_layer(int l, float* x, size_t n, int pos, KvCache& cache, const CaptureFn& capture) {
   const auto& c = config_;
   if (pos < 0 || pos + int(n) > cache.capacity)
@@ -226,6 +247,7 @@ void LlamaModel::forward_layer(int l, float* x, size_t n, int pos, KvCache& cach
   captured(LinearSite::MlpMid, h1_.data(), hid);
   L.w2->forward(h1_.data(), n, xb_.data(), pool);
   for (size_t i = 0; i < n * dim; ++i) x[i] += xb_[i];
+  check_finite(x, n, dim, pos, fmt::format("decoder layer {}", l));
 }
 
 void LlamaModel::forward(std::span<const int> tokens, int pos, KvCache& cache, float* logits, bool all_logits) {
@@ -239,6 +261,7 @@ void LlamaModel::forward(std::span<const int> tokens, int pos, KvCache& cache, f
   const size_t first = all_logits ? 0 : n - 1;
   for (size_t t = first; t < n; ++t) rmsnorm(&x_[t * dim], &x_[t * dim], weights_.final_norm.data(), c.dim, c.rms_norm_eps);
   weights_.classifier->forward(&x_[first * dim], n - first, logits, *pool_);
+  check_finite(logits, n - first, size_t(c.vocab_size), pos + int(first), "the classifier (logits)");
 }
 
 }  // namespace mixq::model

@@ -42,6 +42,12 @@ int Sampler::sample(float* logits) {
   size_t m = 0;
   for (int i = 0; i < n; ++i)
     if (logits[i] >= cutoff) candidates_[m++] = {logits[i], i};
+  // Nearly flat distributions can leave every token under the cutoff; the nucleus always holds
+  // the most likely token, so it alone is the candidate.
+  if (m == 0) {
+    const int best = int(std::max_element(logits, logits + n) - logits);
+    candidates_[m++] = {logits[best], best};
+  }
   std::stable_sort(candidates_.begin(), candidates_.begin() + long(m),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
   float cum = 0.f;

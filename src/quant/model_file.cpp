@@ -1,5 +1,6 @@
 #include "mixq/quant/model_file.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -16,6 +17,35 @@ namespace {
 using nlohmann::json;
 
 const char* kTokenizerTensor = "mixq.tokenizer";
+const char* kHeaderChecksum = "mixq.header_checksum";
+
+// What the header says of one tensor, for the header checksum.
+struct HeaderTensor {
+  std::string name;
+  io::DType dtype;
+  std::vector<int64_t> shape;
+  size_t bytes;
+};
+
+// FNV-1a over every metadata entry but the header checksum itself and every tensor's name, dtype,
+// shape and byte count, in name order: what the writer wrote and what a reader parses hash alike.
+std::string header_checksum(const std::map<std::string, std::string>& meta, std::vector<HeaderTensor> tensors) {
+  uint64_t h = kFnv1aSeed;
+  auto add = [&h](const std::string& s) { h = fnv1a64(reinterpret_cast<const uint8_t*>(s.data()), s.size() + 1, h); };
+  for (const auto& [key, value] : meta)
+    if (key != kHeaderChecksum) {
+      add(key);
+      add(value);
+    }
+  std::sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  for (const auto& t : tensors) {
+    add(t.name);
+    add(io::dtype_name(t.dtype));
+    for (int64_t d : t.shape) add(std::to_string(d));
+    add(std::to_string(t.bytes));
+  }
+  return fnv1a64_label(h);
+}
 
 io::TensorToWrite f32_tensor(const std::string& name, std::span<const float> v, std::vector<int64_t> shape) {
   return {name, io::DType::F32, std::move(shape), io::encode_f32_as(v, io::DType::F32)};
@@ -45,6 +75,15 @@ json parse_json(const std::map<std::string, std::string>& meta, const std::strin
 }
 
 }  // namespace
+
+void add_checksums(const std::vector<io::TensorToWrite>& tensors, std::map<std::string, std::string>& meta) {
+  json checksums = json::object();
+  for (const auto& t : tensors) checksums[t.name] = fnv1a64_label(fnv1a64(t.bytes.data(), t.bytes.size()));
+  meta["mixq.checksums"] = checksums.dump();
+  std::vector<HeaderTensor> header;
+  for (const auto& t : tensors) header.push_back({t.name, t.dtype, t.shape, t.bytes.size()});
+  meta[kHeaderChecksum] = header_checksum(meta, std::move(header));
+}
 
 double decoder_bits_per_weight(const model::LlamaModel& model) {
   double bytes = 0, weights = 0;
@@ -93,28 +132,15 @@ void save_quantized_model(const std::string& path, const model::LlamaModel& mode
   meta["mixq.method"] = record.method.dump();
   meta["mixq.calibration"] = record.calibration.dump();
   meta["mixq.bits_per_weight"] = fmt::format("{:.6f}", decoder_bits_per_weight(model));
-  json checksums = json::object();
-  for (const auto& t : tensors) checksums[t.name] = fnv1a64_label(fnv1a64(t.bytes.data(), t.bytes.size()));
-  meta["mixq.checksums"] = checksums.dump();
+  add_checksums(tensors, meta);
   io::write_safetensors(path, tensors, meta);
 }
 
 bool is_quantized_model_file(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return false;
-  uint8_t len_bytes[8];
-  const bool has_header = std::fread(len_bytes, 1, 8, f) == 8;
-  std::fclose(f);
-  if (!has_header) return false;
-  uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = n << 8 | len_bytes[i];
-  if (n == 0 || n > io::SafetensorsFile::kMaxHeaderBytes) return false;
-  // Only now parse the whole file: a plain llama2.c checkpoint is never mistaken for one.
-  try {
-    return io::SafetensorsFile(path).metadata().count("mixq.version") > 0;
-  } catch (const Error&) {
-    return false;
-  }
+  if (io::model_path_kind(path) != io::ModelPathKind::Safetensors) return false;
+  // It looks like safetensors: parse errors are reported as such (a truncated quantized file must
+  // not be re-read as a llama2.c checkpoint and blamed on a llama2.c header).
+  return io::SafetensorsFile(path).metadata().count("mixq.version") > 0;
 }
 
 io::Checkpoint dequantized_checkpoint(QuantizedModel&& q, const std::string& source) {
@@ -185,10 +211,15 @@ std::map<std::string, formats::PackedTensor> read_packed_tensors(const io::Safet
 
 std::vector<TensorCheck> verify_checksums(const io::SafetensorsFile& file) {
   const auto& meta = file.metadata();
-  if (!meta.count("mixq.checksums")) fail(file.path(), "the file stores no checksums (written by an older mixq)");
+  for (const char* key : {"mixq.checksums", kHeaderChecksum})
+    if (!meta.count(key)) fail(file.path(), "metadata has no '{}': the file cannot be verified (damaged, or not written by mixq {})", key, kQuantizedFileVersion);
   const json sums = parse_json(meta, "mixq.checksums", file.path());
   if (!sums.is_object()) fail(file.path(), "metadata 'mixq.checksums' is not an object");
   std::vector<TensorCheck> out;
+  std::vector<HeaderTensor> header;
+  for (const auto& e : file.entries()) header.push_back({e.name, e.dtype, e.shape, e.bytes.size()});
+  const std::string actual = header_checksum(meta, std::move(header)), stored = meta.at(kHeaderChecksum);
+  out.push_back({"(header)", actual == stored, actual == stored ? actual : "stored " + stored + ", the header hashes to " + actual});
   for (const auto& e : file.entries()) {
     TensorCheck c{e.name, false, "no checksum stored"};
     if (sums.contains(e.name) && sums[e.name].is_string()) {
@@ -210,9 +241,10 @@ QuantizedModel load_quantized_model(const std::string& path, int threads) {
   if (version != kQuantizedFileVersion)
     fail(path, "quantized file version {} is not supported (this mixq reads version {})", version, kQuantizedFileVersion);
   // Damage anywhere (a flipped bit in codes would still decode) is reported before any use.
-  if (meta.count("mixq.checksums"))
-    for (const auto& c : verify_checksums(file))
-      if (!c.ok) fail(path, "tensor '{}' is corrupted: {}", c.name, c.detail);
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION  // the fuzzer's mutations must get past the checksums
+  for (const auto& c : verify_checksums(file))
+    if (!c.ok) fail(path, "{} is corrupted: {}", c.name == "(header)" ? "the header" : "tensor '" + c.name + "'", c.detail);
+#endif
   QuantizedModel q;
   const io::LlamaConfig config = io::parse_hf_config(meta_string(meta, "mixq.config", path), path + " (mixq.config)");
   const auto& tok_entry = file.at(kTokenizerTensor);

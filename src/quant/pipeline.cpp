@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "mixq/core/error.hpp"
 #include "mixq/formats/registry.hpp"
@@ -26,6 +27,26 @@ Calibration prepare_calibration(const io::Tokenizer& tok, int model_seq_len, con
               {"seed", opt.seed},    {"tokens_hash", calibration_hash(c.windows)}};
   return c;
 }
+
+namespace {
+
+// The quantizer checks its own output with the loader's own checks, so a file that quantize writes
+// always loads. What fails in practice is range: a finite weight far beyond what an fp16 scale
+// can span; the message names that weight.
+void check_quantized(const formats::PackedTensor& packed, const Tensor& w, const std::string& name) {
+  try {
+    formats::format_ops(packed.format).validate(packed);
+  } catch (const Error& e) {
+    size_t at = 0;
+    for (size_t i = 1; i < w.data.size(); ++i)
+      if (std::fabs(w.data[i]) > std::fabs(w.data[at])) at = i;
+    const int64_t cols = w.cols();
+    fail(name, "the quantized tensor is not valid ({}); its largest weight, {:g} at row {} column {}, is out of range "
+         "for the format's fp16 scales (at most 65504)", e.what(), w.data[at], int64_t(at) / cols, int64_t(at) % cols);
+  }
+}
+
+}  // namespace
 
 void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& windows, const MethodOptions& opt,
                     const std::function<void(int, const std::vector<LayerReport>&)>& on_layer) {
@@ -69,6 +90,7 @@ void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& w
         } catch (const Error& e) {
           fail(slot.name(l), "{}", e.what());
         }
+        check_quantized(packed, *w, slot.name(l));
         reports.push_back({slot.name(l), packed.rows, packed.cols, packed.bits_per_weight(),
                            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
                            formats::format_ops(packed.format).layout(packed)});

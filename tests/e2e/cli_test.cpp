@@ -1,44 +1,23 @@
 // The mixq binary end to end: bad input gives one clear line and a non-zero exit, never a crash.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <algorithm>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "mixq/io/mapped_file.hpp"
+#include "cli_run.hpp"
 #include "test_paths.hpp"
 
 namespace mixq {
 namespace {
 
-struct Run {
-  int exit_code;
-  std::string output;  // stdout + stderr
-};
-
-Run run_mixq(const std::string& args) {
-  const std::string cmd = std::string(MIXQ_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  Run r{-1, ""};
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) r.output.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
+using test::expect_clean_error;
+using test::Run;
+using test::run_mixq;
 
 const std::string kModel = test::repo_model_path("stories260K/stories260K.bin");
-
-void expect_clean_error(const Run& r, const std::string& needle) {
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_EQ(r.output.rfind("mixq: ", 0), 0u) << r.output;
-  EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
-}
 
 }  // namespace
 

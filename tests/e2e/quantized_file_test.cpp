@@ -41,9 +41,8 @@ std::vector<float> quantize_and_save(const std::string& path, const MethodOption
   return logits;
 }
 
-// Rewrites `src` into `dst` after `edit` changed its tensors or metadata.
-// Copies src to dst through `edit`. Without keep_checksums the checksums are dropped, so the
-// structural checks behind them are what a damaged file meets.
+// Copies src to dst through `edit`. Without keep_checksums the edited file gets fresh checksums,
+// so the structural checks behind them are what a damaged file meets.
 void rewrite(const std::string& src, const std::string& dst,
              const std::function<void(std::vector<io::TensorToWrite>&, std::map<std::string, std::string>&)>& edit,
              bool keep_checksums = false) {
@@ -51,8 +50,8 @@ void rewrite(const std::string& src, const std::string& dst,
   std::vector<io::TensorToWrite> tensors;
   for (const auto& e : f.entries()) tensors.push_back({e.name, e.dtype, e.shape, {e.bytes.begin(), e.bytes.end()}});
   auto meta = f.metadata();
-  if (!keep_checksums) meta.erase("mixq.checksums");
   edit(tensors, meta);
+  if (!keep_checksums) add_checksums(tensors, meta);
   io::write_safetensors(dst, tensors, meta);
 }
 
@@ -192,7 +191,7 @@ TEST(QuantizedFile, DamagedFilesAreRefusedClearly) {
   });
   expect_load_error(bad, "non-finite");
   rewrite(good, bad, [&](auto&, auto& meta) { meta["mixq.format." + wq] = R"({"format":"nf4"})"; });
-  expect_load_error(bad, "");
+  expect_load_error(bad, "unknown packed format 'nf4'");
   rewrite(good, bad, [&](auto&, auto& meta) {  // a packed tensor the model does not have
     meta["mixq.format.model.layers.9.mlp.up_proj.weight"] = meta.at("mixq.format." + wq);
   });
@@ -205,9 +204,9 @@ TEST(QuantizedFile, DamagedFilesAreRefusedClearly) {
   expect_load_error(bad, "mixq.tokenizer");
 }
 
-// Every tensor's bytes are checksummed: one flipped bit in the codes (which would still decode
-// to a valid-looking model) is refused on load and reported by verify_checksums; an intact copy
-// without checksums (an older file) still loads.
+// Every tensor's bytes and the whole header are checksummed: one flipped bit in the codes (which
+// would still decode to a valid-looking model) or in a metadata value (rms_norm_eps) is refused on
+// load and reported by verify_checksums; a file whose checksums were removed is refused too.
 TEST(QuantizedFile, ChecksumsCatchSilentDamage) {
   test::TempDir dir;
   const std::string good = dir / "q.safetensors", bad = dir / "bad.safetensors";
@@ -223,9 +222,24 @@ TEST(QuantizedFile, ChecksumsCatchSilentDamage) {
   for (const auto& c : verify_checksums(io::SafetensorsFile(bad)))
     if (!c.ok) damaged.push_back(c.name);
   EXPECT_EQ(damaged, std::vector<std::string>{codes});
-  rewrite(good, bad, [&](auto&, auto&) {});
-  EXPECT_NO_THROW(load_quantized_model(bad, 1));
-  EXPECT_THROW(verify_checksums(io::SafetensorsFile(bad)), Error);
+
+  rewrite(good, bad, [&](auto&, auto& meta) {
+    std::string& config = meta.at("mixq.config");
+    const size_t at = config.find("rms_norm_eps\": ") + 16;
+    ASSERT_LT(at, config.size());
+    config[at] ^= 0x01;  // one bit of the value's first digit
+  }, true);
+  expect_load_error(bad, "the header is corrupted");
+  damaged.clear();
+  for (const auto& c : verify_checksums(io::SafetensorsFile(bad)))
+    if (!c.ok) damaged.push_back(c.name);
+  EXPECT_EQ(damaged, std::vector<std::string>{"(header)"});
+
+  for (const char* key : {"mixq.checksums", "mixq.header_checksum"}) {
+    rewrite(good, bad, [&](auto&, auto& meta) { meta.erase(key); }, true);
+    expect_load_error(bad, std::string("metadata has no '") + key + "'");
+    EXPECT_THROW(verify_checksums(io::SafetensorsFile(bad)), Error);
+  }
 }
 
 }  // namespace mixq::quant

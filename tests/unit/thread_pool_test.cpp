@@ -3,6 +3,7 @@
 #include <atomic>
 #include <vector>
 
+#include "mixq/core/error.hpp"
 #include "mixq/core/thread_pool.hpp"
 
 namespace mixq {
@@ -19,6 +20,22 @@ TEST(ThreadPool, ParallelForCoversEveryIndexExactlyOnce) {
         for (size_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "n " << n << " i " << i;
       }
     }
+  }
+}
+
+// More threads than hardware threads (up to the cap): nobody spins, the caller sleeps until the
+// last range is done, and every index is still computed once per loop, loop after loop (TSan runs
+// this in CI). One more thread than the cap is an Error naming --threads.
+TEST(ThreadPool, OversubscribedPoolSleepsAndStillCoversEveryIndex) {
+  EXPECT_THROW(ThreadPool{ThreadPool::max_threads() + 1}, Error);
+  ThreadPool pool(ThreadPool::max_threads());
+  for (size_t n : {size_t(1), size_t(7), size_t(1000)}) {
+    std::vector<std::atomic<int>> hits(n);
+    for (int round = 0; round < 200; ++round)
+      pool.parallel_for(n, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) hits[i]++;
+      });
+    for (size_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 200) << "n " << n << " i " << i;
   }
 }
 

@@ -7,7 +7,7 @@
 
 namespace mixq {
 
-inline constexpr uint64_t kFnv1aSeed = 1469598103934665603ull;
+inline constexpr uint64_t kFnv1aSeed = 14695981039346656037ull;  // the FNV-1a 64-bit offset basis
 
 inline uint64_t fnv1a64(const uint8_t* data, size_t n, uint64_t h = kFnv1aSeed) {
   for (size_t i = 0; i < n; ++i) h = (h ^ data[i]) * 1099511628211ull;

@@ -2,7 +2,9 @@
 // A fixed pool of worker threads for data-parallel loops. Work is split statically into
 // contiguous ranges, so which thread computes which output never changes the result.
 // Workers spin briefly before sleeping: a decode step issues hundreds of small loops, and a
-// condition-variable wake-up (tens of µs) would cost more than the loops themselves.
+// condition-variable wake-up (tens of µs) would cost more than the loops themselves. With more
+// threads than hardware threads nobody spins (a spinning thread would hold the core the thread it
+// waits for needs): workers sleep at once and the caller sleeps until the last range is done.
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -31,7 +33,9 @@ class RangeFn {
 
 class ThreadPool {
  public:
-  // threads <= 0 means one per hardware thread.
+  // The most threads a pool takes: 4 × the hardware threads (more only slows every loop down).
+  static int max_threads();
+  // threads <= 0 means one per hardware thread; more than max_threads() is an Error naming --threads.
   explicit ThreadPool(int threads = 1);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -48,7 +52,8 @@ class ThreadPool {
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
-  std::condition_variable wake_;
+  std::condition_variable wake_, done_;
+  bool spin_ = true;  // false when oversubscribed
   // The current job; written before generation_ is bumped (release), read after (acquire).
   const RangeFn* job_ = nullptr;
   size_t job_n_ = 0, job_grain_ = 1;

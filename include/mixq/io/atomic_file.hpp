@@ -1,6 +1,8 @@
 #pragma once
 // Crash-safe output: bytes go to a temporary file in the target's directory, which is fsync'd
 // and renamed over the target only when complete, so an interrupted run never leaves a half file.
+// The target is checked (io/run_files.hpp) when the file is made and again before the rename: only
+// a writable regular file that is not an input of this run is ever replaced.
 #include <cstdint>
 #include <span>
 #include <string>
@@ -22,6 +24,7 @@ class AtomicFile {
   std::string path_, tmp_path_;
   int fd_ = -1;
   bool committed_ = false;
+  int writes_ = 0;
 };
 
 // Convenience: atomically replaces `path` with `contents`.

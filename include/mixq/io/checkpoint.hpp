@@ -28,6 +28,12 @@ void validate_llama_tensors(const Checkpoint& ckpt);
 // The same check for one tensor: Error(where, ...) unless it has spec's shape and only finite values.
 void check_tensor(const Tensor& t, const TensorSpec& spec, const std::string& where);
 
+// What a model path holds, judged from its type and first bytes: a directory (Hugging Face), a
+// safetensors file (8-byte header length, then '{'), or anything else, read as llama2.c. Anything
+// but a directory or a regular file (a FIFO, a device) is an error, before a byte is read.
+enum class ModelPathKind { Directory, Safetensors, Llama2c };
+ModelPathKind model_path_kind(const std::string& path);
+
 // Loads a llama2.c checkpoint (a file) or a Hugging Face directory (config.json +
 // model.safetensors[.index.json]). The tokenizer comes from `tokenizer_path` when given, else from
 // beside the model (tokenizer.model, tokenizer.bin or tok512.bin).

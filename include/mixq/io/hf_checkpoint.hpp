@@ -17,7 +17,11 @@ Checkpoint load_hf_dir(const std::string& dir);
 
 // Writes `ckpt` as an HF directory with weights in `dtype` (F32, F16 or BF16), and its tokenizer
 // (tokenizer.model or tokenizer.bin) when it has one. Files are written atomically.
+// It first checks the directory may be written (io/run_files.hpp) and that nothing already there
+// (a sharded index, another tokenizer) would be read beside or instead of the new files.
 void save_hf_dir(const Checkpoint& ckpt, const std::string& dir, DType dtype);
+// The names save_hf_dir may write in its directory (either tokenizer name).
+std::vector<std::string> hf_dir_file_names();
 
 // Row permutations between llama2.c's adjacent-pair RoPE order and HF's rotate-half order for a
 // [n_heads * head_size, cols] projection.

@@ -2,13 +2,16 @@
 // The quantized model file (docs/DESIGN.md "Quantized model file"): one safetensors file that holds everything needed to
 // run the model — packed weights as `W.<part>` tensors, the embedding and norms as F32, the
 // tokenizer's own file bytes as the U8 tensor `mixq.tokenizer` — and, in `__metadata__`:
-//   mixq.version          "1"
+//   mixq.version          "2" (2: the standard FNV offset basis, and the header checksum)
 //   mixq.config           the model's HF config.json
 //   mixq.tokenizer        "llama2c" | "sentencepiece"
 //   mixq.format.<W>       {"format", "params", "shape", "bits_per_weight"} per packed weight
 //   mixq.method           the method and its options (JSON)
 //   mixq.calibration      calibration windows, length, seed, text and token hash (JSON)
 //   mixq.bits_per_weight  8 × packed bytes ÷ weights over all decoder-layer linears
+//   mixq.checksums        {tensor: FNV-1a of its bytes} for every tensor
+//   mixq.header_checksum  FNV-1a over every other metadata entry and every tensor's name, dtype,
+//                         shape and size: no bit of the file is unchecked
 // Nothing time- or machine-dependent is stored: the same inputs give a byte-identical file.
 #include <map>
 #include <memory>
@@ -22,7 +25,7 @@
 
 namespace mixq::quant {
 
-inline constexpr const char* kQuantizedFileVersion = "1";
+inline constexpr const char* kQuantizedFileVersion = "2";
 
 struct QuantizationRecord {
   nlohmann::json method = nlohmann::json::object();
@@ -33,11 +36,16 @@ struct QuantizationRecord {
 // 8 × packed bytes ÷ weights over the decoder-layer linears (dense ones count 32 bits).
 double decoder_bits_per_weight(const model::LlamaModel& model);
 
+// Sets mixq.checksums and mixq.header_checksum for these tensors and this metadata (the last step
+// before a quantized file is written).
+void add_checksums(const std::vector<io::TensorToWrite>& tensors, std::map<std::string, std::string>& meta);
+
 // Writes `model` (decoder linears packed or dense) with its tokenizer atomically to `path`.
 void save_quantized_model(const std::string& path, const model::LlamaModel& model, const io::Tokenizer& tokenizer,
                           const QuantizationRecord& record);
 
-// True when `path` is a file whose safetensors metadata carries mixq.version.
+// True when `path` is a file whose safetensors metadata carries mixq.version. A file that looks
+// like safetensors but does not parse is an Error (its parse error), never "not quantized".
 bool is_quantized_model_file(const std::string& path);
 
 struct QuantizedModel {
@@ -58,8 +66,9 @@ io::Checkpoint dequantized_checkpoint(QuantizedModel&& q, const std::string& sou
 // The packed tensors of an open quantized file, by weight name (for `mixq inspect`).
 std::map<std::string, formats::PackedTensor> read_packed_tensors(const io::SafetensorsFile& file);
 
-// Each tensor's bytes against the FNV-1a checksum stored in `mixq.checksums` (every tensor of the
-// file, written by save_quantized_model). Loading runs the same check and refuses a damaged file.
+// The header against `mixq.header_checksum` (first row, named "(header)"), then each tensor's bytes
+// against the FNV-1a checksum stored in `mixq.checksums`. Loading runs the same checks and refuses
+// a damaged file; a file without either checksum is an Error.
 struct TensorCheck {
   std::string name;
   bool ok;

@@ -6,6 +6,7 @@
 
 #include "mixq/core/error.hpp"
 #include "mixq/core/hash.hpp"
+#include "mixq/core/memory.hpp"
 
 namespace mixq::quant {
 
@@ -13,6 +14,8 @@ std::vector<std::vector<int>> sample_windows(std::span<const int> stream, int sa
   if (samples <= 0 || length <= 0) fail("calibration", "needs positive --calib-samples and --calib-len, got {} and {}", samples, length);
   if (stream.size() < size_t(length))
     fail("calibration", "text has {} tokens, shorter than one window of {}", stream.size(), length);
+  require_memory(size_t(samples) * size_t(length) * sizeof(int),
+                 fmt::format("{} calibration windows of {} tokens", samples, length), "--calib-samples");
   std::mt19937_64 rng(seed);  // the engine's sequence is fixed by the standard; the mapping below too
   std::vector<std::vector<int>> out;
   for (int s = 0; s < samples; ++s) {
@@ -33,6 +36,12 @@ std::string calibration_hash(const std::vector<std::vector<int>>& windows) {
 }
 
 std::vector<std::vector<float>> embed_windows(const model::LlamaModel& m, const std::vector<std::vector<int>>& windows) {
+  size_t tokens = 0;
+  for (const auto& w : windows) tokens += w.size();
+  // The layer's inputs, plus its widest capture (the MLP's hidden width) while it runs.
+  const size_t floats = tokens * size_t(m.config().dim + m.config().hidden_dim);
+  require_memory(floats * sizeof(float), fmt::format("the activations of {} calibration windows ({} tokens)", windows.size(), tokens),
+                 "--calib-samples");
   std::vector<std::vector<float>> acts;
   for (const auto& w : windows) {
     acts.emplace_back(w.size() * size_t(m.config().dim));

@@ -12,12 +12,14 @@ void parse_uniform_options(const MethodArgs& a, MethodOptions& o) {
   UniformOptions u;
   u.format.bits = spec_integer(a, *a.bits, "bits");
   if (a.group) u.format.group = spec_group(a, *a.group);
+  // Column order and stage order are GPTQ's: rtn has no calibration to order by.
+  const bool gptq = method_info(o.method).needs_calibration;
   for (const auto& f : a.flags) {
     if (f.text == "sym") u.format.symmetric = true;
     else if (f.text == "mse") o.mse_clip = true;
-    else if (f.text == "act-order") o.act_order = true;
-    else if (f.text == "true-seq") o.true_sequential = true;
-    else unknown_flag(a, f, "sym, mse, act-order, true-seq");
+    else if (gptq && f.text == "act-order") o.act_order = true;
+    else if (gptq && f.text == "true-seq") o.true_sequential = true;
+    else unknown_flag(a, f, gptq ? "sym, mse, act-order, true-seq" : "sym, mse");
   }
   o.params = u;
   u.format.validate();
