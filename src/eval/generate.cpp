@@ -20,6 +20,7 @@ GenerateResult generate(model::LlamaModel& model, const io::Tokenizer& tok, std:
   // Sized to the positions this run can reach, not the model's whole context: a file's seq_len
   // must not decide how much memory a short generation takes.
   model::KvCache cache(cfg, int(std::min<int64_t>(cfg.seq_len, int64_t(r.tokens.size()) + opt.steps)));
+  r.kv_cache_bytes = (cache.k.size() + cache.v.size()) * sizeof(float);
   model::Sampler sampler(cfg.vocab_size, opt.sampler);
   std::vector<float> logits(size_t(cfg.vocab_size));
   auto emit = [&](int prev, int token) {

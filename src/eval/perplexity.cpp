@@ -72,6 +72,8 @@ PerplexityResult perplexity(model::LlamaModel& model, std::span<const int> strea
   const auto& cfg = model.config();
   const int ctx = opt.ctx > 0 ? opt.ctx : cfg.seq_len;
   if (opt.ctx < 0) fail("--ctx", "must be positive, got {}", opt.ctx);
+  if (opt.ctx == 0 && ctx < 2)
+    fail("model", "its context length (seq_len / max_position_embeddings) is {}: too short to evaluate, at least 2", ctx);
   if (ctx > cfg.seq_len) fail("--ctx", "{} is larger than the model's context length {}", ctx, cfg.seq_len);
   if (ctx < 2) fail("--ctx", "must be at least 2, got {}", ctx);
   // Window length in stream tokens, and the first prediction index scored within a window.

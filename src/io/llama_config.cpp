@@ -7,22 +7,18 @@
 namespace mixq::io {
 
 void LlamaConfig::validate(const std::string& where) const {
-  auto positive = [&](const char* what, long v) {
+  // The upper bounds guard against headers that would make later size arithmetic overflow.
+  auto bounded = [&](const char* what, long v, long max) {
     if (v <= 0) fail(where, "{} must be positive, got {}", what, v);
+    if (v > max) fail(where, "{} {} exceeds the limit {}", what, v, max);
   };
-  positive("dim", dim);
-  positive("hidden_dim", hidden_dim);
-  positive("n_layers", n_layers);
-  positive("n_heads", n_heads);
-  positive("n_kv_heads", n_kv_heads);
-  positive("vocab_size", vocab_size);
-  positive("seq_len", seq_len);
-  // Guards against headers that would make later size arithmetic overflow.
-  constexpr long kMaxDim = 1L << 20, kMaxLayers = 4096, kMaxVocab = 1L << 22;
-  if (dim > kMaxDim || hidden_dim > kMaxDim || n_layers > kMaxLayers || vocab_size > kMaxVocab ||
-      seq_len > (1L << 24) || n_heads > dim)
-    fail(where, "implausible size (dim {}, hidden_dim {}, layers {}, vocab {}, seq_len {})", dim,
-         hidden_dim, n_layers, vocab_size, seq_len);
+  bounded("dim", dim, kMaxDim);
+  bounded("hidden_dim", hidden_dim, kMaxDim);
+  bounded("n_layers", n_layers, kMaxLayers);
+  bounded("n_heads", n_heads, dim);
+  bounded("n_kv_heads", n_kv_heads, n_heads);
+  bounded("vocab_size", vocab_size, kMaxVocab);
+  bounded("seq_len", seq_len, kMaxContext);
   if (dim % n_heads != 0) fail(where, "dim {} is not a multiple of n_heads {}", dim, n_heads);
   if (n_heads % n_kv_heads != 0)
     fail(where, "n_heads {} is not a multiple of n_kv_heads {}", n_heads, n_kv_heads);

@@ -46,7 +46,12 @@ TEST(Generate, DeclaredContextLengthDoesNotDecideMemory) {
   auto [tok_ref, reference] = test::load_model(test::repo_model_path("stories260K/stories260K.bin"), 1);
   GenerateOptions o;
   o.steps = 20;
-  EXPECT_EQ(generate(model, *tok, "Once", o).tokens, generate(*reference, *tok_ref, "Once", o).tokens);
+  const auto r = generate(model, *tok, "Once", o);
+  EXPECT_EQ(r.tokens, generate(*reference, *tok_ref, "Once", o).tokens);
+  // The cache holds the positions used (BOS + prompt + steps), measured, not inferred from an
+  // allocation that fails on a small machine: k and v, every layer, kv_dim floats per position.
+  const auto& c = model.config();
+  EXPECT_EQ(r.kv_cache_bytes, 2 * size_t(c.n_layers) * (r.prompt_tokens + 20) * size_t(c.kv_dim()) * sizeof(float));
   const auto speed = measure_speed(model, 8, 8, 1);
   EXPECT_GT(speed.decode_tokens_per_second, 0);
 }

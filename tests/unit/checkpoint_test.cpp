@@ -4,6 +4,8 @@
 #include <cstring>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "mixq/core/error.hpp"
 #include "mixq/io/checkpoint.hpp"
 #include "mixq/io/hf_checkpoint.hpp"
@@ -122,6 +124,31 @@ TEST(HfConfig, ImpossibleValuesAreReported) {
   expect_error([&] { parse_hf_config(R"({"architectures":["GPT2LMHeadModel"]})", "c.json"); }, "unsupported architecture");
   expect_error([&] { parse_hf_config("{" + base + "}", "c.json"); }, "missing 'num_attention_heads'");
   expect_error([&] { parse_hf_config("[1,2", "c.json"); }, "not valid JSON");
+}
+
+// The size bounds the README lists, one past each: named with the limit, before any allocation.
+TEST(HfConfig, EverySizeBoundIsEnforced) {
+  struct Case {
+    const char* key;
+    long value;
+    const char* needle;
+  };
+  const Case cases[] = {
+      {"hidden_size", LlamaConfig::kMaxDim + 8, "dim 1048584 exceeds the limit 1048576"},
+      {"intermediate_size", LlamaConfig::kMaxDim + 1, "hidden_dim 1048577 exceeds the limit 1048576"},
+      {"num_hidden_layers", LlamaConfig::kMaxLayers + 1, "n_layers 4097 exceeds the limit 4096"},
+      {"vocab_size", LlamaConfig::kMaxVocab + 1, "vocab_size 4194305 exceeds the limit 4194304"},
+      {"max_position_embeddings", LlamaConfig::kMaxContext + 1, "seq_len 16777217 exceeds the limit 16777216"},
+  };
+  for (const auto& c : cases) {
+    nlohmann::json j = {{"hidden_size", 64}, {"intermediate_size", 172}, {"num_hidden_layers", 5}, {"vocab_size", 512},
+                        {"max_position_embeddings", 512}, {"num_attention_heads", 8}};
+    j[c.key] = c.value;
+    expect_error([&] { parse_hf_config(j.dump(), "c.json"); }, c.needle);
+  }
+  expect_error([&] { parse_hf_config(R"({"hidden_size":64,"intermediate_size":172,"num_hidden_layers":5,"vocab_size":512,
+      "max_position_embeddings":512,"num_attention_heads":8,"num_key_value_heads":16})", "c.json"); },
+               "n_kv_heads 16 exceeds the limit 8");
 }
 
 TEST(HfCheckpoint, RowPermutationRoundTrips) {

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "mixq/core/error.hpp"
+#include "mixq/core/hash.hpp"
 #include "mixq/quant/calib/calibration.hpp"
 #include "mixq/quant/calib/hessian.hpp"
 #include "mixq/quant/methods/method.hpp"
@@ -108,7 +109,19 @@ TEST(Calibration, WindowsAreSeededAndShortTextIsReported) {
     ASSERT_EQ(w.size(), 100u);
     EXPECT_EQ(w.back() - w.front(), 99);  // contiguous
   }
-  EXPECT_EQ(calibration_hash(a), calibration_hash(b));
+  // The hash identifies the windows: any change of a token, of their order or of the seed changes it.
+  auto changed = a;
+  changed[2][50] += 1;
+  EXPECT_NE(calibration_hash(changed), calibration_hash(a));
+  std::swap(changed[0], changed[1]);
+  changed[2][50] -= 1;
+  EXPECT_NE(calibration_hash(changed), calibration_hash(a));
+  EXPECT_NE(calibration_hash(sample_windows(stream, 4, 100, 8)), calibration_hash(a));
+  // FNV-1a 64 over the ids as little-endian int32 (bytes 01 00 00 00 02 00 00 00), from the
+  // standard offset basis; and the published test vector fnv1a64("a") = af63dc4c8601ec8c.
+  EXPECT_EQ(calibration_hash({{1, 2}}), "fnv1a64:c9c28939c99668c6");
+  const uint8_t a_byte = 'a';
+  EXPECT_EQ(fnv1a64(&a_byte, 1), 0xaf63dc4c8601ec8cull);
   try {
     sample_windows(std::vector<int>(50, 1), 4, 100, 0);
     FAIL();

@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <iostream>
 #include <random>
+#include <set>
+#include <sstream>
 
 #define HWY_WANT_AVX3_DL  // list the targets the kernel's file is compiled for, AVX3_DL included
 #include <hwy/targets.h>
@@ -108,9 +111,45 @@ TEST(Interleaved, EveryWidthAndGroupShapeMatchesTheReference) {
 // Every SIMD target compiled into the library and supported by this CPU (SSE4 and EMU128 take the
 // 128-bit path, two vectors per chunk row; AVX2/AVX-512 one; AVX3_DL the VNNI multiply-add) against
 // the scalar reference.
+namespace {
+
+// The instruction-set flags of this CPU (/proc/cpuinfo's "flags" or "Features" line).
+std::set<std::string> cpu_flags() {
+  std::ifstream in("/proc/cpuinfo");
+  std::set<std::string> flags;
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("flags") || line.starts_with("Features")) {
+      std::istringstream words(line.substr(line.find(':') + 1));
+      for (std::string w; words >> w;) flags.insert(w);
+      break;
+    }
+  return flags;
+}
+
+// The targets this CPU must run, from its own flags (the core of each of Highway's target
+// requirements): a library that silently fell back to one target fails here.
+std::vector<std::string> expected_targets() {
+  const auto flags = cpu_flags();
+  auto has = [&](std::initializer_list<const char*> need) {
+    for (const char* f : need)
+      if (!flags.count(f)) return false;
+    return true;
+  };
+  std::vector<std::string> out;
+  if (has({"avx512f", "avx512vl", "avx512dq", "avx512bw"})) out.push_back("AVX3");
+  if (has({"avx2", "fma", "bmi2", "f16c"})) out.push_back("AVX2");
+  if (has({"sse4_2"})) out.push_back("SSE4");
+  if (has({"asimd"})) out.push_back("NEON");
+  return out;
+}
+
+}  // namespace
+
 TEST(Interleaved, EverySimdTargetMatchesTheReference) {
   int targets = 0;
+  std::set<std::string> tested;
   for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    tested.insert(hwy::TargetName(target));
     hwy::SetSupportedTargetsForTest(target);
     SCOPED_TRACE(hwy::TargetName(target));
     expect_gemv_matches(make(13, 512, 32, {1, 2, 3, 4}, 21), 22);
@@ -120,6 +159,7 @@ TEST(Interleaved, EverySimdTargetMatchesTheReference) {
   }
   hwy::SetSupportedTargetsForTest(0);
   EXPECT_GE(targets, 1);
+  for (const auto& name : expected_targets()) EXPECT_TRUE(tested.count(name)) << name << " is supported by this CPU but was not tested";
 }
 
 TEST(Interleaved, LayoutIsTheDocumentedOne) {

@@ -52,7 +52,10 @@ TEST(Safetensors, WriteThenReadRoundTripsEveryFloatDtype) {
   EXPECT_EQ(f.at("d").bytes[2], 9);
   EXPECT_THROW(f.to_f32(f.at("d")), Error);  // U8 is not a float dtype
   // The header is padded so data starts 8-byte aligned, and no temporary file is left behind.
-  EXPECT_EQ((f.at("a").bytes.data() - f.at("a").bytes.data()) % 8, 0);
+  uint64_t header_bytes = 0;
+  std::ifstream(dir / "t.safetensors", std::ios::binary).read(reinterpret_cast<char*>(&header_bytes), 8);
+  EXPECT_EQ((8 + header_bytes) % 8, 0u) << header_bytes;
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(f.at("a").bytes.data()) % 8, 0u);  // the mapping is page-aligned
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);
 }
 
@@ -66,6 +69,14 @@ TEST(Safetensors, RejectsFileShorterThanLengthField) {
 TEST(Safetensors, RejectsHeaderLengthPastEof) {
   test::TempDir dir;
   expect_error(write_raw(dir, "{}", 0, 1000), "header length 1000 runs past end of file");
+}
+
+// The 100 MiB header cap, on a sparse file long enough that the header is within it.
+TEST(Safetensors, RejectsHeaderBeyondTheCap) {
+  test::TempDir dir;
+  const std::string path = write_raw(dir, "{}", 0, SafetensorsFile::kMaxHeaderBytes + 1);
+  std::filesystem::resize_file(path, SafetensorsFile::kMaxHeaderBytes + 64);
+  expect_error(path, "header length 104857601 exceeds the 104857600 byte limit");
 }
 
 TEST(Safetensors, RejectsMalformedJson) {

@@ -21,6 +21,7 @@ struct GenerateResult {
   std::vector<int> tokens;  // BOS, prompt, then generated tokens
   std::string text;         // decoded prompt + generated text
   size_t prompt_tokens = 0, generated_tokens = 0;
+  size_t kv_cache_bytes = 0;  // what the KV cache allocated: the positions used, never the declared context
   double prompt_seconds = 0, decode_seconds = 0;
   double decode_tokens_per_second() const { return decode_seconds > 0 ? double(generated_tokens) / decode_seconds : 0; }
 };

@@ -20,7 +20,10 @@ struct LlamaConfig {
 
   int head_size() const { return dim / n_heads; }
   int kv_dim() const { return head_size() * n_kv_heads; }
-  // Throws Error(where, ...) when any value is impossible.
+  // Throws Error(where, ...) when any value is impossible: every size must be positive and at
+  // most the limits below (n_heads ≤ dim, n_kv_heads ≤ n_heads), heads must divide dim and kv
+  // heads divide heads, the head size must be even, rope_theta and rms_norm_eps positive.
+  static constexpr long kMaxDim = 1L << 20, kMaxLayers = 4096, kMaxVocab = 1L << 22, kMaxContext = 1L << 24;
   void validate(const std::string& where) const;
 };
 

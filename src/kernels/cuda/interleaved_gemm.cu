@@ -134,7 +134,11 @@ double measure_copy_bandwidth_gbs(size_t bytes) {
 
 int device_count() {
   int n = 0;
-  return cudaGetDeviceCount(&n) == cudaSuccess ? n : 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  // No driver or no GPU is "none"; any other failure is a broken runtime, an Error.
+  if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver) return 0;
+  check(e, "cudaGetDeviceCount");
+  return n;
 }
 
 std::string device_name() {

@@ -11,7 +11,8 @@
 
 namespace mixq::kernels::cuda {
 
-// Number of CUDA devices (0 without a driver or a GPU: the tests then skip).
+// Number of CUDA devices: 0 without a GPU or a driver (the tests then skip); an Error when the
+// runtime fails otherwise (the tests then fail).
 int device_count();
 // "NVIDIA H100 80GB HBM3, sm_90, 80.0 GiB" for device 0.
 std::string device_name();
