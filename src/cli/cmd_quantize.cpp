@@ -136,12 +136,16 @@ void add_quantize_command(CLI::App& app) {
     const std::vector<OutputPath> outputs = {{"-o", o->out}, {"--export-f16", o->export_f16, true, io::hf_dir_file_names()}};
     const std::vector<std::string> inputs = {o->model.model, o->model.tokenizer, o->calib_text};
     check_outputs(*cmd, inputs, outputs);
-    auto m = load_model(o->model);
+    // The checkpoint stays in its files; only the layer being quantized is read as fp32, and each
+    // finished layer goes to the output and is freed.
+    io::StoredCheckpoint ck = io::open_checkpoint(o->model.model, o->model.tokenizer);
+    model::LlamaModel model = model::LlamaModel::from_stored(ck, o->model.threads);
     quant::Calibration calib;
-    if (calibrated) calib = quant::prepare_calibration(*m.tokenizer, m.config.seq_len, o->calib_text, o->calib);
+    if (calibrated) calib = quant::prepare_calibration(*ck.tokenizer, ck.config.seq_len, o->calib_text, o->calib);
     check_outputs(*cmd, inputs, outputs);  // again, now that every file the inputs name has been opened
-    Progress progress(fmt::format("quantize {}", quant::method_spec(o->method)), size_t(m.config.n_layers), !o->quiet);
-    const auto record = quant::quantize_with_record(*m.model, calib, o->method, [&](int l, const auto& reports) {
+    quant::QuantizedFileWriter out(o->out, model, *ck.tokenizer);
+    Progress progress(fmt::format("quantize {}", quant::method_spec(o->method)), size_t(ck.config.n_layers), !o->quiet);
+    const auto record = quant::quantize_with_record(model, calib, o->method, [&](int l, const auto& reports) {
       double seconds = 0;
       for (const auto& r : reports) {
         seconds += r.seconds;
@@ -149,13 +153,15 @@ void add_quantize_command(CLI::App& app) {
           progress.note(fmt::format("{:<36} {:>5}x{:<5} {:6.3f} bpw {:6.2f} s  {}", r.name, r.rows, r.cols, r.bits_per_weight,
                                     r.seconds, r.layout));
       }
+      out.add_layer(l, model.layer(l));
+      model.layer(l) = {};  // written: the rest of the run never reads it again
       progress.advance(1, fmt::format("layer {} done ({:.1f} s)", l, seconds));
     });
     progress.finish();
-    quant::save_quantized_model(o->out, *m.model, *m.tokenizer, record);
+    out.finish(record);
     const auto file_bytes = std::filesystem::file_size(o->out);
     fmt::print("{}: {} — {:.4f} bits/weight over the decoder linears (measured from bytes), file {:.3f} MB, {:.1f} s\n",
-               o->out, quant::method_spec(o->method), quant::decoder_bits_per_weight(*m.model), double(file_bytes) / 1e6,
+               o->out, quant::method_spec(o->method), out.decoder_bits_per_weight(), double(file_bytes) / 1e6,
                record.seconds);
     if (!o->export_f16.empty()) {
       // From the file just written: the export is exactly what the file holds.

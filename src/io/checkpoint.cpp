@@ -6,8 +6,10 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "mixq/core/error.hpp"
+#include "mixq/core/memory.hpp"
 #include "mixq/io/hf_checkpoint.hpp"
 #include "mixq/io/mapped_file.hpp"
 #include "mixq/io/safetensors.hpp"
@@ -31,6 +33,43 @@ void check_tensor(const Tensor& t, const TensorSpec& spec, const std::string& wh
   for (size_t i = 0; i < t.data.size(); ++i)
     if (!std::isfinite(t.data[i]))
       fail(where, "tensor '{}' holds a non-finite value ({}) at flat index {}", spec.name, t.data[i], i);
+}
+
+const StoredTensor& StoredCheckpoint::at(const std::string& name) const {
+  auto it = tensors.find(name);
+  if (it == tensors.end()) fail(source, "missing tensor '{}'", name);
+  return it->second;
+}
+
+void validate_llama_shapes(const StoredCheckpoint& ck, bool exact) {
+  std::set<std::string> expected;
+  for (const TensorSpec& spec : llama_tensor_specs(ck.config)) {
+    const StoredTensor& t = ck.at(spec.name);
+    if (t.shape() != spec.shape)
+      fail(ck.source, "tensor '{}' has shape {}, expected {}", spec.name, shape_string(t.shape()), shape_string(spec.shape));
+    expected.insert(spec.name);
+  }
+  if (!exact) return;
+  const LlamaConfig& c = ck.config;
+  for (const auto& [name, t] : ck.tensors)
+    if (!expected.count(name))
+      fail(ck.source, "tensor '{}' is not part of the model config.json describes ({} layers{}); the config and the weights disagree",
+           name, c.n_layers, c.tied_classifier ? ", tied embeddings" : "");
+}
+
+Checkpoint to_checkpoint(StoredCheckpoint&& stored) {
+  size_t floats = 0;
+  for (const auto& [name, t] : stored.tensors) floats += size_t(t.numel());
+  require_memory(floats * sizeof(float), "the checkpoint's weights as fp32", stored.source);
+  Checkpoint ck;
+  ck.config = stored.config;
+  ck.source = stored.source;
+  ck.tokenizer = std::move(stored.tokenizer);
+  for (const TensorSpec& spec : llama_tensor_specs(stored.config)) ck.tensors[spec.name] = stored.at(spec.name).to_f32();
+  for (auto& [name, t] : stored.tensors)
+    if (!ck.tensors.count(name)) ck.tensors[name] = t.to_f32();
+  stored.tensors.clear();
+  return ck;
 }
 
 void validate_llama_tensors(const Checkpoint& ck) {
@@ -63,13 +102,13 @@ ModelPathKind model_path_kind(const std::string& path) {
   return n > 0 && n <= SafetensorsFile::kMaxHeaderBytes ? ModelPathKind::Safetensors : ModelPathKind::Llama2c;
 }
 
-Checkpoint load_checkpoint(const std::string& path, const std::string& tokenizer_path) {
+StoredCheckpoint open_checkpoint(const std::string& path, const std::string& tokenizer_path) {
   const ModelPathKind kind = model_path_kind(path);
   if (kind == ModelPathKind::Safetensors)
     fail(path, "is a safetensors file: a Hugging Face model is read from its directory (config.json beside "
                "model.safetensors); a mixq quantized file carries mixq.version in its metadata");
   const bool is_dir = kind == ModelPathKind::Directory;
-  Checkpoint ck = is_dir ? load_hf_dir(path) : load_llama2c(path);
+  StoredCheckpoint ck = is_dir ? open_hf_dir(path) : open_llama2c(path);
   std::string tok = tokenizer_path;
   if (tok.empty()) tok = find_tokenizer_beside(is_dir ? fs::path(path) : fs::path(path).parent_path());
   if (tok.empty())
@@ -79,6 +118,10 @@ Checkpoint load_checkpoint(const std::string& path, const std::string& tokenizer
     fail(tok, "tokenizer has {} tokens but the model's vocabulary is {}", ck.tokenizer->vocab_size(),
          ck.config.vocab_size);
   return ck;
+}
+
+Checkpoint load_checkpoint(const std::string& path, const std::string& tokenizer_path) {
+  return to_checkpoint(open_checkpoint(path, tokenizer_path));
 }
 
 }  // namespace mixq::io

@@ -52,6 +52,15 @@ Tensor permute_rows(const Tensor& w, int n_heads, bool to_hf) {
 Tensor permute_rows_to_hf(const Tensor& w, int n_heads) { return permute_rows(w, n_heads, true); }
 Tensor permute_rows_from_hf(const Tensor& w, int n_heads) { return permute_rows(w, n_heads, false); }
 
+std::vector<int64_t> hf_rows_of_llama2c_rows(int64_t rows, int n_heads) {
+  const int64_t hs = rows / n_heads, half = hs / 2;
+  std::vector<int64_t> out(static_cast<size_t>(rows));
+  for (int64_t h = 0; h < n_heads; ++h)
+    for (int64_t j = 0; j < half; ++j)
+      for (int64_t p = 0; p < 2; ++p) out[size_t(h * hs + 2 * j + p)] = h * hs + p * half + j;
+  return out;
+}
+
 LlamaConfig parse_hf_config(const std::string& text, const std::string& where) {
   json j;
   try {
@@ -109,10 +118,10 @@ std::string hf_config_json(const LlamaConfig& c, DType dtype) {
   return j.dump(2) + "\n";
 }
 
-Checkpoint load_hf_dir(const std::string& dir) {
+StoredCheckpoint open_hf_dir(const std::string& dir) {
   const fs::path root(dir);
   note_input(dir);  // an export must never write into the directory it reads
-  Checkpoint ck;
+  StoredCheckpoint ck;
   ck.source = dir;
   const std::string cfg_path = (root / "config.json").string();
   if (!fs::exists(cfg_path)) fail(dir, "no config.json: not a Hugging Face model directory");
@@ -144,42 +153,28 @@ Checkpoint load_hf_dir(const std::string& dir) {
     fail(dir, "neither model.safetensors nor model.safetensors.index.json found");
   }
 
-  std::vector<SafetensorsFile> shards;
-  shards.reserve(shard_files.size());
-  size_t floats = 0;
   for (const auto& file : shard_files) {
-    shards.emplace_back(file);
-    for (const auto& e : shards.back().entries()) floats += size_t(e.numel());
-  }
-  require_memory(floats * sizeof(float), "the checkpoint's weights as fp32", dir);
-  for (const SafetensorsFile& st : shards) {
-    const std::string& file = st.path();
-    for (const auto& e : st.entries()) {
+    const auto st = std::make_shared<const SafetensorsFile>(file);
+    for (const auto& e : st->entries()) {
       if (e.name.find("rotary_emb.inv_freq") != std::string::npos) continue;  // derived, not a weight
       if (ck.tensors.count(e.name)) fail(file, "tensor '{}' appears in more than one shard", e.name);
-      ck.tensors[e.name] = st.to_f32(e);
+      ck.tensors.emplace(e.name, StoredTensor(file, e.name, e.dtype, e.shape, e.bytes, st->mapping()));
     }
   }
   for (int l = 0; l < c.n_layers; ++l) {
     for (auto [name, heads] : {std::pair{names::wq(l), c.n_heads}, std::pair{names::wk(l), c.n_kv_heads}}) {
       auto it = ck.tensors.find(name);
-      if (it == ck.tensors.end()) continue;  // validate_llama_tensors reports it
-      if (it->second.rows() % (2 * heads) != 0 || it->second.shape.size() != 2)
-        fail(dir, "tensor '{}' has shape {}, not [heads x head_size, dim]", name, shape_string(it->second.shape));
-      it->second = permute_rows_from_hf(it->second, heads);
+      if (it == ck.tensors.end()) continue;  // validate_llama_shapes reports it
+      if (it->second.shape().size() != 2 || it->second.rows() % (2 * heads) != 0)
+        fail(dir, "tensor '{}' has shape {}, not [heads x head_size, dim]", name, shape_string(it->second.shape()));
+      it->second.set_row_order(hf_rows_of_llama2c_rows(it->second.rows(), heads));
     }
   }
-  validate_llama_tensors(ck);
-  // A config naming fewer layers (or a smaller model) than the weights hold would silently drop
-  // the rest: every tensor must be one the config describes.
-  std::set<std::string> expected;
-  for (const TensorSpec& spec : llama_tensor_specs(c)) expected.insert(spec.name);
-  for (const auto& [name, t] : ck.tensors)
-    if (!expected.count(name))
-      fail(dir, "tensor '{}' is not part of the model config.json describes ({} layers{}); the config and the weights disagree",
-           name, c.n_layers, c.tied_classifier ? ", tied embeddings" : "");
+  validate_llama_shapes(ck, true);
   return ck;
 }
+
+Checkpoint load_hf_dir(const std::string& dir) { return to_checkpoint(open_hf_dir(dir)); }
 
 namespace {
 

@@ -3,28 +3,27 @@
 #include <cstring>
 
 #include "mixq/core/error.hpp"
-#include "mixq/core/memory.hpp"
 #include "mixq/io/checkpoint.hpp"
 #include "mixq/io/mapped_file.hpp"
 
 namespace mixq::io {
 namespace {
 
-// Copies `count` floats starting at `*cursor` into a tensor of `shape` and advances the cursor.
-Tensor take(const uint8_t*& cursor, std::vector<int64_t> shape) {
-  Tensor t;
-  t.shape = std::move(shape);
-  t.data.resize(size_t(t.numel()));
-  std::memcpy(t.data.data(), cursor, t.data.size() * sizeof(float));
-  cursor += t.data.size() * sizeof(float);
-  return t;
+// The tensor of `shape` whose floats start at `*cursor` (left in the mapping); advances the cursor.
+StoredTensor take(const std::shared_ptr<const MappedFile>& file, const std::string& name, const uint8_t*& cursor,
+                  std::vector<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  const std::span<const uint8_t> bytes(cursor, size_t(n) * sizeof(float));
+  cursor += bytes.size();
+  return StoredTensor(file->path(), name, DType::F32, std::move(shape), bytes, file);
 }
 
 }  // namespace
 
-Checkpoint load_llama2c(const std::string& path) {
-  MappedFile file(path);
-  const auto bytes = file.bytes();
+StoredCheckpoint open_llama2c(const std::string& path) {
+  const auto file = std::make_shared<const MappedFile>(path);
+  const auto bytes = file->bytes();
   constexpr size_t kHeader = 7 * sizeof(int32_t);
   if (bytes.size() < kHeader)
     fail(path, "truncated llama2.c checkpoint: {} bytes, the header alone needs {}", bytes.size(),
@@ -32,7 +31,7 @@ Checkpoint load_llama2c(const std::string& path) {
   int32_t h[7];
   std::memcpy(h, bytes.data(), kHeader);
 
-  Checkpoint ck;
+  StoredCheckpoint ck;
   ck.source = path;
   LlamaConfig& c = ck.config;
   c.dim = h[0];
@@ -55,13 +54,13 @@ Checkpoint load_llama2c(const std::string& path) {
          "file has {}{}", c.dim, c.hidden_dim, c.n_layers, V, expected, bytes.size(),
          int64_t(bytes.size()) < expected ? " (truncated?)" : "");
 
-  require_memory(size_t(floats) * sizeof(float), "the checkpoint's fp32 weights", path);
   const uint8_t* cur = bytes.data() + kHeader;
   auto& T = ck.tensors;
-  T[names::embedding()] = take(cur, {V, dim});
+  auto put = [&](const std::string& name, std::vector<int64_t> shape) { T.emplace(name, take(file, name, cur, std::move(shape))); };
+  put(names::embedding(), {V, dim});
   // llama2.c groups each kind of tensor for all layers together.
   auto per_layer_tensors = [&](std::string (*name)(int), std::vector<int64_t> shape) {
-    for (int l = 0; l < L; ++l) T[name(l)] = take(cur, shape);
+    for (int l = 0; l < L; ++l) put(name(l), shape);
   };
   per_layer_tensors(names::attn_norm, {dim});
   per_layer_tensors(names::wq, {dim, dim});
@@ -72,11 +71,13 @@ Checkpoint load_llama2c(const std::string& path) {
   per_layer_tensors(names::w1, {hid, dim});
   per_layer_tensors(names::w2, {dim, hid});
   per_layer_tensors(names::w3, {hid, dim});
-  T[names::final_norm()] = take(cur, {dim});
+  put(names::final_norm(), {dim});
   cur += freq_cis * sizeof(float);
-  if (!c.tied_classifier) T[names::classifier()] = take(cur, {V, dim});
-  validate_llama_tensors(ck);
+  if (!c.tied_classifier) put(names::classifier(), {V, dim});
+  validate_llama_shapes(ck, true);
   return ck;
 }
+
+Checkpoint load_llama2c(const std::string& path) { return to_checkpoint(open_llama2c(path)); }
 
 }  // namespace mixq::io

@@ -47,6 +47,15 @@ MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
+void MappedFile::release(std::span<const uint8_t> bytes) const {
+  if (bytes.empty() || bytes.data() < data_ || bytes.data() + bytes.size() > data_ + size_) return;
+  static const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(bytes.data()) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(bytes.data()) + bytes.size()) / page * page;
+  // On a private, read-only file mapping MADV_DONTNEED only unmaps the pages: nothing is lost.
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 std::string read_whole_file(const std::string& path) {
   // Through the mapping: a directory, FIFO or device is refused before anything is read (a FIFO
   // would block, /dev/zero never ends), and the size is known before the copy is allocated.

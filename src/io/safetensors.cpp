@@ -1,6 +1,11 @@
 #include "mixq/io/safetensors.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <filesystem>
 #include <cstring>
 #include <limits>
 
@@ -51,8 +56,8 @@ int64_t SafetensorsEntry::numel() const {
   return n;
 }
 
-SafetensorsFile::SafetensorsFile(const std::string& path) : file_(path) {
-  const auto b = file_.bytes();
+SafetensorsFile::SafetensorsFile(const std::string& path) : file_(std::make_shared<const MappedFile>(path)) {
+  const auto b = file_->bytes();
   if (b.size() < 8) fail(path, "not a safetensors file: {} bytes, shorter than the 8-byte header length", b.size());
   uint64_t n;
   std::memcpy(&n, b.data(), 8);
@@ -176,29 +181,69 @@ std::vector<uint8_t> encode_f32_as(std::span<const float> values, DType dtype) {
   return out;
 }
 
-void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+SafetensorsWriter::SafetensorsWriter(const std::string& path) : path_(path), out_(std::make_unique<AtomicFile>(path)) {
+  const auto dir = std::filesystem::path(path).parent_path();
+  const std::string where = dir.empty() ? "." : dir.string();
+#ifdef O_TMPFILE
+  scratch_ = ::open(where.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+#endif
+  if (scratch_ < 0) {  // no O_TMPFILE here: a named file, unlinked at once
+    std::string templ = (std::filesystem::path(where) / ".mixq-scratch.XXXXXX").string();
+    scratch_ = ::mkstemp(templ.data());
+    if (scratch_ < 0) fail(path, "cannot create a scratch file in {}: {}", where, std::strerror(errno));
+    ::unlink(templ.c_str());
+  }
+}
+
+SafetensorsWriter::~SafetensorsWriter() {
+  if (scratch_ >= 0) ::close(scratch_);
+}
+
+void SafetensorsWriter::add(const std::string& name, DType dtype, std::vector<int64_t> shape, std::span<const uint8_t> bytes) {
+  uint64_t numel = 1;
+  for (auto d : shape) numel *= uint64_t(d);
+  if (numel * dtype_size(dtype) != bytes.size())
+    fail(path_, "tensor '{}': shape {} of {} needs {} bytes, given {}", name, shape_string(shape), dtype_name(dtype),
+         numel * dtype_size(dtype), bytes.size());
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::pwrite(scratch_, bytes.data() + done, bytes.size() - done, off_t(data_bytes_ + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(path_, "write failed (tensor '{}', {} bytes): {}", name, bytes.size(), std::strerror(errno));
+    done += size_t(n);
+  }
+  entries_.push_back({name, dtype, std::move(shape), bytes.size()});
+  data_bytes_ += bytes.size();
+}
+
+void SafetensorsWriter::finish(const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header;
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
-  for (const auto& t : tensors) {
-    uint64_t numel = 1;
-    for (auto d : t.shape) numel *= uint64_t(d);
-    if (numel * dtype_size(t.dtype) != t.bytes.size())
-      fail(path, "tensor '{}': shape {} of {} needs {} bytes, given {}", t.name, shape_string(t.shape),
-           dtype_name(t.dtype), numel * dtype_size(t.dtype), t.bytes.size());
-    header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape},
-                      {"data_offsets", {offset, offset + t.bytes.size()}}};
-    offset += t.bytes.size();
+  for (const auto& e : entries_) {
+    header[e.name] = {{"dtype", dtype_name(e.dtype)}, {"shape", e.shape}, {"data_offsets", {offset, offset + e.size}}};
+    offset += e.size;
   }
   std::string json = header.dump();
   json.append((8 - json.size() % 8) % 8, ' ');  // pad so the data starts 8-byte aligned
   const uint64_t n = json.size();
-  AtomicFile out(path);
-  out.write({reinterpret_cast<const uint8_t*>(&n), 8});
-  out.write(json);
-  for (const auto& t : tensors) out.write(t.bytes);
-  out.commit();
+  out_->write({reinterpret_cast<const uint8_t*>(&n), 8});
+  out_->write(json);
+  std::vector<uint8_t> buf(std::min<uint64_t>(data_bytes_, 8u << 20));
+  for (uint64_t done = 0; done < data_bytes_;) {
+    const ssize_t got = ::pread(scratch_, buf.data(), size_t(std::min<uint64_t>(buf.size(), data_bytes_ - done)), off_t(done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) fail(path_, "cannot read back the scratch data: {}", got < 0 ? std::strerror(errno) : "short read");
+    out_->write({buf.data(), size_t(got)});
+    done += uint64_t(got);
+  }
+  out_->commit();
+}
+
+void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  SafetensorsWriter out(path);
+  for (const auto& t : tensors) out.add(t.name, t.dtype, t.shape, t.bytes);
+  out.finish(metadata);
 }
 
 }  // namespace mixq::io

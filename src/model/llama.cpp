@@ -8,6 +8,7 @@
 #include "mixq/core/error.hpp"
 #include "mixq/core/memory.hpp"
 #include "mixq/model/packed_linear.hpp"
+#include "mixq/model/stored_linear.hpp"
 
 namespace mixq::model {
 namespace {
@@ -89,12 +90,20 @@ LlamaModel LlamaModel::from_checkpoint(io::Checkpoint& ck, int threads, const Li
   LlamaModel m = assemble(
       c, [&](const std::string& name) { return std::move(ck.at(name)); },
       [&](const std::string& name) -> std::unique_ptr<Linear> {
-        if (make_linear) return make_linear(name, std::move(ck.at(name)));
+        if (make_linear && name != io::names::classifier()) return make_linear(name, std::move(ck.at(name)));
         return std::make_unique<DenseLinear>(std::move(ck.at(name)));
       },
       threads);
   ck.tensors.clear();
   return m;
+}
+
+LlamaModel LlamaModel::from_stored(const io::StoredCheckpoint& ck, int threads) {
+  io::validate_llama_shapes(ck, false);
+  return assemble(
+      ck.config, [&](const std::string& name) { return ck.at(name).to_f32(); },
+      [&](const std::string& name) -> std::unique_ptr<Linear> { return std::make_unique<StoredLinear>(ck.at(name)); },
+      threads);
 }
 
 LlamaModel LlamaModel::assemble(const LlamaConfig& c, const DenseSource& dense, const LinearSource& linear,
@@ -122,8 +131,7 @@ LlamaModel LlamaModel::assemble(const LlamaConfig& c, const DenseSource& dense, 
   }
   w.final_norm = dense(io::names::final_norm()).data;
   w.embedding = dense(io::names::embedding());
-  w.classifier = c.tied_classifier ? std::make_unique<DenseLinear>(w.embedding)
-                                   : std::make_unique<DenseLinear>(dense(io::names::classifier()));
+  w.classifier = c.tied_classifier ? std::make_unique<DenseLinear>(w.embedding) : checked(io::names::classifier(), c.vocab_size, dim);
   return LlamaModel(c, std::move(w), threads);
 }
 

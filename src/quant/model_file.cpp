@@ -47,10 +47,6 @@ std::string header_checksum(const std::map<std::string, std::string>& meta, std:
   return fnv1a64_label(h);
 }
 
-io::TensorToWrite f32_tensor(const std::string& name, std::span<const float> v, std::vector<int64_t> shape) {
-  return {name, io::DType::F32, std::move(shape), io::encode_f32_as(v, io::DType::F32)};
-}
-
 json format_entry(const formats::PackedTensor& t) {
   return {{"format", t.format},
           {"params", formats::format_ops(t.format).params_json(t)},
@@ -96,44 +92,76 @@ double decoder_bits_per_weight(const model::LlamaModel& model) {
   return 8.0 * bytes / weights;
 }
 
+QuantizedFileWriter::QuantizedFileWriter(const std::string& path, const model::LlamaModel& model,
+                                         const io::Tokenizer& tokenizer)
+    : out_(path), config_(model.config()), tokenizer_(tokenizer) {
+  if (tokenizer.file_bytes().empty()) fail(path, "the tokenizer has no file bytes to embed");
+  const auto& w = model.weights();
+  add_f32(io::names::embedding(), w.embedding.data, w.embedding.shape);
+  add_f32(io::names::final_norm(), w.final_norm, {config_.dim});
+  if (!config_.tied_classifier) add_linear(io::names::classifier(), *w.classifier);
+}
+
+void QuantizedFileWriter::add(const std::string& name, io::DType dtype, std::vector<int64_t> shape,
+                              std::span<const uint8_t> bytes) {
+  checksums_[name] = fnv1a64_label(fnv1a64(bytes.data(), bytes.size()));
+  out_.add(name, dtype, std::move(shape), bytes);
+}
+
+void QuantizedFileWriter::add_f32(const std::string& name, std::span<const float> values, std::vector<int64_t> shape) {
+  add(name, io::DType::F32, std::move(shape), io::encode_f32_as(values, io::DType::F32));
+}
+
+void QuantizedFileWriter::add_linear(const std::string& name, const model::Linear& lin) {
+  if (const auto* p = dynamic_cast<const model::PackedLinear*>(&lin)) {
+    const formats::PackedTensor& t = p->packed();
+    for (const formats::PackedPart& part : t.parts) add(name + "." + part.suffix, part.dtype, part.shape, part.bytes);
+    meta_["mixq.format." + name] = format_entry(t).dump();
+  } else if (const Tensor* d = lin.dense_weight()) {
+    add_f32(name, d->data, d->shape);
+  } else if (const io::StoredTensor* st = lin.stored_weight()) {
+    add(name, io::DType::F32, st->shape(), st->encode_as(io::DType::F32));
+  } else {
+    fail(out_.path(), "linear '{}' is neither packed nor dense; cannot be saved", name);
+  }
+}
+
+void QuantizedFileWriter::add_layer(int l, const model::LayerWeights& layer) {
+  if (l != next_layer_) fail(out_.path(), "decoder layer {} written out of order (expected layer {})", l, next_layer_);
+  add_f32(io::names::attn_norm(l), layer.attn_norm, {config_.dim});
+  add_f32(io::names::ffn_norm(l), layer.ffn_norm, {config_.dim});
+  for (const auto& slot : model::linear_slots()) {
+    const model::Linear& lin = *(layer.*slot.member);
+    add_linear(slot.name(l), lin);
+    linear_bytes_ += double(lin.weight_bytes());
+    linear_weights_ += double(lin.rows() * lin.cols());
+  }
+  ++next_layer_;
+}
+
+void QuantizedFileWriter::finish(const QuantizationRecord& record) {
+  if (next_layer_ != config_.n_layers)
+    fail(out_.path(), "only {} of {} decoder layers were written", next_layer_, config_.n_layers);
+  const std::string& tok = tokenizer_.file_bytes();
+  add(kTokenizerTensor, io::DType::U8, {int64_t(tok.size())}, {reinterpret_cast<const uint8_t*>(tok.data()), tok.size()});
+  meta_["mixq.version"] = kQuantizedFileVersion;
+  meta_["mixq.config"] = io::hf_config_json(config_, io::DType::F32);
+  meta_["mixq.tokenizer"] = tokenizer_.kind();
+  meta_["mixq.method"] = record.method.dump();
+  meta_["mixq.calibration"] = record.calibration.dump();
+  meta_["mixq.bits_per_weight"] = fmt::format("{:.6f}", decoder_bits_per_weight());
+  meta_["mixq.checksums"] = checksums_.dump();
+  std::vector<HeaderTensor> header;
+  for (const auto& e : out_.entries()) header.push_back({e.name, e.dtype, e.shape, size_t(e.size)});
+  meta_[kHeaderChecksum] = header_checksum(meta_, std::move(header));
+  out_.finish(meta_);
+}
+
 void save_quantized_model(const std::string& path, const model::LlamaModel& model, const io::Tokenizer& tokenizer,
                           const QuantizationRecord& record) {
-  const auto& c = model.config();
-  const auto& w = model.weights();
-  std::vector<io::TensorToWrite> tensors;
-  std::map<std::string, std::string> meta;
-  auto add_linear = [&](const std::string& name, const model::Linear& lin) {
-    if (const auto* p = dynamic_cast<const model::PackedLinear*>(&lin)) {
-      const formats::PackedTensor& t = p->packed();
-      for (const formats::PackedPart& part : t.parts) tensors.push_back({name + "." + part.suffix, part.dtype, part.shape, part.bytes});
-      meta["mixq.format." + name] = format_entry(t).dump();
-    } else if (const Tensor* d = lin.dense_weight()) {
-      tensors.push_back(f32_tensor(name, d->data, d->shape));
-    } else {
-      fail(path, "linear '{}' is neither packed nor dense; cannot be saved", name);
-    }
-  };
-  tensors.push_back(f32_tensor(io::names::embedding(), w.embedding.data, w.embedding.shape));
-  tensors.push_back(f32_tensor(io::names::final_norm(), w.final_norm, {c.dim}));
-  if (!c.tied_classifier) add_linear(io::names::classifier(), *w.classifier);
-  for (int l = 0; l < c.n_layers; ++l) {
-    const auto& layer = w.layers[size_t(l)];
-    tensors.push_back(f32_tensor(io::names::attn_norm(l), layer.attn_norm, {c.dim}));
-    tensors.push_back(f32_tensor(io::names::ffn_norm(l), layer.ffn_norm, {c.dim}));
-    for (const auto& slot : model::linear_slots()) add_linear(slot.name(l), *(layer.*slot.member));
-  }
-  const std::string& tok = tokenizer.file_bytes();
-  if (tok.empty()) fail(path, "the tokenizer has no file bytes to embed");
-  tensors.push_back({kTokenizerTensor, io::DType::U8, {int64_t(tok.size())}, std::vector<uint8_t>(tok.begin(), tok.end())});
-
-  meta["mixq.version"] = kQuantizedFileVersion;
-  meta["mixq.config"] = io::hf_config_json(c, io::DType::F32);
-  meta["mixq.tokenizer"] = tokenizer.kind();
-  meta["mixq.method"] = record.method.dump();
-  meta["mixq.calibration"] = record.calibration.dump();
-  meta["mixq.bits_per_weight"] = fmt::format("{:.6f}", decoder_bits_per_weight(model));
-  add_checksums(tensors, meta);
-  io::write_safetensors(path, tensors, meta);
+  QuantizedFileWriter out(path, model, tokenizer);
+  for (int l = 0; l < model.config().n_layers; ++l) out.add_layer(l, model.weights().layers[size_t(l)]);
+  out.finish(record);
 }
 
 bool is_quantized_model_file(const std::string& path) {

@@ -46,6 +46,19 @@ void check_quantized(const formats::PackedTensor& packed, const Tensor& w, const
   }
 }
 
+// A layer read from its checkpoint file (StoredLinear) is converted to fp32 only now, when it is
+// quantized: at most one decoder layer of the model exists in fp32 at a time.
+void load_layer_weights(model::LayerWeights& layer) {
+  for (const auto& slot : model::linear_slots()) {
+    std::unique_ptr<model::Linear>& linear = layer.*slot.member;
+    if (const io::StoredTensor* stored = linear->stored_weight()) {
+      Tensor w = stored->to_f32();
+      stored->release_pages();
+      linear = std::make_unique<model::DenseLinear>(std::move(w));
+    }
+  }
+}
+
 }  // namespace
 
 void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& windows, const MethodOptions& opt,
@@ -61,6 +74,7 @@ void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& w
   for (int l = 0; l < cfg.n_layers; ++l) {
     std::vector<LayerReport> reports;
     model::LayerWeights& layer = m.layer(l);
+    load_layer_weights(layer);
     // One capture pass for the whole layer (published GPTQ), or one per stage so each stage
     // sees the outputs of the stages already quantized (true-sequential).
     const int stages = opt.true_sequential ? 4 : 1;

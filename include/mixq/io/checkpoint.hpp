@@ -7,6 +7,7 @@
 
 #include "mixq/core/tensor.hpp"
 #include "mixq/io/llama_config.hpp"
+#include "mixq/io/stored_tensor.hpp"
 #include "mixq/io/tokenizer.hpp"
 
 namespace mixq::io {
@@ -22,6 +23,25 @@ struct Checkpoint {
   Tensor& at(const std::string& name);
 };
 
+// A checkpoint opened, not loaded: every tensor stays in its (mapped) file in its stored dtype
+// until it is used, so a model larger than memory can be quantized layer by layer. Shapes and the
+// tensor set are checked when it is opened; values (finite) when a tensor is converted.
+struct StoredCheckpoint {
+  LlamaConfig config;
+  std::map<std::string, StoredTensor> tensors;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::string source;
+
+  const StoredTensor& at(const std::string& name) const;  // Error(source, "missing tensor ...")
+};
+
+// Every tensor the config implies is present with its shape, and (`exact`) no other tensor is:
+// a config naming fewer layers than the weights hold would silently drop the rest.
+void validate_llama_shapes(const StoredCheckpoint& ckpt, bool exact);
+
+// Every tensor as fp32 (memory checked first), each value checked finite.
+Checkpoint to_checkpoint(StoredCheckpoint&& stored);
+
 // Checks that every tensor a Llama model needs is present with the shape `config` implies and
 // holds only finite values.
 void validate_llama_tensors(const Checkpoint& ckpt);
@@ -34,12 +54,15 @@ void check_tensor(const Tensor& t, const TensorSpec& spec, const std::string& wh
 enum class ModelPathKind { Directory, Safetensors, Llama2c };
 ModelPathKind model_path_kind(const std::string& path);
 
-// Loads a llama2.c checkpoint (a file) or a Hugging Face directory (config.json +
+// Opens a llama2.c checkpoint (a file) or a Hugging Face directory (config.json +
 // model.safetensors[.index.json]). The tokenizer comes from `tokenizer_path` when given, else from
 // beside the model (tokenizer.model, tokenizer.bin or tok512.bin).
+StoredCheckpoint open_checkpoint(const std::string& path, const std::string& tokenizer_path = "");
+// The same, every tensor loaded as fp32.
 Checkpoint load_checkpoint(const std::string& path, const std::string& tokenizer_path = "");
 
 // llama2.c "legacy" (version 0) format: header of 7 int32, then fp32 tensors (docs/DESIGN.md "llama2.c checkpoints").
+StoredCheckpoint open_llama2c(const std::string& path);
 Checkpoint load_llama2c(const std::string& path);
 
 }  // namespace mixq::io

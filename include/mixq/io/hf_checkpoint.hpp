@@ -12,7 +12,9 @@ namespace mixq::io {
 LlamaConfig parse_hf_config(const std::string& json_text, const std::string& where);
 std::string hf_config_json(const LlamaConfig& c, DType dtype);
 
-// Loads an HF directory (tokenizer not included).
+// Opens an HF directory (tokenizer not included): shards mapped, q/k read through their row
+// permutation; load_hf_dir converts every tensor to fp32.
+StoredCheckpoint open_hf_dir(const std::string& dir);
 Checkpoint load_hf_dir(const std::string& dir);
 
 // Writes `ckpt` as an HF directory with weights in `dtype` (F32, F16 or BF16), and its tokenizer
@@ -27,5 +29,7 @@ std::vector<std::string> hf_dir_file_names();
 // [n_heads * head_size, cols] projection.
 Tensor permute_rows_to_hf(const Tensor& w, int n_heads);
 Tensor permute_rows_from_hf(const Tensor& w, int n_heads);
+// For llama2.c row r of such a projection, the HF row that holds it.
+std::vector<int64_t> hf_rows_of_llama2c_rows(int64_t rows, int n_heads);
 
 }  // namespace mixq::io

@@ -19,6 +19,9 @@ class MappedFile {
   const std::string& path() const { return path_; }
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
   size_t size() const { return size_; }
+  // Drops the whole pages of `part` (a range of bytes()) from this process's resident memory once
+  // read; the page cache keeps them and a later read maps them back. Outside the mapping: no-op.
+  void release(std::span<const uint8_t> part) const;
 
  private:
   std::string path_;

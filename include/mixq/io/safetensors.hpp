@@ -4,6 +4,7 @@
 // atomic (temp file + rename).
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -34,7 +35,9 @@ class SafetensorsFile {
 
   explicit SafetensorsFile(const std::string& path);
 
-  const std::string& path() const { return file_.path(); }
+  const std::string& path() const { return file_->path(); }
+  // The mapping the entries' bytes lie in (tensors read lazily keep it open).
+  const std::shared_ptr<const MappedFile>& mapping() const { return file_; }
   const std::vector<SafetensorsEntry>& entries() const { return entries_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const SafetensorsEntry* find(const std::string& name) const;
@@ -43,7 +46,7 @@ class SafetensorsFile {
   Tensor to_f32(const SafetensorsEntry& e) const;
 
  private:
-  MappedFile file_;
+  std::shared_ptr<const MappedFile> file_;
   std::vector<SafetensorsEntry> entries_;
   std::map<std::string, size_t> by_name_;
   std::map<std::string, std::string> metadata_;
@@ -58,6 +61,37 @@ struct TensorToWrite {
 
 // Encodes fp32 values as F32, F16 or BF16 bytes.
 std::vector<uint8_t> encode_f32_as(std::span<const float> values, DType dtype);
+
+// Writes a safetensors file whose tensors arrive one at a time, so none has to stay in memory: data
+// goes to an unnamed scratch file in the target's directory, and finish() writes the header and
+// then the data into the target atomically (AtomicFile). The target is checked when the writer is
+// made, before any work. A run killed or failing before finish() leaves the previous file intact.
+class SafetensorsWriter {
+ public:
+  struct Entry {
+    std::string name;
+    DType dtype;
+    std::vector<int64_t> shape;
+    uint64_t size;
+  };
+  explicit SafetensorsWriter(const std::string& path);
+  ~SafetensorsWriter();
+  SafetensorsWriter(const SafetensorsWriter&) = delete;
+  SafetensorsWriter& operator=(const SafetensorsWriter&) = delete;
+
+  const std::string& path() const { return path_; }
+  // Appends a tensor (bytes checked against shape and dtype); data lies in the order added.
+  void add(const std::string& name, DType dtype, std::vector<int64_t> shape, std::span<const uint8_t> bytes);
+  const std::vector<Entry>& entries() const { return entries_; }
+  void finish(const std::map<std::string, std::string>& metadata);
+
+ private:
+  std::string path_;
+  std::unique_ptr<class AtomicFile> out_;
+  int scratch_ = -1;
+  std::vector<Entry> entries_;
+  uint64_t data_bytes_ = 0;
+};
 
 // Writes tensors (in the given order) and metadata atomically to `path`.
 void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,

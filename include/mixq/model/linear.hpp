@@ -10,6 +10,9 @@
 namespace mixq::kernels {
 class InterleavedWeights;
 }
+namespace mixq::io {
+class StoredTensor;
+}
 
 namespace mixq::model {
 
@@ -27,6 +30,8 @@ class Linear {
   virtual std::string format_name() const = 0;
   // The fp32 weight when this layer is dense (quantization methods start from it), else null.
   virtual const Tensor* dense_weight() const { return nullptr; }
+  // The weight as its checkpoint file stores it, when this layer reads it from there (StoredLinear).
+  virtual const io::StoredTensor* stored_weight() const { return nullptr; }
   // The repacked copy the one-token kernel reads (kernels/interleaved.hpp), when there is one:
   // forward_shared_input runs the linears that have one in a single parallel loop.
   virtual const kernels::InterleavedWeights* interleaved() const { return nullptr; }

@@ -60,8 +60,11 @@ class LlamaModel {
   // Builds the model from a loaded checkpoint (its tensors are moved out). Decoder-layer linears
   // come from `make_linear` (default: dense fp32); the classifier stays dense fp32.
   static LlamaModel from_checkpoint(io::Checkpoint& ckpt, int threads, const LinearFactory& make_linear = {});
-  // Builds the model from any source: `dense(name)` gives the embedding, norms and an untied
-  // classifier; `linear(name)` each decoder-layer projection (checked against the config's shape).
+  // Builds the model over an opened checkpoint: every linear (decoder layers and an untied
+  // classifier) stays in its file as a StoredLinear; the embedding and norms are read as fp32.
+  static LlamaModel from_stored(const io::StoredCheckpoint& ckpt, int threads);
+  // Builds the model from any source: `dense(name)` gives the embedding and norms; `linear(name)`
+  // each decoder-layer projection and an untied classifier (checked against the config's shape).
   using DenseSource = std::function<Tensor(const std::string& name)>;
   using LinearSource = std::function<std::unique_ptr<Linear>(const std::string& name)>;
   static LlamaModel assemble(const LlamaConfig& config, const DenseSource& dense, const LinearSource& linear,

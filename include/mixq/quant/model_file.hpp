@@ -40,6 +40,33 @@ double decoder_bits_per_weight(const model::LlamaModel& model);
 // before a quantized file is written).
 void add_checksums(const std::vector<io::TensorToWrite>& tensors, std::map<std::string, std::string>& meta);
 
+// Writes a quantized file while the model is quantized, so that finished layers need not stay in
+// memory: the embedding, final norm and an untied classifier when made, then each decoder layer as
+// it is finished (the caller may free it after add_layer), the tokenizer and the header in
+// finish(). The target is checked when the writer is made; it is replaced atomically by finish().
+class QuantizedFileWriter {
+ public:
+  QuantizedFileWriter(const std::string& path, const model::LlamaModel& model, const io::Tokenizer& tokenizer);
+  // Decoder layer l (its norms, packed or dense linears); layers come in order 0, 1, …
+  void add_layer(int l, const model::LayerWeights& layer);
+  // 8 × packed bytes ÷ weights over the decoder-layer linears added so far.
+  double decoder_bits_per_weight() const { return 8.0 * linear_bytes_ / linear_weights_; }
+  void finish(const QuantizationRecord& record);
+
+ private:
+  void add_linear(const std::string& name, const model::Linear& lin);
+  void add_f32(const std::string& name, std::span<const float> values, std::vector<int64_t> shape);
+  void add(const std::string& name, io::DType dtype, std::vector<int64_t> shape, std::span<const uint8_t> bytes);
+
+  io::SafetensorsWriter out_;
+  io::LlamaConfig config_;
+  const io::Tokenizer& tokenizer_;
+  std::map<std::string, std::string> meta_;
+  nlohmann::json checksums_ = nlohmann::json::object();
+  double linear_bytes_ = 0, linear_weights_ = 0;
+  int next_layer_ = 0;
+};
+
 // Writes `model` (decoder linears packed or dense) with its tokenizer atomically to `path`.
 void save_quantized_model(const std::string& path, const model::LlamaModel& model, const io::Tokenizer& tokenizer,
                           const QuantizationRecord& record);

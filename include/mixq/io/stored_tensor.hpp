@@ -1,0 +1,60 @@
+#pragma once
+// A tensor as its file stores it: F32, F16 or BF16 bytes, usually inside a read-only mapping,
+// turned into fp32 only when asked. A checkpoint's layers then cost memory only while a method
+// works on them (docs/DESIGN.md "Streaming a checkpoint"), whatever the model's size.
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mixq/core/tensor.hpp"
+#include "mixq/io/mapped_file.hpp"
+#include "mixq/io/safetensors.hpp"
+
+namespace mixq::io {
+
+class StoredTensor {
+ public:
+  StoredTensor() = default;
+  // Tensor `name` of `source`, its `bytes` inside `file`, which the tensor keeps open.
+  StoredTensor(std::string source, std::string name, DType dtype, std::vector<int64_t> shape, std::span<const uint8_t> bytes,
+               std::shared_ptr<const MappedFile> file);
+  // fp32 values held in memory (a tensor made, not read; release_pages keeps them).
+  static StoredTensor from_f32(std::string source, std::string name, Tensor t);
+
+  const std::string& source() const { return source_; }
+  const std::string& name() const { return name_; }
+  DType dtype() const { return dtype_; }
+  const std::vector<int64_t>& shape() const { return shape_; }
+  int64_t numel() const;
+  int64_t rows() const { return shape_.empty() ? 0 : shape_.front(); }
+  int64_t cols() const { return shape_.size() < 2 ? 1 : shape_.back(); }
+  size_t stored_bytes() const { return bytes_.size(); }
+
+  // Reads logical row r from stored row order[r] (HF q/k projections are stored with their RoPE
+  // pairs split into halves; see hf_checkpoint.hpp). Empty: rows in stored order.
+  void set_row_order(std::vector<int64_t> order);
+
+  // The rows' values directly, when the stored bytes already are fp32 in logical row order.
+  const float* f32_data() const;
+  // Logical rows [r0, r1) as fp32 into out[(r1 - r0) * cols].
+  void rows_f32(int64_t r0, int64_t r1, float* out) const;
+  // The whole tensor as fp32, every value checked finite (the error names tensor, row and column).
+  Tensor to_f32() const;
+  // The stored values as another dtype (F32, F16 or BF16), row order applied; a copy when equal.
+  std::vector<uint8_t> encode_as(DType dtype) const;
+  // Drops the mapped pages from this process's resident memory once the tensor has been used
+  // (the kernel's page cache keeps them); a later read maps them back in.
+  void release_pages() const;
+
+ private:
+  std::string source_, name_;
+  DType dtype_ = DType::F32;
+  std::vector<int64_t> shape_;
+  std::span<const uint8_t> bytes_;
+  std::shared_ptr<const MappedFile> file_;  // null when the values are owned_
+  std::shared_ptr<const Tensor> owned_;
+  std::vector<int64_t> row_order_;
+};
+
+}  // namespace mixq::io

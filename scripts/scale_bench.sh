@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Peak memory (max RSS, /usr/bin/time) and wall time of quantize and run at real model shapes, on
+# synthetic checkpoints written by `mixq synth` (random BF16 weights shaped like trained ones; no
+# real 7B weights can be downloaded here). Each line of the JSON report names the command.
+#   usage: scripts/scale_bench.sh OUT_JSON [MIXQ_BINARY]
+#   env:   WORK      scratch folder (default /tmp/mixq-scale; the 32-layer 7B shape needs ~16 GB)
+#          LAYERS    the 7B shape's layer counts to compare (default "4 32")
+#          GPTQ      1: also gptq 2-bit with 16 × 512 calibration tokens on the 4-layer shape
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:?usage: scale_bench.sh OUT_JSON [MIXQ_BINARY]}"
+mixq="$(realpath "${2:-build/release/mixq}")"
+work="${WORK:-/tmp/mixq-scale}"
+shared="$(realpath "${MIXQ_SHARED:-../shared}")"
+calib="$shared/data/tinystories/tinystories_train_head_2MiB.txt"
+mkdir -p "$work"
+rows=()
+
+# measure NAME COMMAND...: appends {"name", "command", "max_rss_gb", "seconds", "file_gb"}.
+measure() {
+  local name="$1"; shift
+  /usr/bin/time -f "%M %e" -o "$work/time.txt" "$@" >"$work/$name.log" 2>&1 || { cat "$work/$name.log"; exit 1; }
+  read -r kb secs <"$work/time.txt"
+  local file_gb=null
+  [[ -f "$work/$name.safetensors" ]] && file_gb=$(python3 -c "import os;print(round(os.path.getsize('$work/$name.safetensors')/1e9,4))")
+  rows+=("$(printf '{"name": "%s", "command": "%s", "max_rss_gb": %.3f, "seconds": %.1f, "file_gb": %s}' \
+    "$name" "${*//\"/\\\"}" "$(echo "$kb/1048576" | bc -l)" "$secs" "$file_gb")")
+  echo "${rows[-1]}"
+}
+
+for layers in ${LAYERS:-4 32}; do
+  model="$work/llama2-7b-L$layers"
+  [[ -f "$model/config.json" ]] || "$mixq" synth --shape llama2-7b --layers "$layers" -o "$model" >/dev/null
+  measure "rtn2-L$layers" "$mixq" quantize -m "$model" --method rtn --bits 2 --group 128 -q -t 2 -o "$work/rtn2-L$layers.safetensors"
+done
+first=$(echo ${LAYERS:-4 32} | cut -d' ' -f1)
+measure "run-rtn2-L$first" "$mixq" run -m "$work/rtn2-L$first.safetensors" -n 16 -t 2 --seed 1
+if [[ "${GPTQ:-0}" == 1 ]]; then
+  measure "gptq2-L4-16x512" "$mixq" quantize -m "$work/llama2-7b-L4" --method gptq --bits 2 --group 128 \
+    --calib "$calib" --calib-samples 16 --calib-len 512 -q -t 2 -o "$work/gptq2-L4-16x512.safetensors"
+fi
+
+{
+  echo "{"
+  echo "  \"what\": \"peak RSS and wall time at the Llama-2-7B shape (synthetic BF16 checkpoints, mixq synth), 2 threads\","
+  echo "  \"machine\": \"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB\","
+  echo "  \"commit\": \"$(git rev-parse --short HEAD)\","
+  echo "  \"runs\": ["
+  for i in "${!rows[@]}"; do echo "    ${rows[$i]}$([[ $i -lt $((${#rows[@]} - 1)) ]] && echo ,)"; done
+  echo "  ]"
+  echo "}"
+} >"$out"
+echo "$out"

@@ -1,0 +1,86 @@
+#include "mixq/io/stored_tensor.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include "mixq/core/error.hpp"
+#include "mixq/core/half.hpp"
+#include "mixq/core/memory.hpp"
+#include "mixq/io/mapped_file.hpp"
+
+namespace mixq::io {
+
+StoredTensor::StoredTensor(std::string source, std::string name, DType dtype, std::vector<int64_t> shape, std::span<const uint8_t> bytes,
+                           std::shared_ptr<const MappedFile> file)
+    : source_(std::move(source)), name_(std::move(name)), dtype_(dtype), shape_(std::move(shape)), bytes_(bytes), file_(std::move(file)) {
+  if (dtype_ != DType::F32 && dtype_ != DType::F16 && dtype_ != DType::BF16)
+    fail(source_, "tensor '{}' has unsupported dtype {} (expected F32, F16 or BF16)", name_, dtype_name(dtype_));
+  if (uint64_t(numel()) * dtype_size(dtype_) != bytes_.size())
+    fail(source_, "tensor '{}': shape {} of {} needs {} bytes, {} stored", name_, shape_string(shape_), dtype_name(dtype_),
+         uint64_t(numel()) * dtype_size(dtype_), bytes_.size());
+}
+
+StoredTensor StoredTensor::from_f32(std::string source, std::string name, Tensor t) {
+  auto owned = std::make_shared<const Tensor>(std::move(t));
+  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(owned->data.data()), owned->data.size() * sizeof(float));
+  StoredTensor s(std::move(source), std::move(name), DType::F32, owned->shape, bytes, nullptr);
+  s.owned_ = std::move(owned);
+  return s;
+}
+
+int64_t StoredTensor::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape_) n *= d;
+  return n;
+}
+
+void StoredTensor::set_row_order(std::vector<int64_t> order) {
+  if (!order.empty() && int64_t(order.size()) != rows()) fail(source_, "tensor '{}': row order of {} rows for {} rows", name_, order.size(), rows());
+  row_order_ = std::move(order);
+}
+
+const float* StoredTensor::f32_data() const {
+  const bool aligned = reinterpret_cast<uintptr_t>(bytes_.data()) % alignof(float) == 0;
+  return dtype_ == DType::F32 && row_order_.empty() && aligned ? reinterpret_cast<const float*>(bytes_.data()) : nullptr;
+}
+
+void StoredTensor::rows_f32(int64_t r0, int64_t r1, float* out) const {
+  const int64_t c = cols();
+  const size_t elem = dtype_size(dtype_);
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t src = row_order_.empty() ? r : row_order_[size_t(r)];
+    const uint8_t* p = bytes_.data() + size_t(src * c) * elem;
+    float* o = out + size_t((r - r0) * c);
+    if (dtype_ == DType::F32) {
+      std::memcpy(o, p, size_t(c) * sizeof(float));
+      continue;
+    }
+    for (int64_t j = 0; j < c; ++j) {
+      uint16_t h;
+      std::memcpy(&h, p + 2 * j, 2);
+      o[j] = dtype_ == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
+    }
+  }
+}
+
+Tensor StoredTensor::to_f32() const {
+  require_memory(size_t(numel()) * sizeof(float), "tensor '" + name_ + "' as fp32", source_);
+  Tensor t{shape_, std::vector<float>(size_t(numel()))};
+  rows_f32(0, rows(), t.data.data());
+  for (size_t i = 0; i < t.data.size(); ++i)
+    if (!std::isfinite(t.data[i]))
+      fail(source_, "tensor '{}' holds a non-finite value ({}) at row {} column {}", name_, t.data[i], int64_t(i) / cols(),
+           int64_t(i) % cols());
+  return t;
+}
+
+std::vector<uint8_t> StoredTensor::encode_as(DType dtype) const {
+  if (dtype == dtype_ && row_order_.empty()) return {bytes_.begin(), bytes_.end()};
+  return encode_f32_as(to_f32().data, dtype);
+}
+
+void StoredTensor::release_pages() const {
+  if (file_) file_->release(bytes_);
+}
+
+}  // namespace mixq::io
