@@ -33,11 +33,14 @@ for layers in ${LAYERS:-4 32}; do
   [[ -f "$model/config.json" ]] || "$mixq" synth --shape llama2-7b --layers "$layers" -o "$model" >/dev/null
   measure "rtn2-L$layers" "$mixq" quantize -m "$model" --method rtn --bits 2 --group 128 -q -t 2 -o "$work/rtn2-L$layers.safetensors"
 done
-first=$(echo ${LAYERS:-4 32} | cut -d' ' -f1)
-measure "run-rtn2-L$first" "$mixq" run -m "$work/rtn2-L$first.safetensors" -n 16 -t 2 --seed 1
-if [[ "${GPTQ:-0}" == 1 ]]; then
-  measure "gptq2-L4-16x512" "$mixq" quantize -m "$work/llama2-7b-L4" --method gptq --bits 2 --group 128 \
-    --calib "$calib" --calib-samples 16 --calib-len 512 -q -t 2 -o "$work/gptq2-L4-16x512.safetensors"
+for layers in ${LAYERS:-4 32}; do
+  measure "run-rtn2-L$layers" "$mixq" run -m "$work/rtn2-L$layers.safetensors" -n 16 -t 2 --seed 1
+done
+if [[ "${GPTQ:-0}" == 1 ]]; then  # two layers: the peak does not depend on the layer count (see rtn above)
+  model="$work/llama2-7b-L2"
+  [[ -f "$model/config.json" ]] || "$mixq" synth --shape llama2-7b --layers 2 -o "$model" >/dev/null
+  measure "gptq2-L2-16x512" "$mixq" quantize -m "$model" --method gptq --bits 2 --group 128 \
+    --calib "$calib" --calib-samples 16 --calib-len 512 -v -t 2 -o "$work/gptq2-L2-16x512.safetensors"
 fi
 
 {

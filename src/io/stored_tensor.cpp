@@ -1,5 +1,6 @@
 #include "mixq/io/stored_tensor.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -72,6 +73,20 @@ Tensor StoredTensor::to_f32() const {
       fail(source_, "tensor '{}' holds a non-finite value ({}) at row {} column {}", name_, t.data[i], int64_t(i) / cols(),
            int64_t(i) % cols());
   return t;
+}
+
+void StoredTensor::check_finite() const {
+  const int64_t c = cols(), slab = std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(1, c));
+  std::vector<float> buf(size_t(std::min(slab, rows()) * c));
+  for (int64_t r0 = 0; r0 < rows(); r0 += slab) {
+    const int64_t r1 = std::min(rows(), r0 + slab);
+    rows_f32(r0, r1, buf.data());
+    for (size_t i = 0; i < size_t((r1 - r0) * c); ++i)
+      if (!std::isfinite(buf[i]))
+        fail(source_, "tensor '{}' holds a non-finite value ({}) at row {} column {}", name_, buf[i], r0 + int64_t(i) / c,
+             int64_t(i) % c);
+  }
+  release_pages();
 }
 
 std::vector<uint8_t> StoredTensor::encode_as(DType dtype) const {

@@ -88,7 +88,7 @@ LlamaModel LlamaModel::from_checkpoint(io::Checkpoint& ck, int threads, const Li
   io::validate_llama_tensors(ck);
   const LlamaConfig c = ck.config;
   LlamaModel m = assemble(
-      c, [&](const std::string& name) { return std::move(ck.at(name)); },
+      c, [&](const std::string& name) { return io::StoredTensor::from_f32(ck.source, name, std::move(ck.at(name))); },
       [&](const std::string& name) -> std::unique_ptr<Linear> {
         if (make_linear && name != io::names::classifier()) return make_linear(name, std::move(ck.at(name)));
         return std::make_unique<DenseLinear>(std::move(ck.at(name)));
@@ -101,7 +101,7 @@ LlamaModel LlamaModel::from_checkpoint(io::Checkpoint& ck, int threads, const Li
 LlamaModel LlamaModel::from_stored(const io::StoredCheckpoint& ck, int threads) {
   io::validate_llama_shapes(ck, false);
   return assemble(
-      ck.config, [&](const std::string& name) { return ck.at(name).to_f32(); },
+      ck.config, [&](const std::string& name) { return ck.at(name); },
       [&](const std::string& name) -> std::unique_ptr<Linear> { return std::make_unique<StoredLinear>(ck.at(name)); },
       threads);
 }
@@ -118,8 +118,8 @@ LlamaModel LlamaModel::assemble(const LlamaConfig& c, const DenseSource& dense, 
   LlamaWeights w;
   for (int l = 0; l < c.n_layers; ++l) {
     LayerWeights lw;
-    lw.attn_norm = dense(io::names::attn_norm(l)).data;
-    lw.ffn_norm = dense(io::names::ffn_norm(l)).data;
+    lw.attn_norm = dense(io::names::attn_norm(l)).to_f32().data;
+    lw.ffn_norm = dense(io::names::ffn_norm(l)).to_f32().data;
     lw.wq = checked(io::names::wq(l), dim, dim);
     lw.wk = checked(io::names::wk(l), kv, dim);
     lw.wv = checked(io::names::wv(l), kv, dim);
@@ -129,9 +129,9 @@ LlamaModel LlamaModel::assemble(const LlamaConfig& c, const DenseSource& dense, 
     lw.w3 = checked(io::names::w3(l), hid, dim);
     w.layers.push_back(std::move(lw));
   }
-  w.final_norm = dense(io::names::final_norm()).data;
+  w.final_norm = dense(io::names::final_norm()).to_f32().data;
   w.embedding = dense(io::names::embedding());
-  w.classifier = c.tied_classifier ? std::make_unique<DenseLinear>(w.embedding) : checked(io::names::classifier(), c.vocab_size, dim);
+  w.classifier = c.tied_classifier ? std::make_unique<StoredLinear>(w.embedding) : checked(io::names::classifier(), c.vocab_size, dim);
   return LlamaModel(c, std::move(w), threads);
 }
 
@@ -194,7 +194,7 @@ void LlamaModel::embed(std::span<const int> tokens, float* x) const {
   for (size_t t = 0; t < tokens.size(); ++t) {
     const int tok = tokens[t];
     if (tok < 0 || tok >= c.vocab_size) fail("forward", "token id {} outside vocabulary of {}", tok, c.vocab_size);
-    std::memcpy(x + t * dim, &weights_.embedding.data[size_t(tok) * dim], dim * sizeof(float));
+    weights_.embedding.rows_f32(tok, tok + 1, x + t * dim);
   }
 }
 

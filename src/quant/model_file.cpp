@@ -10,6 +10,7 @@
 #include "mixq/formats/registry.hpp"
 #include "mixq/io/hf_checkpoint.hpp"
 #include "mixq/model/packed_linear.hpp"
+#include "mixq/model/stored_linear.hpp"
 
 namespace mixq::quant {
 namespace {
@@ -97,7 +98,8 @@ QuantizedFileWriter::QuantizedFileWriter(const std::string& path, const model::L
     : out_(path), config_(model.config()), tokenizer_(tokenizer) {
   if (tokenizer.file_bytes().empty()) fail(path, "the tokenizer has no file bytes to embed");
   const auto& w = model.weights();
-  add_f32(io::names::embedding(), w.embedding.data, w.embedding.shape);
+  // The embedding (and below, a dense classifier) in the dtype it was read in: never widened.
+  add_stored(io::names::embedding(), w.embedding);
   add_f32(io::names::final_norm(), w.final_norm, {config_.dim});
   if (!config_.tied_classifier) add_linear(io::names::classifier(), *w.classifier);
 }
@@ -112,6 +114,12 @@ void QuantizedFileWriter::add_f32(const std::string& name, std::span<const float
   add(name, io::DType::F32, std::move(shape), io::encode_f32_as(values, io::DType::F32));
 }
 
+void QuantizedFileWriter::add_stored(const std::string& name, const io::StoredTensor& t) {
+  if (t.reordered()) add(name, t.dtype(), t.shape(), t.encode_as(t.dtype()));
+  else add(name, t.dtype(), t.shape(), t.bytes());  // straight from the mapping, no copy
+  t.release_pages();
+}
+
 void QuantizedFileWriter::add_linear(const std::string& name, const model::Linear& lin) {
   if (const auto* p = dynamic_cast<const model::PackedLinear*>(&lin)) {
     const formats::PackedTensor& t = p->packed();
@@ -120,7 +128,7 @@ void QuantizedFileWriter::add_linear(const std::string& name, const model::Linea
   } else if (const Tensor* d = lin.dense_weight()) {
     add_f32(name, d->data, d->shape);
   } else if (const io::StoredTensor* st = lin.stored_weight()) {
-    add(name, io::DType::F32, st->shape(), st->encode_as(io::DType::F32));
+    add_stored(name, *st);
   } else {
     fail(out_.path(), "linear '{}' is neither packed nor dense; cannot be saved", name);
   }
@@ -179,13 +187,14 @@ io::Checkpoint dequantized_checkpoint(QuantizedModel&& q, const std::string& sou
   ck.source = source;
   auto weight_of = [&](const model::Linear& lin) {
     if (const Tensor* d = lin.dense_weight()) return *d;
+    if (const io::StoredTensor* s = lin.stored_weight()) return s->to_f32();
     const formats::PackedTensor& t = dynamic_cast<const model::PackedLinear&>(lin).packed();
     Tensor out{{t.rows, t.cols}, std::vector<float>(size_t(t.rows * t.cols))};
     formats::format_ops(t.format).dequantize_rows(t, 0, t.rows, out.data.data());
     return out;
   };
   auto vector_tensor = [](const std::vector<float>& v) { return Tensor{{int64_t(v.size())}, v}; };
-  ck.tensors[io::names::embedding()] = w.embedding;
+  ck.tensors[io::names::embedding()] = w.embedding.to_f32();
   ck.tensors[io::names::final_norm()] = vector_tensor(w.final_norm);
   if (!c.tied_classifier) ck.tensors[io::names::classifier()] = weight_of(*w.classifier);
   for (int l = 0; l < c.n_layers; ++l) {
@@ -272,6 +281,7 @@ QuantizedModel load_quantized_model(const std::string& path, int threads) {
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION  // the fuzzer's mutations must get past the checksums
   for (const auto& c : verify_checksums(file))
     if (!c.ok) fail(path, "{} is corrupted: {}", c.name == "(header)" ? "the header" : "tensor '" + c.name + "'", c.detail);
+  file.mapping()->release(file.mapping()->bytes());  // read once to check: resident only again where used
 #endif
   QuantizedModel q;
   const io::LlamaConfig config = io::parse_hf_config(meta_string(meta, "mixq.config", path), path + " (mixq.config)");
@@ -290,15 +300,20 @@ QuantizedModel load_quantized_model(const std::string& path, int threads) {
   for (auto& spec : io::llama_tensor_specs(config)) specs.emplace(spec.name, spec);
   for (const auto& [name, t] : packed)
     if (!specs.count(name)) fail(path, "packed tensor '{}' is not a tensor of this model", name);
+  // Dense tensors stay in the mapping, in their stored dtype (the embedding's rows are read when
+  // looked up, a dense classifier runs from there).
   auto dense = [&](const std::string& name) {
-    Tensor t = file.to_f32(file.at(name));
-    io::check_tensor(t, specs.at(name), path);
+    const auto& e = file.at(name);
+    io::StoredTensor t(path, name, e.dtype, e.shape, e.bytes, file.mapping());
+    if (t.shape() != specs.at(name).shape)
+      fail(path, "tensor '{}' has shape {}, expected {}", name, shape_string(t.shape()), shape_string(specs.at(name).shape));
+    t.check_finite();
     return t;
   };
   auto linear = [&](const std::string& name) -> std::unique_ptr<model::Linear> {
     auto it = packed.find(name);
     if (it != packed.end()) return std::make_unique<model::PackedLinear>(std::move(it->second));
-    return std::make_unique<model::DenseLinear>(dense(name));
+    return std::make_unique<model::StoredLinear>(dense(name));
   };
   q.model = std::make_unique<model::LlamaModel>(model::LlamaModel::assemble(config, dense, linear, threads));
   return q;

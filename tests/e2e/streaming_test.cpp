@@ -1,6 +1,6 @@
 // Quantization streams the checkpoint: `mixq quantize` opens the model's files without loading
 // them, converts one decoder layer at a time to fp32 and writes each finished layer out. These
-// tests check that this gives the very bytes of the in-memory path (whole fp32 model, then
+// tests check that this gives the very bytes of the in-memory path (every layer kept, then
 // save_quantized_model) on a synthetic BF16 Hugging Face checkpoint (sharded, q/k permuted), and
 // that broken checkpoints and a full disk give clear errors and leave the previous output intact.
 #include <gtest/gtest.h>
@@ -38,11 +38,11 @@ std::string synth(const test::TempDir& dir, const std::string& name = "hf", int 
 
 std::string bytes_of(const std::string& path) { return io::read_whole_file(path); }
 
-// The in-memory path: the whole model as fp32, quantized, saved at the end.
+// The in-memory path: every layer kept until the end, then saved in one go.
 void quantize_in_memory(const std::string& model, const quant::MethodOptions& opt, const std::string& calib,
                         const std::string& out) {
-  io::Checkpoint ck = io::load_checkpoint(model);
-  auto m = model::LlamaModel::from_checkpoint(ck, 2);
+  io::StoredCheckpoint ck = io::open_checkpoint(model);
+  auto m = model::LlamaModel::from_stored(ck, 2);
   quant::Calibration c;
   quant::CalibOptions co;
   co.samples = 4;
@@ -110,6 +110,30 @@ struct WithPreviousOutput {
     before = bytes_of(out);
   }
 };
+
+// The embedding and an untied head keep the checkpoint's BF16 (never widened to F32), and the file
+// runs: the model reads them from the mapping, converting rows as it needs them.
+TEST(StreamingQuantize, EmbeddingAndHeadKeepTheCheckpointsDtype) {
+  test::TempDir dir;
+  const std::string model = synth(dir), out = dir / "q.safetensors";
+  ASSERT_EQ(run_mixq(fmt::format("quantize -m {} --method rtn --bits 2 --group 32 -q -o {}", model, out)).exit_code, 0);
+  {
+    const io::SafetensorsFile file(out);
+    for (const std::string name : {io::names::embedding(), io::names::classifier()}) {
+      EXPECT_EQ(file.at(name).dtype, io::DType::BF16) << name;
+      EXPECT_EQ(file.at(name).bytes.size(), size_t(512 * 64 * 2)) << name;
+    }
+  }
+  const auto ck = io::open_checkpoint(model);
+  const io::SafetensorsFile file(out);
+  const auto& src = ck.at(io::names::classifier()).bytes();
+  const auto& dst = file.at(io::names::classifier()).bytes;
+  EXPECT_TRUE(std::equal(src.begin(), src.end(), dst.begin(), dst.end())) << "the head's bytes are the checkpoint's";
+  const auto r = run_mixq(fmt::format("run -m {} -n 8 --seed 1", out));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const auto v = run_mixq(fmt::format("inspect {} --verify", out));
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+}
 
 TEST(StreamingQuantize, BrokenCheckpointsAreNamedAndThePreviousOutputKept) {
   const WithPreviousOutput w;

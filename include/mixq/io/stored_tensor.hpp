@@ -30,10 +30,13 @@ class StoredTensor {
   int64_t rows() const { return shape_.empty() ? 0 : shape_.front(); }
   int64_t cols() const { return shape_.size() < 2 ? 1 : shape_.back(); }
   size_t stored_bytes() const { return bytes_.size(); }
+  // The stored bytes themselves (in stored row order).
+  std::span<const uint8_t> bytes() const { return bytes_; }
 
   // Reads logical row r from stored row order[r] (HF q/k projections are stored with their RoPE
   // pairs split into halves; see hf_checkpoint.hpp). Empty: rows in stored order.
   void set_row_order(std::vector<int64_t> order);
+  bool reordered() const { return !row_order_.empty(); }
 
   // The rows' values directly, when the stored bytes already are fp32 in logical row order.
   const float* f32_data() const;
@@ -41,6 +44,9 @@ class StoredTensor {
   void rows_f32(int64_t r0, int64_t r1, float* out) const;
   // The whole tensor as fp32, every value checked finite (the error names tensor, row and column).
   Tensor to_f32() const;
+  // Error naming tensor, row and column unless every value is finite; reads the tensor once, in
+  // slabs, and drops the pages it read (release_pages).
+  void check_finite() const;
   // The stored values as another dtype (F32, F16 or BF16), row order applied; a copy when equal.
   std::vector<uint8_t> encode_as(DType dtype) const;
   // Drops the mapped pages from this process's resident memory once the tensor has been used

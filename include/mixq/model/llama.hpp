@@ -21,10 +21,10 @@ struct LayerWeights {
 };
 
 struct LlamaWeights {
-  Tensor embedding;  // [vocab][dim]
+  io::StoredTensor embedding;  // [vocab][dim], as stored (F32, F16, BF16): rows converted when looked up
   std::vector<LayerWeights> layers;
   std::vector<float> final_norm;
-  std::unique_ptr<Linear> classifier;  // [vocab][dim]; a copy of the embedding when tied
+  std::unique_ptr<Linear> classifier;  // [vocab][dim]; reads the embedding's own bytes when tied
 };
 
 // Keys and values of every layer for positions [0, capacity).
@@ -65,7 +65,7 @@ class LlamaModel {
   static LlamaModel from_stored(const io::StoredCheckpoint& ckpt, int threads);
   // Builds the model from any source: `dense(name)` gives the embedding and norms; `linear(name)`
   // each decoder-layer projection and an untied classifier (checked against the config's shape).
-  using DenseSource = std::function<Tensor(const std::string& name)>;
+  using DenseSource = std::function<io::StoredTensor(const std::string& name)>;
   using LinearSource = std::function<std::unique_ptr<Linear>(const std::string& name)>;
   static LlamaModel assemble(const LlamaConfig& config, const DenseSource& dense, const LinearSource& linear,
                              int threads);

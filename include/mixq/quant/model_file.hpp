@@ -56,6 +56,7 @@ class QuantizedFileWriter {
  private:
   void add_linear(const std::string& name, const model::Linear& lin);
   void add_f32(const std::string& name, std::span<const float> values, std::vector<int64_t> shape);
+  void add_stored(const std::string& name, const io::StoredTensor& t);
   void add(const std::string& name, io::DType dtype, std::vector<int64_t> shape, std::span<const uint8_t> bytes);
 
   io::SafetensorsWriter out_;
