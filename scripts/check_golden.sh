@@ -12,6 +12,8 @@ update=0
 mixq="${1:-build/release/mixq}"
 signature() {
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs)"
+  # OpenBLAS picks its kernels from the family and model, which "AMD EPYC" alone does not name.
+  echo "family/model: $(grep -m1 '^cpu family' /proc/cpuinfo | cut -d: -f2 | xargs)/$(grep -m1 '^model\s*:' /proc/cpuinfo | cut -d: -f2 | xargs)"
   echo "flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'avx2|avx512f|avx512bw|avx512_bf16|avx512_vnni|amx_tile|neon|asimd' | sort | xargs)"
 }
 tmp="$(mktemp -d)"

@@ -67,6 +67,10 @@ void add_inspect_command(CLI::App& app) {
     fmt::print("{}  (mixq file version {})\n", o->file, meta.at("mixq.version").get<std::string>());
     for (const char* key : {"mixq.method", "mixq.calibration", "mixq.bits_per_weight", "mixq.tokenizer"})
       if (meta.contains(key)) fmt::print("  {:<22} {}\n", key, meta.at(key).get<std::string>());
+    const auto& size = report.at("size");
+    fmt::print("  {:<22} {:.4f} ({} bytes ÷ {} parameters: embedding, head, norms and tokenizer included)\n",
+               "bits/weight, file", size.at("bits_per_weight").get<double>(), size.at("bytes").get<size_t>(),
+               size.at("parameters").get<int64_t>());
     fmt::print("\n{:<50} {:<8} {:<14} {:>10} {:>7}  {}\n", "tensor", "format", "shape", "bytes", "bpw", "codes");
     for (const auto& t : tensors) {
       const auto shape = t["shape"].get<std::vector<int64_t>>();

@@ -109,7 +109,7 @@ void add_quantize_command(CLI::App& app) {
     quant::MethodOptions method;
     std::string calib_text, out, export_f16;
     quant::CalibOptions calib;
-    bool quiet = false, verbose = false;
+    bool quiet = false, verbose = false, resume = false;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("quantize", "quantize a model into a mixq .safetensors file");
@@ -118,6 +118,8 @@ void add_quantize_command(CLI::App& app) {
   add_calibration_options(*cmd, o->calib_text, o->calib);
   cmd->add_option("-o,--out", o->out, "output file (.safetensors)")->required();
   cmd->add_option("--export-f16", o->export_f16, "also write the dequantized model as an F16 HF directory");
+  cmd->add_flag("--resume", o->resume, "continue a stopped run of the same command after its last finished layer "
+                "(its data are kept in OUT.partial, OUT.partial.json)");
   cmd->add_flag("-q,--quiet", o->quiet, "no progress bar");
   cmd->add_flag("-v,--verbose", o->verbose, "one line per linear: bits/weight, seconds, layout (slim: group widths)");
   cmd->callback([o, cmd] {
@@ -133,7 +135,11 @@ void add_quantize_command(CLI::App& app) {
       if (!calibrated && cmd->count(option)) fail(option, "{} uses no calibration: drop {}", method, option);
     if (calibrated && o->calib_text.empty())
       fail("--calib", "{} needs a calibration text: pass --calib FILE (rtn and fineq-rtn need none)", method);
-    const std::vector<OutputPath> outputs = {{"-o", o->out}, {"--export-f16", o->export_f16, true, io::hf_dir_file_names()}};
+    // The run's scratch data and journal lie beside -o (quant/run_journal.hpp).
+    const std::vector<OutputPath> outputs = {{"-o", o->out},
+                                             {"-o", quant::scratch_path(o->out)},
+                                             {"-o", quant::journal_path(o->out)},
+                                             {"--export-f16", o->export_f16, true, io::hf_dir_file_names()}};
     const std::vector<std::string> inputs = {o->model.model, o->model.tokenizer, o->calib_text};
     check_outputs(*cmd, inputs, outputs);
     // The checkpoint stays in its files; only the layer being quantized is read as fp32, and each
@@ -143,9 +149,18 @@ void add_quantize_command(CLI::App& app) {
     quant::Calibration calib;
     if (calibrated) calib = quant::prepare_calibration(*ck.tokenizer, ck.config.seq_len, o->calib_text, o->calib);
     check_outputs(*cmd, inputs, outputs);  // again, now that every file the inputs name has been opened
-    quant::QuantizedFileWriter out(o->out, model, *ck.tokenizer);
+    quant::QuantizedFileWriter out(
+        o->out, model, *ck.tokenizer,
+        quant::JournalOptions{quant::run_identity(o->model.model, ck.config, *ck.tokenizer, o->method, calib), o->resume});
+    if (!out.journal_note().empty()) fmt::print(stderr, "{}\n", out.journal_note());
+    const quant::ResumeFrom resume{out.layers_restored(), [&](int l, model::LayerWeights& layer) { out.restore_layer(l, layer); }};
     Progress progress(fmt::format("quantize {}", quant::method_spec(o->method)), size_t(ck.config.n_layers), !o->quiet);
-    const auto record = quant::quantize_with_record(model, calib, o->method, [&](int l, const auto& reports) {
+    const auto on_layer = [&](int l, const std::vector<quant::LayerReport>& reports) {
+      if (l < resume.first_layer) {  // written by the stopped run
+        model.layer(l) = {};
+        progress.advance(1, fmt::format("layer {} done before", l));
+        return;
+      }
       double seconds = 0;
       for (const auto& r : reports) {
         seconds += r.seconds;
@@ -156,13 +171,24 @@ void add_quantize_command(CLI::App& app) {
       out.add_layer(l, model.layer(l));
       model.layer(l) = {};  // written: the rest of the run never reads it again
       progress.advance(1, fmt::format("layer {} done ({:.1f} s)", l, seconds));
-    });
-    progress.finish();
-    out.finish(record);
+    };
+    quant::QuantizationRecord record;
+    try {
+      record = quant::quantize_with_record(model, calib, o->method, on_layer, resume);
+      progress.finish();
+      out.finish(record);
+    } catch (const Error&) {
+      progress.finish();
+      if (out.layers_written() > 0)
+        fmt::print(stderr, "{} finished layers are kept in {}: once the cause is fixed, the same command with --resume "
+                   "continues after them\n", out.layers_written(), quant::scratch_path(o->out));
+      throw;
+    }
     const auto file_bytes = std::filesystem::file_size(o->out);
-    fmt::print("{}: {} — {:.4f} bits/weight over the decoder linears (measured from bytes), file {:.3f} MB, {:.1f} s\n",
-               o->out, quant::method_spec(o->method), out.decoder_bits_per_weight(), double(file_bytes) / 1e6,
-               record.seconds);
+    fmt::print("{}: {} — {:.4f} bits/weight over the decoder linears, {:.4f} over the whole file ({:.3f} MB; both "
+               "measured from bytes), {:.1f} s\n",
+               o->out, quant::method_spec(o->method), out.decoder_bits_per_weight(),
+               8.0 * double(file_bytes) / double(io::parameter_count(ck.config)), double(file_bytes) / 1e6, record.seconds);
     if (!o->export_f16.empty()) {
       // From the file just written: the export is exactly what the file holds.
       io::save_hf_dir(quant::dequantized_checkpoint(quant::load_quantized_model(o->out, 1), o->out), o->export_f16,

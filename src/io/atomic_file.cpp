@@ -18,6 +18,11 @@
 
 namespace mixq::io {
 
+void test_kill_point(const std::string& phase) {
+  static const char* wanted = std::getenv("MIXQ_TEST_KILL_AT");
+  if (wanted && phase == wanted) ::kill(::getpid(), SIGKILL);
+}
+
 namespace {
 
 std::string directory_of(const std::string& path) {
@@ -28,10 +33,7 @@ std::string directory_of(const std::string& path) {
 // Crash tests kill the process at defined points of writing an output, not after guessed sleeps:
 // MIXQ_TEST_KILL_AT=write (at the second write: part of the file written) or =linked (the temporary named, not yet
 // renamed) makes the process SIGKILL itself there.
-void kill_point(const char* phase) {
-  static const char* wanted = std::getenv("MIXQ_TEST_KILL_AT");
-  if (wanted && std::strcmp(wanted, phase) == 0) ::kill(::getpid(), SIGKILL);
-}
+void kill_point(const char* phase) { test_kill_point(phase); }
 
 // A run killed between naming its temporary and the rename leaves "<path>.tmp.<pid>.<n>"; the
 // next run writing the same path removes those whose process is gone.
@@ -53,7 +55,7 @@ void remove_stale_temporaries(const std::string& path) {
 
 }  // namespace
 
-AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+AtomicFile::AtomicFile(std::string path, bool test_kill_points) : path_(std::move(path)), kill_points_(test_kill_points) {
   check_output_file(path_);
   remove_stale_temporaries(path_);
 #ifdef O_TMPFILE
@@ -78,7 +80,7 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::write(std::span<const uint8_t> bytes) {
-  if (++writes_ == 2) kill_point("write");  // the header is out, the tensors not yet
+  if (++writes_ == 2 && kill_points_) kill_point("write");  // the header is out, the tensors not yet
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
@@ -109,7 +111,7 @@ void AtomicFile::commit() {
       }
     }
   }
-  kill_point("linked");
+  if (kill_points_) kill_point("linked");
   ::close(fd_);
   fd_ = -1;
   // Again at the last moment: an input opened since the constructor (or a node made since) is
@@ -127,8 +129,8 @@ void AtomicFile::commit() {
   }
 }
 
-void write_file_atomic(const std::string& path, const std::string& contents) {
-  AtomicFile f(path);
+void write_file_atomic(const std::string& path, const std::string& contents, bool test_kill_points) {
+  AtomicFile f(path, test_kill_points);
   f.write(contents);
   f.commit();
 }

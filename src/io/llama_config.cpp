@@ -65,4 +65,14 @@ std::vector<TensorSpec> llama_tensor_specs(const LlamaConfig& c) {
   return specs;
 }
 
+int64_t parameter_count(const LlamaConfig& c) {
+  int64_t n = 0;
+  for (const auto& spec : llama_tensor_specs(c)) {
+    int64_t elements = 1;
+    for (int64_t d : spec.shape) elements *= d;
+    n += elements;
+  }
+  return n;
+}
+
 }  // namespace mixq::io

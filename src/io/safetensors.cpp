@@ -1,6 +1,7 @@
 #include "mixq/io/safetensors.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "mixq/core/error.hpp"
 #include "mixq/core/half.hpp"
 #include "mixq/io/atomic_file.hpp"
+#include "mixq/io/run_files.hpp"
 
 namespace mixq::io {
 namespace {
@@ -42,6 +44,12 @@ const char* dtype_name(DType t) {
   for (const auto& d : kDTypes)
     if (d.type == t) return d.name;
   return "?";
+}
+
+DType parse_dtype(const std::string& name, const std::string& where) {
+  const DTypeInfo* d = dtype_by_name(name);
+  if (!d) fail(where, "unknown dtype '{}'", name);
+  return d->type;
 }
 
 size_t dtype_size(DType t) {
@@ -181,9 +189,16 @@ std::vector<uint8_t> encode_f32_as(std::span<const float> values, DType dtype) {
   return out;
 }
 
-SafetensorsWriter::SafetensorsWriter(const std::string& path) : path_(path), out_(std::make_unique<AtomicFile>(path)) {
+SafetensorsWriter::SafetensorsWriter(const std::string& path, const std::string& scratch, bool keep)
+    : path_(path), out_(std::make_unique<AtomicFile>(path)), scratch_path_(scratch) {
   const auto dir = std::filesystem::path(path).parent_path();
   const std::string where = dir.empty() ? "." : dir.string();
+  if (!scratch.empty()) {
+    check_output_file(scratch, "scratch file");
+    scratch_ = ::open(scratch.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | (keep ? 0 : O_TRUNC), 0644);
+    if (scratch_ < 0) fail(scratch, "cannot open the scratch file: {}", std::strerror(errno));
+    return;
+  }
 #ifdef O_TMPFILE
   scratch_ = ::open(where.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 #endif
@@ -215,6 +230,35 @@ void SafetensorsWriter::add(const std::string& name, DType dtype, std::vector<in
   data_bytes_ += bytes.size();
 }
 
+void SafetensorsWriter::restore(std::vector<Entry> entries) {
+  uint64_t bytes = 0;
+  for (const auto& e : entries) bytes += e.size;
+  struct stat st {};
+  if (::fstat(scratch_, &st) != 0 || uint64_t(st.st_size) < bytes)
+    fail(scratch_path_, "holds {} bytes, the journal of the stopped run says {}: it cannot be continued", uint64_t(st.st_size),
+         bytes);
+  if (::ftruncate(scratch_, off_t(bytes)) != 0) fail(scratch_path_, "cannot cut the scratch file: {}", std::strerror(errno));
+  entries_ = std::move(entries);
+  data_bytes_ = bytes;
+}
+
+std::vector<uint8_t> SafetensorsWriter::read(size_t i) const {
+  uint64_t offset = 0;
+  for (size_t k = 0; k < i; ++k) offset += entries_.at(k).size;
+  std::vector<uint8_t> out(size_t(entries_.at(i).size));
+  for (size_t done = 0; done < out.size();) {
+    const ssize_t got = ::pread(scratch_, out.data() + done, out.size() - done, off_t(offset + done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) fail(scratch_path_, "cannot read back tensor '{}'", entries_[i].name);
+    done += size_t(got);
+  }
+  return out;
+}
+
+void SafetensorsWriter::sync() {
+  if (::fsync(scratch_) != 0) fail(path_, "cannot flush the scratch file: {}", std::strerror(errno));
+}
+
 void SafetensorsWriter::finish(const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header;
   if (!metadata.empty()) header["__metadata__"] = metadata;
@@ -237,6 +281,7 @@ void SafetensorsWriter::finish(const std::map<std::string, std::string>& metadat
     done += uint64_t(got);
   }
   out_->commit();
+  if (!scratch_path_.empty()) ::unlink(scratch_path_.c_str());
 }
 
 void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,

@@ -2,10 +2,24 @@
 
 #include "mixq/core/error.hpp"
 #include "mixq/formats/registry.hpp"
+#include "mixq/io/hf_checkpoint.hpp"
 #include "mixq/quant/methods/method.hpp"
 #include "mixq/quant/model_file.hpp"
 
 namespace mixq::quant {
+
+namespace {
+
+// 8 × every byte of the file ÷ the model's parameters: what the file costs per weight, embedding,
+// head, norms, tokenizer and header included.
+nlohmann::json whole_file_size(const io::SafetensorsFile& file) {
+  const auto config = io::parse_hf_config(file.metadata().at("mixq.config"), file.path() + " (mixq.config)");
+  const int64_t params = io::parameter_count(config);
+  const size_t bytes = file.mapping()->bytes().size();
+  return {{"bytes", bytes}, {"parameters", params}, {"bits_per_weight", 8.0 * double(bytes) / double(params)}};
+}
+
+}  // namespace
 
 nlohmann::json describe_quantized_file(const io::SafetensorsFile& file) {
   const auto& meta = file.metadata();
@@ -31,7 +45,7 @@ nlohmann::json describe_quantized_file(const io::SafetensorsFile& file) {
   nlohmann::json m = nlohmann::json::object();
   for (const auto& [k, v] : meta)
     if (!k.starts_with("mixq.format.")) m[k] = v;
-  return {{"file", file.path()}, {"metadata", m}, {"tensors", tensors}};
+  return {{"file", file.path()}, {"metadata", m}, {"size", whole_file_size(file)}, {"tensors", tensors}};
 }
 
 nlohmann::json registered_formats_and_methods() {

@@ -2,13 +2,17 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 
 #include "mixq/core/error.hpp"
 #include "mixq/core/hash.hpp"
 #include "mixq/core/json_number.hpp"
 #include "mixq/formats/registry.hpp"
+#include "mixq/io/atomic_file.hpp"
 #include "mixq/io/hf_checkpoint.hpp"
+#include "mixq/io/run_files.hpp"
 #include "mixq/model/packed_linear.hpp"
 #include "mixq/model/stored_linear.hpp"
 
@@ -94,14 +98,110 @@ double decoder_bits_per_weight(const model::LlamaModel& model) {
 }
 
 QuantizedFileWriter::QuantizedFileWriter(const std::string& path, const model::LlamaModel& model,
-                                         const io::Tokenizer& tokenizer)
-    : out_(path), config_(model.config()), tokenizer_(tokenizer) {
+                                         const io::Tokenizer& tokenizer, std::optional<JournalOptions> journal)
+    : path_(path),
+      config_(model.config()),
+      journal_(std::move(journal)),
+      stopped_(open_journal()),
+      out_(path, journal_ ? scratch_path(path) : "", stopped_.has_value()),
+      tokenizer_(tokenizer) {
   if (tokenizer.file_bytes().empty()) fail(path, "the tokenizer has no file bytes to embed");
+  if (stopped_) {
+    restore(*stopped_);
+    return;
+  }
   const auto& w = model.weights();
   // The embedding (and below, a dense classifier) in the dtype it was read in: never widened.
   add_stored(io::names::embedding(), w.embedding);
   add_f32(io::names::final_norm(), w.final_norm, {config_.dim});
   if (!config_.tied_classifier) add_linear(io::names::classifier(), *w.classifier);
+  if (journal_) write_journal();
+}
+
+QuantizedFileWriter::~QuantizedFileWriter() {
+  if (!journal_ || finished_ || next_layer_ > 0) return;
+  std::error_code ec;
+  std::filesystem::remove(journal_path(path_), ec);
+  std::filesystem::remove(scratch_path(path_), ec);
+}
+
+// The stopped run this one continues, if any (only with --resume, and only the same run).
+std::optional<RunJournal> QuantizedFileWriter::open_journal() {
+  if (!journal_) return std::nullopt;
+  const std::string where = journal_path(path_);
+  io::check_output_file(where, "journal");
+  if (!std::filesystem::exists(where)) {
+    if (journal_->resume) journal_note_ = fmt::format("nothing to resume ({} does not exist): starting at layer 0", where);
+    return std::nullopt;
+  }
+  // Read directly, not as an input of the run: this run rewrites it.
+  std::ifstream in(where, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) fail(where, "cannot read the journal");
+  if (!journal_->resume) {  // replaced, whatever it holds
+    try {
+      const int done = parse_journal(text, where).layers_done;
+      if (done > 0)
+        journal_note_ = fmt::format("a stopped run of {} had finished {} of {} layers; starting again (--resume continues it)",
+                                    path_, done, config_.n_layers);
+    } catch (const Error&) {
+    }
+    return std::nullopt;
+  }
+  RunJournal j = parse_journal(text, where);
+  check_same_run(j.identity, journal_->identity, where);
+  if (j.layers_done > config_.n_layers)
+    fail(where, "journal says {} layers are done; the model has {}", j.layers_done, config_.n_layers);
+  journal_note_ = fmt::format("resuming the stopped run: {} of {} layers were finished", j.layers_done, config_.n_layers);
+  return j;
+}
+
+// Takes over the stopped run's scratch data after checking every tensor against its checksum.
+void QuantizedFileWriter::restore(const RunJournal& j) {
+  const std::string where = scratch_path(path_);
+  out_.restore(j.entries);
+  for (size_t i = 0; i < j.entries.size(); ++i) {
+    const std::vector<uint8_t> bytes = out_.read(i);
+    if (fnv1a64_label(fnv1a64(bytes.data(), bytes.size())) != j.checksums.at(j.entries[i].name))
+      fail(where, "tensor '{}' does not match the journal's checksum: the stopped run cannot be continued; run without "
+           "--resume to start again", j.entries[i].name);
+  }
+  checksums_ = j.checksums;
+  for (const auto& [name, entry] : j.formats) meta_["mixq.format." + name] = entry;
+  linear_bytes_ = j.linear_bytes;
+  linear_weights_ = j.linear_weights;
+  next_layer_ = layers_restored_ = j.layers_done;
+}
+
+void QuantizedFileWriter::restore_layer(int l, model::LayerWeights& layer) const {
+  if (l >= layers_restored_) fail(path_, "layer {} was not finished by the stopped run", l);
+  const std::string where = scratch_path(path_);
+  for (const auto& slot : model::linear_slots()) {
+    const std::string name = slot.name(l);
+    auto format = meta_.find("mixq.format." + name);
+    if (format == meta_.end()) fail(where, "the stopped run's '{}' is not packed", name);
+    std::vector<formats::PackedPart> parts;
+    for (size_t i = 0; i < out_.entries().size(); ++i) {
+      const auto& e = out_.entries()[i];
+      if (is_part_of(e.name, name)) parts.push_back({e.name.substr(name.size() + 1), e.dtype, e.shape, out_.read(i)});
+    }
+    layer.*slot.member = std::make_unique<model::PackedLinear>(packed_tensor_from(name, format->second, std::move(parts), where));
+  }
+}
+
+void QuantizedFileWriter::write_journal() {
+  RunJournal j;
+  j.identity = journal_->identity;
+  j.layers_done = next_layer_;
+  j.entries = out_.entries();
+  j.checksums = checksums_;
+  const std::string prefix = "mixq.format.";
+  for (auto it = meta_.lower_bound(prefix); it != meta_.end() && it->first.starts_with(prefix); ++it)
+    j.formats[it->first.substr(prefix.size())] = it->second;
+  j.linear_bytes = linear_bytes_;
+  j.linear_weights = linear_weights_;
+  out_.sync();  // the data first: the journal never vouches for bytes not on disk
+  io::write_file_atomic(journal_path(path_), journal_json(j), /*test_kill_points=*/false);
 }
 
 void QuantizedFileWriter::add(const std::string& name, io::DType dtype, std::vector<int64_t> shape,
@@ -130,26 +230,30 @@ void QuantizedFileWriter::add_linear(const std::string& name, const model::Linea
   } else if (const io::StoredTensor* st = lin.stored_weight()) {
     add_stored(name, *st);
   } else {
-    fail(out_.path(), "linear '{}' is neither packed nor dense; cannot be saved", name);
+    fail(path_, "linear '{}' is neither packed nor dense; cannot be saved", name);
   }
 }
 
 void QuantizedFileWriter::add_layer(int l, const model::LayerWeights& layer) {
-  if (l != next_layer_) fail(out_.path(), "decoder layer {} written out of order (expected layer {})", l, next_layer_);
+  if (l != next_layer_) fail(path_, "decoder layer {} written out of order (expected layer {})", l, next_layer_);
   add_f32(io::names::attn_norm(l), layer.attn_norm, {config_.dim});
   add_f32(io::names::ffn_norm(l), layer.ffn_norm, {config_.dim});
   for (const auto& slot : model::linear_slots()) {
     const model::Linear& lin = *(layer.*slot.member);
     add_linear(slot.name(l), lin);
-    linear_bytes_ += double(lin.weight_bytes());
-    linear_weights_ += double(lin.rows() * lin.cols());
+    linear_bytes_ += uint64_t(lin.weight_bytes());
+    linear_weights_ += uint64_t(lin.rows() * lin.cols());
   }
   ++next_layer_;
+  if (!journal_) return;
+  io::test_kill_point(fmt::format("layer{}-data", l));  // data written, journal not yet
+  write_journal();
+  io::test_kill_point(fmt::format("layer{}", l));
 }
 
 void QuantizedFileWriter::finish(const QuantizationRecord& record) {
   if (next_layer_ != config_.n_layers)
-    fail(out_.path(), "only {} of {} decoder layers were written", next_layer_, config_.n_layers);
+    fail(path_, "only {} of {} decoder layers were written", next_layer_, config_.n_layers);
   const std::string& tok = tokenizer_.file_bytes();
   add(kTokenizerTensor, io::DType::U8, {int64_t(tok.size())}, {reinterpret_cast<const uint8_t*>(tok.data()), tok.size()});
   meta_["mixq.version"] = kQuantizedFileVersion;
@@ -158,11 +262,13 @@ void QuantizedFileWriter::finish(const QuantizationRecord& record) {
   meta_["mixq.method"] = record.method.dump();
   meta_["mixq.calibration"] = record.calibration.dump();
   meta_["mixq.bits_per_weight"] = fmt::format("{:.6f}", decoder_bits_per_weight());
-  meta_["mixq.checksums"] = checksums_.dump();
+  meta_["mixq.checksums"] = json(checksums_).dump();
   std::vector<HeaderTensor> header;
   for (const auto& e : out_.entries()) header.push_back({e.name, e.dtype, e.shape, size_t(e.size)});
   meta_[kHeaderChecksum] = header_checksum(meta_, std::move(header));
   out_.finish(meta_);
+  finished_ = true;
+  if (journal_) std::filesystem::remove(journal_path(path_));
 }
 
 void save_quantized_model(const std::string& path, const model::LlamaModel& model, const io::Tokenizer& tokenizer,
@@ -208,40 +314,55 @@ io::Checkpoint dequantized_checkpoint(QuantizedModel&& q, const std::string& sou
   return ck;
 }
 
+bool is_part_of(const std::string& tensor, const std::string& weight) {
+  return tensor.size() > weight.size() + 1 && tensor.starts_with(weight + ".") &&
+         tensor.find('.', weight.size() + 1) == std::string::npos;
+}
+
+formats::PackedTensor packed_tensor_from(const std::string& name, const std::string& format_entry,
+                                         std::vector<formats::PackedPart> parts, const std::string& where) {
+  json entry;
+  try {
+    entry = json::parse(format_entry);
+  } catch (const json::exception& e) {
+    fail(where, "metadata 'mixq.format.{}' is not valid JSON: {}", name, e.what());
+  }
+  formats::PackedTensor t;
+  try {
+    t.format = entry.at("format").get<std::string>();
+    try {
+      t.params = formats::format_ops(t.format).parse_params(entry.at("params"));
+    } catch (const Error& e) {
+      fail(where, "packed tensor '{}': {}", name, e.what());
+    }
+    const auto& shape = entry.at("shape");
+    if (!shape.is_array() || shape.size() != 2) fail(where, "'{}': shape must have 2 dimensions", name);
+    // Any int64 here; the format's validate() below bounds the shape (formats::expect_shape) and names the tensor.
+    constexpr int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
+    t.rows = json_integer(shape[0], where, "shape", lo, hi);
+    t.cols = json_integer(shape[1], where, "shape", lo, hi);
+  } catch (const json::exception& e) {
+    fail(where, "'{}': bad format entry: {}", name, e.what());
+  }
+  t.parts = std::move(parts);
+  try {
+    formats::format_ops(t.format).validate(t);
+  } catch (const Error& e) {
+    fail(where, "packed tensor '{}': {}", name, e.what());
+  }
+  return t;
+}
+
 std::map<std::string, formats::PackedTensor> read_packed_tensors(const io::SafetensorsFile& file) {
   std::map<std::string, formats::PackedTensor> out;
   const auto& meta = file.metadata();
   const std::string prefix = "mixq.format.";
   for (auto it = meta.lower_bound(prefix); it != meta.end() && it->first.starts_with(prefix); ++it) {
     const std::string name = it->first.substr(prefix.size());
-    const json entry = parse_json(meta, it->first, file.path());
-    formats::PackedTensor t;
-    try {
-      t.format = entry.at("format").get<std::string>();
-      try {
-        t.params = formats::format_ops(t.format).parse_params(entry.at("params"));
-      } catch (const Error& e) {
-        fail(file.path(), "packed tensor '{}': {}", name, e.what());
-      }
-      const auto& shape = entry.at("shape");
-      if (!shape.is_array() || shape.size() != 2) fail(file.path(), "'{}': shape must have 2 dimensions", name);
-      // Any int64 here; the format's validate() below bounds the shape (formats::expect_shape) and names the tensor.
-      constexpr int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
-      t.rows = json_integer(shape[0], file.path(), "shape", lo, hi);
-      t.cols = json_integer(shape[1], file.path(), "shape", lo, hi);
-    } catch (const json::exception& e) {
-      fail(file.path(), "'{}': bad format entry: {}", name, e.what());
-    }
+    std::vector<formats::PackedPart> parts;
     for (const auto& e : file.entries())
-      if (e.name.size() > name.size() + 1 && e.name.starts_with(name + ".") &&
-          e.name.find('.', name.size() + 1) == std::string::npos)
-        t.parts.push_back({e.name.substr(name.size() + 1), e.dtype, e.shape, {e.bytes.begin(), e.bytes.end()}});
-    try {
-      formats::format_ops(t.format).validate(t);
-    } catch (const Error& e) {
-      fail(file.path(), "packed tensor '{}': {}", name, e.what());
-    }
-    out.emplace(name, std::move(t));
+      if (is_part_of(e.name, name)) parts.push_back({e.name.substr(name.size() + 1), e.dtype, e.shape, {e.bytes.begin(), e.bytes.end()}});
+    out.emplace(name, packed_tensor_from(name, it->second, std::move(parts), file.path()));
   }
   return out;
 }

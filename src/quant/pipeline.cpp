@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 
 #include "mixq/core/error.hpp"
+#include "mixq/core/hash.hpp"
 #include "mixq/formats/registry.hpp"
+#include "mixq/io/hf_checkpoint.hpp"
 #include "mixq/io/mapped_file.hpp"
 #include "mixq/model/packed_linear.hpp"
 
@@ -62,7 +65,7 @@ void load_layer_weights(model::LayerWeights& layer) {
 }  // namespace
 
 void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& windows, const MethodOptions& opt,
-                    const std::function<void(int, const std::vector<LayerReport>&)>& on_layer) {
+                    const LayerCallback& on_layer, const ResumeFrom& resume) {
   const MethodInfo& method = method_info(opt.method);
   validate_method_options(opt);
   if (windows.empty() && method.needs_calibration) fail("calibration", "method {} needs calibration windows", opt.method);
@@ -71,9 +74,19 @@ void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& w
   if (len > size_t(cfg.seq_len)) fail("calibration", "window of {} tokens exceeds the model's context {}", len, cfg.seq_len);
   std::vector<std::vector<float>> acts = embed_windows(m, windows);
   model::KvCache cache(cfg, std::max(1, int(len)));
+  if (resume.first_layer < 0 || resume.first_layer > cfg.n_layers)
+    fail("resume", "cannot start at layer {} of {}", resume.first_layer, cfg.n_layers);
   for (int l = 0; l < cfg.n_layers; ++l) {
     std::vector<LayerReport> reports;
     model::LayerWeights& layer = m.layer(l);
+    if (l < resume.first_layer) {  // finished by a stopped run
+      if (method.needs_calibration) {
+        resume.restore(l, layer);
+        for (size_t s = 0; s < acts.size(); ++s) m.forward_layer(l, acts[s].data(), len, 0, cache);
+      }
+      if (on_layer) on_layer(l, reports);
+      continue;
+    }
     load_layer_weights(layer);
     // One capture pass for the whole layer (published GPTQ), or one per stage so each stage
     // sees the outputs of the stages already quantized (true-sequential).
@@ -118,17 +131,36 @@ void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& w
 }
 
 
+namespace {
+nlohmann::json calibration_record(const Calibration& calib, const MethodOptions& opt) {
+  return method_info(opt.method).needs_calibration ? calib.record : nlohmann::json::object();
+}
+}  // namespace
+
 QuantizationRecord quantize_with_record(model::LlamaModel& model, const Calibration& calib, const MethodOptions& opt,
-                                        const std::function<void(int, const std::vector<LayerReport>&)>& on_layer) {
+                                        const LayerCallback& on_layer, const ResumeFrom& resume) {
   const bool needs = method_info(opt.method).needs_calibration;
   const auto t0 = std::chrono::steady_clock::now();
   static const std::vector<std::vector<int>> no_windows;
-  quantize_model(model, needs ? calib.windows : no_windows, opt, on_layer);
+  quantize_model(model, needs ? calib.windows : no_windows, opt, on_layer, resume);
   QuantizationRecord r;
   r.method = method_options_json(opt);
-  r.calibration = needs ? calib.record : nlohmann::json::object();
+  r.calibration = calibration_record(calib, opt);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
+}
+
+nlohmann::json run_identity(const std::string& model_path, const io::LlamaConfig& config, const io::Tokenizer& tok,
+                            const MethodOptions& opt, const Calibration& calib) {
+  std::error_code ec;
+  const auto canonical = std::filesystem::weakly_canonical(model_path, ec);
+  const std::string& tok_bytes = tok.file_bytes();
+  return {{"model", ec ? model_path : canonical.string()},
+          {"config", nlohmann::json::parse(io::hf_config_json(config, io::DType::F32))},
+          {"tokenizer", fnv1a64_label(fnv1a64(reinterpret_cast<const uint8_t*>(tok_bytes.data()), tok_bytes.size()))},
+          {"method", method_options_json(opt)},
+          {"calibration", calibration_record(calib, opt)},
+          {"file_version", kQuantizedFileVersion}};
 }
 
 }  // namespace mixq::quant

@@ -1,5 +1,6 @@
 // An interrupted quantize run (SIGKILL at several moments) never leaves a partial output, not even
-// a temporary file, and never touches the previous file of the same name.
+// a temporary file, and never touches the previous file of the same name. What it leaves is its
+// journal and scratch data (<out>.partial.json, <out>.partial), which --resume continues.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -74,12 +75,13 @@ TEST(CrashSafety, KilledQuantizeLeavesNoPartialOutputAndKeepsThePreviousFile) {
     ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << phase;
     EXPECT_EQ(io::read_whole_file(out), previous) << "killed at " << phase;
     auto files = files_in(dir.path() / "out");
-    if (std::string(phase) == "linked") {  // the named temporary, "q.safetensors.tmp.<pid>.0"
-      ASSERT_EQ(files.size(), 2u);
-      EXPECT_EQ(files[1].rfind("q.safetensors.tmp.", 0), 0u) << files[1];
-    } else {
-      EXPECT_EQ(files, std::vector<std::string>{"q.safetensors"}) << "killed at " << phase;
+    const std::vector<std::string> resumable = {"q.safetensors", "q.safetensors.partial", "q.safetensors.partial.json"};
+    if (std::string(phase) == "linked") {  // and the named temporary, "q.safetensors.tmp.<pid>.0"
+      ASSERT_EQ(files.size(), 4u);
+      EXPECT_EQ(files[3].rfind("q.safetensors.tmp.", 0), 0u) << files[3];
+      files.pop_back();
     }
+    EXPECT_EQ(files, resumable) << "killed at " << phase;
   }
   // Run to the end: the file is replaced by a valid quantized model, and nothing else is left.
   const int status = run_mixq_with_env(args);

@@ -176,6 +176,8 @@ TEST(Hostile, AWeightBeyondFp16ScalesIsReportedNotWritten) {
     expect_clean_error(r, "model.layers.0.self_attn.q_proj.weight");
     EXPECT_NE(r.output.find("1e+06 at row 0 column 0"), std::string::npos) << r.output;
     EXPECT_FALSE(fs::exists(out));
+    EXPECT_FALSE(fs::exists(out + ".partial")) << "no finished layer: no scratch data kept";
+    EXPECT_FALSE(fs::exists(out + ".partial.json"));
   }
 }
 

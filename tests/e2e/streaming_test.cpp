@@ -119,7 +119,7 @@ TEST(StreamingQuantize, EmbeddingAndHeadKeepTheCheckpointsDtype) {
   ASSERT_EQ(run_mixq(fmt::format("quantize -m {} --method rtn --bits 2 --group 32 -q -o {}", model, out)).exit_code, 0);
   {
     const io::SafetensorsFile file(out);
-    for (const std::string name : {io::names::embedding(), io::names::classifier()}) {
+    for (const std::string& name : {io::names::embedding(), io::names::classifier()}) {
       EXPECT_EQ(file.at(name).dtype, io::DType::BF16) << name;
       EXPECT_EQ(file.at(name).bytes.size(), size_t(512 * 64 * 2)) << name;
     }

@@ -11,7 +11,9 @@ namespace mixq::io {
 
 class AtomicFile {
  public:
-  explicit AtomicFile(std::string path);
+  // `test_kill_points`: MIXQ_TEST_KILL_AT=write|linked may stop the process in this file's writing
+  // (off for a run's journal, rewritten after every layer, so that they hit the output itself).
+  explicit AtomicFile(std::string path, bool test_kill_points = true);
   ~AtomicFile();  // removes the temporary file unless commit() succeeded
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
@@ -23,11 +25,15 @@ class AtomicFile {
  private:
   std::string path_, tmp_path_;
   int fd_ = -1;
-  bool committed_ = false;
+  bool committed_ = false, kill_points_ = true;
   int writes_ = 0;
 };
 
+// Crash tests: the process SIGKILLs itself when MIXQ_TEST_KILL_AT equals `phase` (write, linked,
+// layer<N> …), so a test kills a run at a defined point rather than after a guessed sleep.
+void test_kill_point(const std::string& phase);
+
 // Convenience: atomically replaces `path` with `contents`.
-void write_file_atomic(const std::string& path, const std::string& contents);
+void write_file_atomic(const std::string& path, const std::string& contents, bool test_kill_points = true);
 
 }  // namespace mixq::io

@@ -51,5 +51,7 @@ struct TensorSpec {
   bool decoder_linear;
 };
 std::vector<TensorSpec> llama_tensor_specs(const LlamaConfig& c);
+// The model's parameters: every tensor's elements (a tied classifier counted once).
+int64_t parameter_count(const LlamaConfig& c);
 
 }  // namespace mixq::io

@@ -17,6 +17,8 @@ namespace mixq::io {
 enum class DType { F32, F16, BF16, F64, I8, U8, I16, I32, I64, U16, U32, U64, BOOL };
 
 const char* dtype_name(DType t);
+// The dtype spelled `name` ("F32", "BF16" …); Error naming `where` otherwise.
+DType parse_dtype(const std::string& name, const std::string& where);
 size_t dtype_size(DType t);
 
 struct SafetensorsEntry {
@@ -74,7 +76,9 @@ class SafetensorsWriter {
     std::vector<int64_t> shape;
     uint64_t size;
   };
-  explicit SafetensorsWriter(const std::string& path);
+  // `scratch` names the scratch file instead (kept when the run stops early, so that it can be
+  // continued: quantize --resume); `keep` opens an existing one without emptying it.
+  explicit SafetensorsWriter(const std::string& path, const std::string& scratch = "", bool keep = false);
   ~SafetensorsWriter();
   SafetensorsWriter(const SafetensorsWriter&) = delete;
   SafetensorsWriter& operator=(const SafetensorsWriter&) = delete;
@@ -83,11 +87,20 @@ class SafetensorsWriter {
   // Appends a tensor (bytes checked against shape and dtype); data lies in the order added.
   void add(const std::string& name, DType dtype, std::vector<int64_t> shape, std::span<const uint8_t> bytes);
   const std::vector<Entry>& entries() const { return entries_; }
+  // Continues from a named scratch file holding these entries' data (Error when it is shorter);
+  // anything after them is cut off.
+  void restore(std::vector<Entry> entries);
+  // The data of entry i, read back from the scratch file.
+  std::vector<uint8_t> read(size_t i) const;
+  // The data so far is on disk (before a journal says so).
+  void sync();
+  // Writes the target; a named scratch file is removed.
   void finish(const std::map<std::string, std::string>& metadata);
 
  private:
   std::string path_;
   std::unique_ptr<class AtomicFile> out_;
+  std::string scratch_path_;
   int scratch_ = -1;
   std::vector<Entry> entries_;
   uint64_t data_bytes_ = 0;

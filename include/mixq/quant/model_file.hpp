@@ -15,6 +15,7 @@
 // Nothing time- or machine-dependent is stored: the same inputs give a byte-identical file.
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +23,7 @@
 #include "mixq/formats/packed_tensor.hpp"
 #include "mixq/io/safetensors.hpp"
 #include "mixq/model/llama.hpp"
+#include "mixq/quant/run_journal.hpp"
 
 namespace mixq::quant {
 
@@ -40,17 +42,37 @@ double decoder_bits_per_weight(const model::LlamaModel& model);
 // before a quantized file is written).
 void add_checksums(const std::vector<io::TensorToWrite>& tensors, std::map<std::string, std::string>& meta);
 
+// A journaled writer (quantize's) keeps its data in `<out>.partial` and a journal of the finished
+// layers beside it, so that a killed run can go on (quant/run_journal.hpp).
+struct JournalOptions {
+  nlohmann::json identity = nlohmann::json::object();  // what makes two runs the same run
+  bool resume = false;  // go on from a stopped run's journal when there is one
+};
+
 // Writes a quantized file while the model is quantized, so that finished layers need not stay in
 // memory: the embedding, final norm and an untied classifier when made, then each decoder layer as
 // it is finished (the caller may free it after add_layer), the tokenizer and the header in
 // finish(). The target is checked when the writer is made; it is replaced atomically by finish().
 class QuantizedFileWriter {
  public:
-  QuantizedFileWriter(const std::string& path, const model::LlamaModel& model, const io::Tokenizer& tokenizer);
+  QuantizedFileWriter(const std::string& path, const model::LlamaModel& model, const io::Tokenizer& tokenizer,
+                      std::optional<JournalOptions> journal = std::nullopt);
+  // Unfinished: a journaled run keeps its scratch data and journal only when they hold a finished
+  // layer (worth a --resume); otherwise they are removed.
+  ~QuantizedFileWriter();
+  QuantizedFileWriter(const QuantizedFileWriter&) = delete;
+  QuantizedFileWriter& operator=(const QuantizedFileWriter&) = delete;
   // Decoder layer l (its norms, packed or dense linears); layers come in order 0, 1, …
   void add_layer(int l, const model::LayerWeights& layer);
+  // Resumed: the stopped run's finished layers are already written (add layers from here on), and
+  // restore_layer puts layer l's packed linears, read back from the scratch file, into `layer`.
+  int layers_restored() const { return layers_restored_; }
+  int layers_written() const { return next_layer_; }
+  void restore_layer(int l, model::LayerWeights& layer) const;
+  // What happened to a stopped run's journal ("" when there was none), for the user.
+  const std::string& journal_note() const { return journal_note_; }
   // 8 × packed bytes ÷ weights over the decoder-layer linears added so far.
-  double decoder_bits_per_weight() const { return 8.0 * linear_bytes_ / linear_weights_; }
+  double decoder_bits_per_weight() const { return 8.0 * double(linear_bytes_) / double(linear_weights_); }
   void finish(const QuantizationRecord& record);
 
  private:
@@ -58,14 +80,22 @@ class QuantizedFileWriter {
   void add_f32(const std::string& name, std::span<const float> values, std::vector<int64_t> shape);
   void add_stored(const std::string& name, const io::StoredTensor& t);
   void add(const std::string& name, io::DType dtype, std::vector<int64_t> shape, std::span<const uint8_t> bytes);
+  std::optional<RunJournal> open_journal();
+  void restore(const RunJournal& stopped);
+  void write_journal();
 
-  io::SafetensorsWriter out_;
+  std::string path_;
   io::LlamaConfig config_;
+  std::optional<JournalOptions> journal_;
+  std::string journal_note_;
+  std::optional<RunJournal> stopped_;  // set before out_ is made: it decides whether the scratch is kept
+  io::SafetensorsWriter out_;
   const io::Tokenizer& tokenizer_;
   std::map<std::string, std::string> meta_;
-  nlohmann::json checksums_ = nlohmann::json::object();
-  double linear_bytes_ = 0, linear_weights_ = 0;
-  int next_layer_ = 0;
+  std::map<std::string, std::string> checksums_;
+  uint64_t linear_bytes_ = 0, linear_weights_ = 0;
+  int next_layer_ = 0, layers_restored_ = 0;
+  bool finished_ = false;
 };
 
 // Writes `model` (decoder linears packed or dense) with its tokenizer atomically to `path`.
@@ -90,6 +120,13 @@ QuantizedModel load_quantized_model(const std::string& path, int threads);
 // The fp32 checkpoint the quantized model stands for (every packed weight dequantized, the
 // tokenizer moved over): what `mixq convert` / `quantize --export-f16` write for other frameworks.
 io::Checkpoint dequantized_checkpoint(QuantizedModel&& q, const std::string& source);
+
+// The packed tensor `name` described by its mixq.format entry (JSON) with these parts, validated
+// against its format; Error naming `where` and the tensor.
+formats::PackedTensor packed_tensor_from(const std::string& name, const std::string& format_entry,
+                                         std::vector<formats::PackedPart> parts, const std::string& where);
+// True when safetensors tensor `tensor` is a part of packed weight `weight` ("<weight>.<part>").
+bool is_part_of(const std::string& tensor, const std::string& weight);
 
 // The packed tensors of an open quantized file, by weight name (for `mixq inspect`).
 std::map<std::string, formats::PackedTensor> read_packed_tensors(const io::SafetensorsFile& file);

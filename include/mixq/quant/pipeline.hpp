@@ -22,10 +22,21 @@ struct LayerReport {
   std::string layout;  // the format's layout summary (slim: the group widths and SBA's p)
 };
 
+using LayerCallback = std::function<void(int, const std::vector<LayerReport>&)>;
+
+// Where a resumed run starts: layers below `first_layer` were finished by a stopped run. They are
+// not quantized again; a method with calibration gets each one back from `restore` (its packed
+// linears put into the layer) to carry the calibration activations through it.
+struct ResumeFrom {
+  int first_layer = 0;
+  std::function<void(int, model::LayerWeights&)> restore;
+};
+
 // Quantizes every decoder-layer linear of `model` in place (they become PackedLinear), layer by
-// layer. `on_layer(l, reports)` is called after each decoder layer.
+// layer. `on_layer(l, reports)` is called after each decoder layer (with no reports for a layer
+// finished by a stopped run).
 void quantize_model(model::LlamaModel& model, const std::vector<std::vector<int>>& windows, const MethodOptions& opt,
-                    const std::function<void(int, const std::vector<LayerReport>&)>& on_layer = {});
+                    const LayerCallback& on_layer = {}, const ResumeFrom& resume = {});
 
 struct Calibration {
   std::vector<std::vector<int>> windows;
@@ -40,6 +51,11 @@ Calibration prepare_calibration(const io::Tokenizer& tok, int model_seq_len, con
 // Quantizes `model` in place with `opt` (windows unused by methods without a Hessian) and
 // returns what the file records: options, calibration, wall time.
 QuantizationRecord quantize_with_record(model::LlamaModel& model, const Calibration& calib, const MethodOptions& opt,
-                                        const std::function<void(int, const std::vector<LayerReport>&)>& on_layer = {});
+                                        const LayerCallback& on_layer = {}, const ResumeFrom& resume = {});
+
+// What a run's journal must match for `quantize --resume` to continue it: the checkpoint (its
+// path, config and tokenizer bytes), the method with its options and the calibration record.
+nlohmann::json run_identity(const std::string& model_path, const io::LlamaConfig& config, const io::Tokenizer& tok,
+                            const MethodOptions& opt, const Calibration& calib);
 
 }  // namespace mixq::quant
