@@ -118,7 +118,7 @@ void BM_QuantizeLayer(benchmark::State& state) {
   const bool gptq = state.range(0) == 1;
   const int64_t rows = state.range(1), cols = state.range(2);
   const auto w = random_weight(rows, cols);
-  const mixq::quant::LayerCalibration calib{gptq ? random_hessian(cols, 256) : std::vector<double>{}, {}, nullptr};
+  const mixq::quant::LayerCalibration calib{gptq ? random_hessian(cols, 256) : std::vector<double>{}, nullptr, {}, nullptr};
   const auto o = mixq::quant::parse_method_spec(fmt::format("{}:{}:128", gptq ? "gptq" : "rtn", state.range(3)));
   const auto& method = mixq::quant::method_info(o.method);
   for (auto _ : state) benchmark::DoNotOptimize(method.quantize(w, calib, o).parts.size());

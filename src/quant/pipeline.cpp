@@ -4,6 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
 
 #include "mixq/core/error.hpp"
 #include "mixq/core/hash.hpp"
@@ -62,6 +65,38 @@ void load_layer_weights(model::LayerWeights& layer) {
   }
 }
 
+// The linear of `slot` as a dense fp32 weight (load_layer_weights made it so).
+const Tensor& dense_weight_of(model::LayerWeights& layer, const model::LinearSlot& slot, int l) {
+  const Tensor* w = (layer.*slot.member)->dense_weight();
+  if (!w) fail(slot.name(l), "is already quantized");
+  return *w;
+}
+
+// For methods that read the layer's inputs: each linear's scorer (by slot, null where none), made
+// before any linear of the pass is quantized and fed by a second pass over the windows, a chunk
+// of windows per thread at a time — never every window's inputs at once.
+std::vector<std::shared_ptr<InputScorer>> input_scorers(model::LlamaModel& m, int l, const std::vector<std::vector<float>>& acts,
+                                                        size_t len, const LayerCapture& acc,
+                                                        const std::function<bool(const model::LinearSlot&)>& in_stage,
+                                                        const MethodOptions& opt) {
+  const MethodInfo& method = method_info(opt.method);
+  std::vector<std::shared_ptr<InputScorer>> scorers(model::linear_slots().size());
+  if (!method.input_scorer) return scorers;
+  std::map<model::LinearSite, std::vector<InputScorer*>> by_site;
+  for (size_t i = 0; i < scorers.size(); ++i) {
+    const model::LinearSlot& slot = model::linear_slots()[i];
+    if (!in_stage(slot)) continue;
+    try {
+      scorers[i] = method.input_scorer(dense_weight_of(m.layer(l), slot, l), acc.at(slot.site).calibration(m.pool()), opt);
+    } catch (const Error& e) {
+      fail(slot.name(l), "{}", e.what());
+    }
+    if (scorers[i]) by_site[slot.site].push_back(scorers[i].get());
+  }
+  feed_input_scorers(m, l, acts, len, by_site, size_t(m.pool().size()));
+  return scorers;
+}
+
 }  // namespace
 
 void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& windows, const MethodOptions& opt,
@@ -102,15 +137,17 @@ void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& w
                 if (s.site == site && in_stage(s)) return true;
               return false;
             },
-            method.needs_inputs);
-      for (const auto& slot : model::linear_slots()) {
+            /*keep_inputs=*/false);
+      const auto scorers = input_scorers(m, l, acts, len, acc, in_stage, opt);
+      for (size_t i = 0; i < model::linear_slots().size(); ++i) {
+        const model::LinearSlot& slot = model::linear_slots()[i];
         if (!in_stage(slot)) continue;
         const auto t0 = std::chrono::steady_clock::now();
         std::unique_ptr<model::Linear>& linear = layer.*slot.member;
-        const Tensor* w = linear->dense_weight();
-        if (!w) fail(slot.name(l), "is already quantized");
+        const Tensor* w = &dense_weight_of(layer, slot, l);
         LayerCalibration calib;
         if (method.needs_calibration) calib = acc.at(slot.site).calibration(m.pool());
+        calib.scorer = scorers[i];
         formats::PackedTensor packed;
         try {
           packed = method.quantize(*w, calib, opt);

@@ -169,10 +169,50 @@ TEST(Slim, ShortLastGroupsWorkAndBadInputIsReported) {
         o.get<SlimOptions>().format.bits = 8;
         EXPECT_THROW(quantize_slim(w, calib, o), Error);
         o = parse_method_spec("slim:2:32");
-        LayerCalibration no_inputs{calib.hessian, {}, nullptr};
+        LayerCalibration no_inputs{calib.hessian, nullptr, {}, nullptr};
         EXPECT_THROW(quantize_slim(w, no_inputs, o), Error);
         o.get<SlimOptions>().sba = false;
         EXPECT_NO_THROW(quantize_slim(w, no_inputs, o));
+        ++checked;
+      });
+  EXPECT_EQ(checked, 7);
+}
+
+// The pipeline never holds every window's inputs: it feeds the method's input scorer a chunk of
+// windows at a time (quant/calib/calibration.hpp feed_input_scorers). Whatever the chunks, the
+// packed tensor is byte-identical to quantizing with every input at once, for the published RTN
+// search (ours and official) and the GPTQ search; a scorer fed windows out of order is an error.
+TEST(Slim, ChunkedInputScorerGivesTheBytesOfAllInputsAtOnce) {
+  MIXQ_REQUIRE_FILE(test::shared_path(kCalib));
+  MIXQ_REQUIRE_FILE(test::model_file(test::kRealModels[0]));
+  ThreadPool pool(2);
+  int checked = 0;
+  test::for_each_linear_with_calibration(
+      test::model_file(test::kRealModels[0]), test::shared_path(kCalib), 7, 64, true,
+      [&](const std::string& name, const Tensor& w, const LayerCalibration& all) {
+        if (name.find("layers.1.") == std::string::npos) return;
+        for (const char* spec : {"slim:2:32", "slim:3:16+official", "slim:2:32+search-gptq"}) {
+          const MethodOptions o = parse_method_spec(spec);
+          const formats::PackedTensor reference = quantize_slim(w, all, o);
+          for (size_t chunk : {1, 3, 7}) {
+            LayerCalibration fed{all.hessian, kSlimMethod.input_scorer(w, {all.hessian, nullptr, {}, &pool}, o), {}, &pool};
+            ASSERT_TRUE(fed.scorer) << spec;
+            for (size_t first = 0; first < all.inputs.size(); first += chunk) {
+              const size_t end = std::min(all.inputs.size(), first + chunk);
+              fed.scorer->add(first, {all.inputs.begin() + long(first), all.inputs.begin() + long(end)}, &pool);
+            }
+            const formats::PackedTensor t = quantize_slim(w, fed, o);
+            const std::string where = name + " " + spec + " chunk " + std::to_string(chunk);
+            EXPECT_EQ(t.params_as<formats::SlimParams>().sba, reference.params_as<formats::SlimParams>().sba) << where;
+            ASSERT_EQ(t.parts.size(), reference.parts.size()) << where;
+            for (size_t i = 0; i < t.parts.size(); ++i) EXPECT_EQ(t.parts[i].bytes, reference.parts[i].bytes) << where;
+          }
+        }
+        const MethodOptions o = parse_method_spec("slim:2:32");
+        auto scorer = kSlimMethod.input_scorer(w, all, o);
+        EXPECT_THROW(scorer->add(1, {all.inputs[0]}, &pool), Error);  // window 1 before window 0
+        EXPECT_FALSE(kSlimMethod.input_scorer(w, all, parse_method_spec("slim:2:32+no-sba")));
+        EXPECT_FALSE(kSlimMethod.input_scorer(w, all, parse_method_spec("slim:2:32+search-gptq+score-mse")));
         ++checked;
       });
   EXPECT_EQ(checked, 7);

@@ -1,5 +1,6 @@
 #include "mixq/quant/calib/calibration.hpp"
 
+#include <algorithm>
 #include <random>
 
 #include <fmt/format.h>
@@ -65,6 +66,29 @@ LayerCapture capture_layer(model::LlamaModel& m, int l, const std::vector<std::v
     });
   }
   return out;
+}
+
+void feed_input_scorers(model::LlamaModel& m, int l, const std::vector<std::vector<float>>& acts, size_t len,
+                        const std::map<model::LinearSite, std::vector<InputScorer*>>& scorers, size_t chunk) {
+  if (scorers.empty()) return;
+  chunk = std::max<size_t>(1, chunk);
+  size_t widest = 0;  // one window's inputs at every scored site
+  for (const auto& [site, list] : scorers) widest += len * size_t(site == model::LinearSite::MlpMid ? m.config().hidden_dim : m.config().dim);
+  require_memory(std::min(chunk, acts.size()) * widest * sizeof(float),
+                 fmt::format("the layer inputs of {} calibration windows at a time", chunk), "--calib-len");
+  model::KvCache cache(m.config(), int(len));
+  std::vector<float> x;
+  for (size_t first = 0; first < acts.size(); first += chunk) {
+    std::map<model::LinearSite, std::vector<std::vector<float>>> inputs;
+    for (size_t s = first; s < std::min(acts.size(), first + chunk); ++s) {
+      x = acts[s];
+      m.forward_layer(l, x.data(), len, 0, cache, [&](model::LinearSite site, const float* in, size_t n, size_t width) {
+        if (scorers.contains(site)) inputs[site].emplace_back(in, in + n * width);
+      });
+    }
+    for (const auto& [site, list] : scorers)
+      for (InputScorer* scorer : list) scorer->add(first, inputs[site], &m.pool());
+  }
 }
 
 std::vector<std::pair<std::string, LayerCalibration>> layer_calibrations(model::LlamaModel& m, int l,

@@ -213,12 +213,12 @@ constexpr const char* kFineqGrammar =
 }  // namespace
 
 const MethodInfo kFineqRtnMethod = {"fineq-rtn",     "fineq",        kFineqGrammar,      /*takes_bits=*/false,
-                                    /*needs_calibration=*/false,     /*needs_inputs=*/false,
+                                    /*needs_calibration=*/false,     /*input_scorer=*/nullptr,
                                     &parse_fineq,    &fineq_spec_tail, &validate_fineq,  &fineq_params_json,
                                     &fineq_label,    &fineq_rtn_method};
 
 const MethodInfo kFineqGptqMethod = {"fineq-gptq",    "fineq",        kFineqGrammar,      /*takes_bits=*/false,
-                                     /*needs_calibration=*/true,      /*needs_inputs=*/false,
+                                     /*needs_calibration=*/true,      /*input_scorer=*/nullptr,
                                      &parse_fineq,    &fineq_spec_tail, &validate_fineq,  &fineq_params_json,
                                      &fineq_label,    &fineq_gptq_method};
 

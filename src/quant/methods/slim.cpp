@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <memory>
 #include <numeric>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -133,106 +135,92 @@ double summed_kl(const float* log_p, const float* log_q, size_t count) {
   return kl;
 }
 
-// Mean over the calibration windows of Σ_tokens KL between the softmax of the layer's fp output
-// X Wᵀ and of X Ŵ_kᵀ for the candidates k = 0 … count − 1, in the direction o.kl_direction(): Ŵ_k = w_hat[k],
-// or, given `update(k, x, tokens, out_q)`, Ŵ_0 = w_hat[0] and update moves X Ŵ_{k−1}ᵀ to X Ŵ_kᵀ
-// in place. Windows run in parallel on calib.pool;
-// the sums are taken in window order whatever the thread count.
+// SBA's output-KL scores over the calibration windows: for candidates k = 0 … count − 1, the
+// mean over windows of Σ_tokens KL between the softmax of the layer's fp output X Wᵀ and of
+// X Ŵ_kᵀ, in the given direction. Ŵ_k = w_hat[k], or, given `update(k, x, tokens, out_q)`,
+// Ŵ_0 = w_hat[0] and update moves X Ŵ_{k−1}ᵀ to X Ŵ_kᵀ in place. The windows of a chunk run in
+// parallel, one per thread; the mean is taken in window order, so the scores depend neither on the
+// thread count nor on how the windows were chunked.
 using UpdateFn = std::function<void(int64_t k, const float* x, int tokens, float* out_q)>;
-std::vector<double> mean_kl_scores(const std::vector<float>& w, int64_t rows, int64_t cols, const LayerCalibration& calib,
-                                   const SlimOptions& o, int64_t count, const std::vector<std::vector<float>>& w_hat,
-                                   const UpdateFn& update) {
-  const size_t windows = calib.inputs.size();
-  if (windows == 0) fail("slim", "SBA needs the layer's calibration inputs");
-  for (const auto& x : calib.inputs)
-    if (x.empty() || x.size() % size_t(cols) != 0)
-      fail("slim", "calibration input of {} values is not [tokens, {}]", x.size(), cols);
-  std::vector<double> per_window(windows * size_t(count), 0.0);
-  auto score_windows = [&](size_t begin, size_t end) {
-    kernels::use_single_threaded_blas();
-    std::vector<float> out_fp, out_q, log_fp, log_q;
-    auto product = [&](const std::vector<float>& x, int tokens, const std::vector<float>& m, float* out) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tokens, int(rows), int(cols), 1.f, x.data(), int(cols),
-                  m.data(), int(cols), 0.f, out, int(rows));
-    };
-    for (size_t s = begin; s < end; ++s) {
-      const std::vector<float>& x = calib.inputs[s];
-      const int tokens = int(x.size() / size_t(cols));
-      const size_t n = size_t(tokens) * size_t(rows);
-      out_fp.resize(n), out_q.resize(n), log_fp.resize(n), log_q.resize(n);
-      product(x, tokens, w, out_fp.data());
-      clamped_log_softmax(out_fp.data(), size_t(tokens), size_t(rows), log_fp.data());
-      for (int64_t k = 0; k < count; ++k) {
-        if (k == 0 || !update)
-          product(x, tokens, w_hat[update ? 0 : size_t(k)], out_q.data());
-        else
-          update(k, x.data(), tokens, out_q.data());
-        clamped_log_softmax(out_q.data(), size_t(tokens), size_t(rows), log_q.data());
-        per_window[s * size_t(count) + size_t(k)] =
-            o.kl_direction() == SlimKl::FpQ ? summed_kl(log_fp.data(), log_q.data(), n) : summed_kl(log_q.data(), log_fp.data(), n);
+class SlimKlScorer final : public InputScorer {
+ public:
+  // Scores candidates 0 … count − 1 and reports first_kept … count − 1 (the steps below are taken,
+  // not kept).
+  SlimKlScorer(std::vector<float> w, int64_t rows, int64_t cols, SlimKl direction, int64_t count, int64_t first_kept,
+               std::vector<std::vector<float>> w_hat, UpdateFn update)
+      : w_(std::move(w)), rows_(rows), cols_(cols), direction_(direction), count_(count), first_kept_(first_kept),
+        w_hat_(std::move(w_hat)), update_(std::move(update)) {}
+
+  void add(size_t first, const std::vector<std::vector<float>>& inputs, ThreadPool* pool) override {
+    if (first != windows_) fail("slim", "calibration window {} reached SBA after {} windows", first, windows_);
+    for (const auto& x : inputs)
+      if (x.empty() || x.size() % size_t(cols_) != 0)
+        fail("slim", "calibration input of {} values is not [tokens, {}]", x.size(), cols_);
+    per_window_.resize((first + inputs.size()) * size_t(count_), 0.0);
+    auto score_windows = [&](size_t begin, size_t end) {
+      kernels::use_single_threaded_blas();
+      std::vector<float> out_fp, out_q, log_fp, log_q;
+      for (size_t s = begin; s < end; ++s) {
+        const std::vector<float>& x = inputs[s];
+        const int tokens = int(x.size() / size_t(cols_));
+        const size_t n = size_t(tokens) * size_t(rows_);
+        out_fp.resize(n), out_q.resize(n), log_fp.resize(n), log_q.resize(n);
+        product(x, tokens, w_, out_fp.data());
+        clamped_log_softmax(out_fp.data(), size_t(tokens), size_t(rows_), log_fp.data());
+        for (int64_t k = 0; k < count_; ++k) {
+          if (k == 0 || !update_)
+            product(x, tokens, w_hat_[update_ ? 0 : size_t(k)], out_q.data());
+          else
+            update_(k, x.data(), tokens, out_q.data());
+          clamped_log_softmax(out_q.data(), size_t(tokens), size_t(rows_), log_q.data());
+          per_window_[(first + s) * size_t(count_) + size_t(k)] = direction_ == SlimKl::FpQ
+                                                                     ? summed_kl(log_fp.data(), log_q.data(), n)
+                                                                     : summed_kl(log_q.data(), log_fp.data(), n);
+        }
       }
-    }
-  };
-  if (calib.pool)
-    calib.pool->parallel_for(windows, score_windows);
-  else
-    score_windows(0, windows);
-  std::vector<double> mean(static_cast<size_t>(count), 0.0);
-  for (int64_t k = 0; k < count; ++k) {
-    for (size_t s = 0; s < windows; ++s) mean[size_t(k)] += per_window[s * size_t(count) + size_t(k)];
-    mean[size_t(k)] /= double(windows);
+    };
+    if (pool)
+      pool->parallel_for(inputs.size(), score_windows);
+    else
+      score_windows(0, inputs.size());
+    windows_ += inputs.size();
   }
-  return mean;
-}
+
+  // The mean scores of candidates first_kept … count − 1.
+  std::vector<double> scores() const {
+    if (windows_ == 0) fail("slim", "SBA needs the layer's calibration inputs");
+    std::vector<double> mean;
+    for (int64_t k = first_kept_; k < count_; ++k) {
+      double sum = 0.0;
+      for (size_t s = 0; s < windows_; ++s) sum += per_window_[s * size_t(count_) + size_t(k)];
+      mean.push_back(sum / double(windows_));
+    }
+    return mean;
+  }
+
+ private:
+  // out [tokens][rows] = X mᵀ.
+  void product(const std::vector<float>& x, int tokens, const std::vector<float>& m, float* out) const {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tokens, int(rows_), int(cols_), 1.f, x.data(), int(cols_),
+                m.data(), int(cols_), 0.f, out, int(rows_));
+  }
+
+  std::vector<float> w_;
+  int64_t rows_, cols_;
+  SlimKl direction_;
+  int64_t count_, first_kept_;
+  std::vector<std::vector<float>> w_hat_;
+  UpdateFn update_;
+  std::vector<double> per_window_;  // [window][candidate]
+  size_t windows_ = 0;
+};
+
 
 // The candidates p of the search: 0 … groups/2 (ours: uniform N is one extreme, as the paper's
 // appendix says), or the published code's 1 … groups/2 − 1 (empty with fewer than 4 groups:
 // then p = 0).
 std::pair<int64_t, int64_t> candidate_range(int64_t groups, const SlimOptions& o) {
   return o.official ? std::pair<int64_t, int64_t>{1, groups / 2 - 1} : std::pair<int64_t, int64_t>{0, groups / 2};
-}
-
-// SBA's published search (docs/DESIGN.md "SliM-LLM SBA search"): candidate p is the original weights RTN-
-// quantized at its widths (min-max with 0 in range; binary at 1 bit). Candidates differ from
-// p − 1 in two groups only, so each window's X Ŵᵀ moves by two thin GEMMs per step instead of
-// being recomputed.
-std::vector<double> rtn_search_scores(const std::vector<float>& w, int64_t rows, int64_t cols,
-                                      const std::vector<int64_t>& order, const LayerCalibration& calib,
-                                      const SlimOptions& o) {
-  const formats::SlimParams& p = o.format;
-  const int n = p.bits;
-  const int64_t groups = p.groups(cols);
-  const auto [p_min, p_max] = candidate_range(groups, o);
-  // RTN of the original weights at each width N−1, N, N+1.
-  std::vector<std::vector<float>> rtn(3, std::vector<float>(w.size()));
-  for (int b = n - 1; b <= n + 1; ++b)
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t g = 0; g < groups; ++g) {
-        const float* v = &w[size_t(r * cols + g * p.group)];
-        const int64_t len = p.group_len(cols, g);
-        const RowGrid grid = fit_row(v, len, b, false, nullptr);
-        for (int64_t i = 0; i < len; ++i) rtn[size_t(b - n + 1)][size_t(r * cols + g * p.group + i)] = grid.value(grid.code(v[i]));
-      }
-  // Step k (p = k) moves group order[k−1] from N to N−1 and group order[groups−k] from N to N+1;
-  // delta holds the change of Ŵ at the step that touches each group.
-  std::vector<float> delta(w.size(), 0.f);
-  for (int64_t k = 1; k <= p_max; ++k)
-    for (auto [g, to] : {std::pair{order[size_t(k - 1)], 0}, std::pair{order[size_t(groups - k)], 2}})
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t i = 0; i < p.group_len(cols, g); ++i) {
-          const size_t at = size_t(r * cols + g * p.group + i);
-          delta[at] = rtn[size_t(to)][at] - rtn[1][at];
-        }
-  auto step = [&](int64_t k, const float* x, int tokens, float* out_q) {
-    for (int64_t g : {order[size_t(k - 1)], order[size_t(groups - k)]}) {
-      const int64_t b = g * p.group;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tokens, int(rows), int(p.group_len(cols, g)), 1.f, x + b,
-                  int(cols), delta.data() + b, int(cols), 1.f, out_q, int(rows));
-    }
-  };
-  // Scores for p = 0 … p_max (the steps below p_min are taken but not kept).
-  auto all = mean_kl_scores(w, rows, cols, calib, o, p_max + 1, {rtn[1]}, step);
-  return {all.begin() + p_min, all.end()};
 }
 
 // SQC's per-element weights for one group slab (columns [begin, begin + len) of every row):
@@ -316,62 +304,147 @@ SlimQuantized gptq_at_widths(std::vector<float> w, const Factor& f, int64_t rows
   return out;
 }
 
-}  // namespace
 
-formats::PackedTensor quantize_slim(const Tensor& w_in, const LayerCalibration& calib, const MethodOptions& mo) {
+// What SBA's search and the final GPTQ pass share. The pipeline makes a linear's scorer before its
+// layer's second pass and quantizes it after; both compute this the same way rather than keep it
+// in between, which would hold an H factor for every linear of the layer at once.
+struct SlimSetup {
+  int64_t rows = 0, cols = 0, groups = 0;
+  std::vector<float> w;         // W, dead inputs zeroed
+  Factor factor;                // of H, damped with --damp
+  std::vector<float> search_u;  // official: the diagonal the published search orders by (H + 0.01·I)
+  int64_t p_min = 0, p_max = -1;
+  std::vector<int64_t> order;   // the groups by salience, when SBA searches
+
+  bool searches() const { return !order.empty(); }
+};
+
+SlimSetup slim_setup(const Tensor& w_in, const LayerCalibration& calib, const MethodOptions& mo) {
   const SlimOptions& o = mo.get<SlimOptions>();
   validate_slim_options(o);
   const formats::SlimParams& p = o.format;
   check_weight(w_in, "slim");
-  const int64_t rows = w_in.rows(), cols = w_in.cols(), groups = p.groups(cols);
-  if (p.group > cols) fail("slim", "group size {} is larger than the row ({} input columns)", p.group, cols);
-  check_hessian(calib.hessian, cols, "slim");
-  std::vector<float> w = w_in.data;
+  SlimSetup s;
+  s.rows = w_in.rows(), s.cols = w_in.cols(), s.groups = p.groups(s.cols);
+  if (p.group > s.cols) fail("slim", "group size {} is larger than the row ({} input columns)", p.group, s.cols);
+  check_hessian(calib.hessian, s.cols, "slim");
+  s.w = w_in.data;
   std::vector<double> h = calib.hessian;
   // The published code damps H in place with an absolute 0.01 and orders the groups for the
   // search from that alone (GPTQ later adds its relative damp, so the order applied can differ;
   // and no input is ever dead). Ours: one damp, one order.
-  std::vector<float> search_u;
   if (o.official) {
-    for (int64_t j = 0; j < cols; ++j) h[size_t(j * cols + j)] += 0.01;
-    if (o.sba) search_u = inverse_factor(h, cols, 0.0).diag;
+    for (int64_t j = 0; j < s.cols; ++j) h[size_t(j * s.cols + j)] += 0.01;
+    if (o.sba) s.search_u = inverse_factor(h, s.cols, 0.0).diag;
   }
-  zero_dead_inputs(w, h, rows, cols);
-  const Factor factor = inverse_factor(std::move(h), cols, mo.damp);  // once, for the order and every GPTQ pass
-  const auto [p_min, p_max] = candidate_range(groups, o);
+  zero_dead_inputs(s.w, h, s.rows, s.cols);
+  s.factor = inverse_factor(std::move(h), s.cols, mo.damp);  // once, for the order and every GPTQ pass
+  std::tie(s.p_min, s.p_max) = candidate_range(s.groups, o);
+  if (o.sba && s.p_max >= s.p_min) s.order = salience_order(s.w, s.rows, s.cols, p, s.factor.diag.data());
+  return s;
+}
+
+// SBA's published search (docs/DESIGN.md "SliM-LLM SBA search"): candidate p is the original weights RTN-
+// quantized at its widths (min-max with 0 in range; binary at 1 bit). Candidates differ from
+// p − 1 in two groups only, so each window's X Ŵᵀ moves by two thin GEMMs per step instead of
+// being recomputed.
+std::unique_ptr<SlimKlScorer> rtn_search_scorer(const SlimSetup& s, const std::vector<int64_t>& order, const SlimOptions& o) {
+  const formats::SlimParams p = o.format;
+  const int n = p.bits;
+  const int64_t rows = s.rows, cols = s.cols, groups = s.groups;
+  const std::vector<float>& w = s.w;
+  // RTN of the original weights at each width N−1, N, N+1.
+  std::vector<std::vector<float>> rtn(3, std::vector<float>(w.size()));
+  for (int b = n - 1; b <= n + 1; ++b)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t g = 0; g < groups; ++g) {
+        const float* v = &w[size_t(r * cols + g * p.group)];
+        const int64_t len = p.group_len(cols, g);
+        const RowGrid grid = fit_row(v, len, b, false, nullptr);
+        for (int64_t i = 0; i < len; ++i) rtn[size_t(b - n + 1)][size_t(r * cols + g * p.group + i)] = grid.value(grid.code(v[i]));
+      }
+  // Step k (p = k) moves group order[k−1] from N to N−1 and group order[groups−k] from N to N+1;
+  // delta holds the change of Ŵ at the step that touches each group.
+  std::vector<float> delta(w.size(), 0.f);
+  for (int64_t k = 1; k <= s.p_max; ++k)
+    for (auto [g, to] : {std::pair{order[size_t(k - 1)], 0}, std::pair{order[size_t(groups - k)], 2}})
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t i = 0; i < p.group_len(cols, g); ++i) {
+          const size_t at = size_t(r * cols + g * p.group + i);
+          delta[at] = rtn[size_t(to)][at] - rtn[1][at];
+        }
+  UpdateFn step = [delta = std::move(delta), order, p, rows, cols, groups](int64_t k, const float* x, int tokens, float* out_q) {
+    for (int64_t g : {order[size_t(k - 1)], order[size_t(groups - k)]}) {
+      const int64_t b = g * p.group;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tokens, int(rows), int(p.group_len(cols, g)), 1.f, x + b,
+                  int(cols), delta.data() + b, int(cols), 1.f, out_q, int(rows));
+    }
+  };
+  // Scores for p = 0 … p_max; those below p_min are stepped through, not kept.
+  return std::make_unique<SlimKlScorer>(w, rows, cols, o.kl_direction(), s.p_max + 1, s.p_min,
+                                        std::vector<std::vector<float>>{std::move(rtn[1])}, std::move(step));
+}
+
+// Candidate p as it will be stored: GPTQ and SQC at its widths (ours, +search-gptq).
+SlimQuantized gptq_candidate(const SlimSetup& s, int64_t p, const SlimOptions& o) {
+  return gptq_at_widths(s.w, s.factor, s.rows, s.cols, widths_for(s.order, p, o.format.bits), o);
+}
+
+bool scores_by_output_error(const SlimOptions& o) { return o.search == SlimSearch::Gptq && o.score == SlimScore::Mse; }
+
+// The scorer of SBA's KL search on this setup; null when SBA searches nothing or scores by the
+// layer-output error (which needs no inputs).
+std::unique_ptr<SlimKlScorer> kl_scorer(const SlimSetup& s, const SlimOptions& o) {
+  if (!s.searches() || scores_by_output_error(o)) return nullptr;
+  if (o.search == SlimSearch::Rtn)
+    return rtn_search_scorer(s, o.official ? salience_order(s.w, s.rows, s.cols, o.format, s.search_u.data()) : s.order, o);
+  std::vector<std::vector<float>> values;
+  for (int64_t k = s.p_min; k <= s.p_max; ++k) values.push_back(gptq_candidate(s, k, o).values);
+  return std::make_unique<SlimKlScorer>(s.w, s.rows, s.cols, o.kl_direction(), int64_t(values.size()), 0, std::move(values),
+                                        nullptr);
+}
+
+// SBA's score of each candidate p_min … p_max: the layer-output error, or the KL from the scorer
+// the pipeline fed (or from the inputs given all at once).
+std::vector<double> sba_scores(const SlimSetup& s, const LayerCalibration& calib, const SlimOptions& o) {
+  if (scores_by_output_error(o)) {
+    std::vector<double> scores;
+    for (int64_t k = s.p_min; k <= s.p_max; ++k)
+      scores.push_back(hessian_weighted_error(s.w, gptq_candidate(s, k, o).values, calib.hessian, s.rows, s.cols));
+    return scores;
+  }
+  if (calib.scorer) {
+    const auto* fed = dynamic_cast<const SlimKlScorer*>(calib.scorer.get());
+    if (!fed) fail("slim", "was given another method's input scorer");
+    return fed->scores();
+  }
+  const auto own = kl_scorer(s, o);
+  own->add(0, calib.inputs, calib.pool);
+  return own->scores();
+}
+
+}  // namespace
+
+formats::PackedTensor quantize_slim(const Tensor& w_in, const LayerCalibration& calib, const MethodOptions& mo) {
+  const SlimOptions& o = mo.get<SlimOptions>();
+  const SlimSetup s = slim_setup(w_in, calib, mo);
+  const formats::SlimParams& p = o.format;
   int64_t chosen = 0;
   std::vector<double> scores;
-  SlimQuantized result;
-  std::vector<int> widths(size_t(groups), p.bits);
-  if (o.sba && p_max >= p_min) {
-    const auto order = salience_order(w, rows, cols, p, factor.diag.data());
-    if (o.search == SlimSearch::Gptq) {  // ours: each candidate as it will be stored, GPTQ and SQC included
-      std::vector<SlimQuantized> candidates;
-      std::vector<std::vector<float>> values;
-      for (int64_t k = p_min; k <= p_max; ++k) {
-        candidates.push_back(gptq_at_widths(w, factor, rows, cols, widths_for(order, k, p.bits), o));
-        values.push_back(std::move(candidates.back().values));
-      }
-      if (o.score == SlimScore::Mse)
-        for (const auto& v : values) scores.push_back(hessian_weighted_error(w, v, calib.hessian, rows, cols));
-      else
-        scores = mean_kl_scores(w, rows, cols, calib, o, int64_t(values.size()), values, {});
-      const auto best = std::min_element(scores.begin(), scores.end()) - scores.begin();
-      chosen = p_min + best;
-      result = std::move(candidates[size_t(best)]);
-    } else {
-      const auto& order_searched = o.official ? salience_order(w, rows, cols, p, search_u.data()) : order;
-      scores = rtn_search_scores(w, rows, cols, order_searched, calib, o);
-      chosen = p_min + (std::min_element(scores.begin(), scores.end()) - scores.begin());
-    }
-    widths = widths_for(order, chosen, p.bits);
+  std::vector<int> widths(size_t(s.groups), p.bits);
+  if (s.searches()) {
+    scores = sba_scores(s, calib, o);
+    chosen = s.p_min + (std::min_element(scores.begin(), scores.end()) - scores.begin());
+    widths = widths_for(s.order, chosen, p.bits);
   }
-  if (result.codes.empty()) result = gptq_at_widths(w, factor, rows, cols, widths, o);
+  // +search-gptq: the winner again, as it was scored (GPTQ is deterministic), not kept from the search.
+  const SlimQuantized result = gptq_at_widths(s.w, s.factor, s.rows, s.cols, widths, o);
   // What SBA chose, for `mixq inspect` (not needed to decode).
   formats::SlimParams recorded = p;
-  if (o.sba) recorded.sba = {{"p", chosen}, {"p_first", p_min}, {"mean_kl", scores}};
-  return formats::SlimFormat::pack(rows, cols, widths, result.codes, result.scales, result.zeros, recorded);
+  if (o.sba) recorded.sba = {{"p", chosen}, {"p_first", s.p_min}, {"mean_kl", scores}};
+  return formats::SlimFormat::pack(s.rows, s.cols, widths, result.codes, result.scales, result.zeros, recorded);
 }
+
 
 void validate_slim_options(const SlimOptions& s) {
   s.format.validate();
@@ -435,6 +508,10 @@ void validate_slim(const MethodOptions& o) {
 
 nlohmann::json slim_params_json(const MethodOptions& o) { return o.get<SlimOptions>().to_json(); }
 
+std::unique_ptr<InputScorer> slim_input_scorer(const Tensor& w, const LayerCalibration& calib, const MethodOptions& o) {
+  return kl_scorer(slim_setup(w, calib, o), o.get<SlimOptions>());
+}
+
 std::string slim_label(const MethodOptions& o) {
   const auto& f = o.get<SlimOptions>().format;
   return fmt::format("slim N{} g{} (N-1..N+1)", f.bits, f.group);
@@ -448,7 +525,7 @@ const MethodInfo kSlimMethod = {"slim",
                                 "[+mask-salience|+mask-weights][+search-rtn|+search-gptq][+score-kl|+score-mse][+true-seq]",
                                 /*takes_bits=*/true,
                                 /*needs_calibration=*/true,
-                                /*needs_inputs=*/true,
+                                &slim_input_scorer,
                                 &parse_slim,
                                 &slim_spec_tail,
                                 &validate_slim,

@@ -34,7 +34,7 @@ struct SiteCapture {
   HessianAccumulator hessian;
   std::vector<std::vector<float>> inputs;  // per window X [tokens][cols], when kept
 
-  LayerCalibration calibration(ThreadPool& pool) const { return {hessian.hessian(), inputs, &pool}; }
+  LayerCalibration calibration(ThreadPool& pool) const { return {hessian.hessian(), nullptr, inputs, &pool}; }
 };
 using LayerCapture = std::map<model::LinearSite, SiteCapture>;
 
@@ -46,9 +46,16 @@ std::vector<std::vector<float>> embed_windows(const model::LlamaModel& model, co
 LayerCapture capture_layer(model::LlamaModel& model, int layer, const std::vector<std::vector<float>>& acts, size_t len,
                            const std::function<bool(model::LinearSite)>& wanted, bool keep_inputs);
 
+// The second pass of methods that read a layer's inputs (InputScorer, SliM-LLM's SBA): runs decoder
+// layer `layer` over the windows' activations `acts` again, `chunk` windows at a time, and hands
+// each site's inputs to its scorers (in window order), so that no more than a chunk of windows'
+// inputs exists at once.
+void feed_input_scorers(model::LlamaModel& model, int layer, const std::vector<std::vector<float>>& acts, size_t len,
+                        const std::map<model::LinearSite, std::vector<InputScorer*>>& scorers, size_t chunk);
+
 // Calibration of every linear of decoder layer `layer` from the fp model, keyed by canonical
 // tensor name: H = 2/N Σ xxᵀ of the sites' inputs as the model computes them on `windows`, and
-// (keep_inputs) those inputs.
+// (keep_inputs) those inputs, all at once (tests, small models).
 std::vector<std::pair<std::string, LayerCalibration>> layer_calibrations(model::LlamaModel& model, int layer,
                                                                          const std::vector<std::vector<int>>& windows,
                                                                          bool keep_inputs = false);

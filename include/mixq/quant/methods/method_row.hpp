@@ -3,6 +3,7 @@
 // pipeline, the CLI and `compare` need of a quantization method — its spec grammar, options,
 // validation, record and the quantizer itself. Each method defines its row in its own file
 // (rtn.cpp, gptq.cpp, fineq.cpp, slim.cpp); methods/method.cpp lists the rows.
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,10 +18,23 @@ namespace mixq::quant {
 
 struct MethodOptions;  // methods/method.hpp: the common fields + the method's own options
 
+// Scores a linear's candidates on the layer's real inputs (SliM-LLM's SBA), one chunk of
+// calibration windows at a time: the driver runs the layer over the windows a second time and
+// hands each site's inputs to the scorers of its linears, so that no more than a chunk of windows'
+// inputs exists at once (every window's down_proj inputs at 7B, 128 × 2048 tokens: 11.5 GB), as
+// the published code's forward hooks do.
+class InputScorer {
+ public:
+  virtual ~InputScorer() = default;
+  // Adds windows first … first + inputs.size() − 1 (each X [tokens][cols]), in window order.
+  virtual void add(size_t first, const std::vector<std::vector<float>>& inputs, ThreadPool* pool) = 0;
+};
+
 // What calibration gives a method for one linear layer.
 struct LayerCalibration {
   std::vector<double> hessian;             // H [cols][cols] (methods with needs_calibration)
-  std::vector<std::vector<float>> inputs;  // per window X [tokens][cols] (methods with needs_inputs)
+  std::shared_ptr<InputScorer> scorer;     // fed every window's inputs (methods with an input_scorer)
+  std::vector<std::vector<float>> inputs;  // or the inputs themselves, all at once (small models, tests)
   ThreadPool* pool = nullptr;              // for methods that parallelize (null: one thread)
 };
 
@@ -43,7 +57,10 @@ struct MethodInfo {
   const char* grammar;     // its spec after the name, for errors and help: ":BITS[:GROUP|row][+sym]…"
   bool takes_bits;         // the spec's first field is BITS (else GROUP comes first)
   bool needs_calibration;  // a Hessian from calibration windows
-  bool needs_inputs;       // the layer's calibration inputs themselves
+  // Methods that read the layer's inputs themselves: a scorer for this linear, made from its
+  // weights and Hessian before any linear of its pass is quantized (null: this configuration needs
+  // no inputs); quantize then finds it, fed with every window, in calib.scorer.
+  std::unique_ptr<InputScorer> (*input_scorer)(const Tensor& w, const LayerCalibration& calib, const MethodOptions& o);
   // Fills o (o.method already set, the rest default) from args; Error naming the bad word.
   void (*parse)(const MethodArgs& args, MethodOptions& o);
   // The spec after the name (":3:128+act-order"): parse(spec) gives back the same options.
