@@ -100,6 +100,9 @@ void add_calibration_options(CLI::App& cmd, std::string& text, quant::CalibOptio
   cmd.add_option("--calib-samples", c.samples, "calibration windows")->check(positive_number());
   cmd.add_option("--calib-len", c.length, "tokens per window (0: min(seq_len, 2048))")->check(non_negative_number());
   cmd.add_option("--seed", c.seed, "seed of the window sampling");
+  cmd.add_flag("--calib-bf16", c.bf16_activations,
+               "keep the activations between layers in bf16 (half the largest buffer of a calibrated run; "
+               "changes the result slightly)");
 }
 
 void add_quantize_command(CLI::App& app) {
@@ -131,7 +134,7 @@ void add_quantize_command(CLI::App& app) {
     }
     const bool calibrated = quant::method_info(o->method.method).needs_calibration;
     const std::string method = "--method " + o->method.method + (cmd->count("--method") ? "" : " (the default)");
-    for (const char* option : {"--calib", "--damp", "--calib-samples", "--calib-len", "--seed"})
+    for (const char* option : {"--calib", "--damp", "--calib-samples", "--calib-len", "--seed", "--calib-bf16"})
       if (!calibrated && cmd->count(option)) fail(option, "{} uses no calibration: drop {}", method, option);
     if (calibrated && o->calib_text.empty())
       fail("--calib", "{} needs a calibration text: pass --calib FILE (rtn and fineq-rtn need none)", method);

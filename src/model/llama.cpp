@@ -60,10 +60,11 @@ inline float head_dot(const float* a, const float* b, int n) {
 
 }  // namespace
 
-KvCache::KvCache(const LlamaConfig& c, int cap)
-    : capacity(cap), layer_stride(size_t(cap) * size_t(c.kv_dim())) {
-  const size_t floats = size_t(c.n_layers) * layer_stride;
-  require_memory(2 * floats * sizeof(float), fmt::format("the KV cache ({} positions × {} layers)", cap, c.n_layers), "forward");
+KvCache::KvCache(const LlamaConfig& c, int cap, bool one)
+    : capacity(cap), single_layer(one), layer_stride(size_t(cap) * size_t(c.kv_dim())) {
+  const int layers = one ? 1 : c.n_layers;
+  const size_t floats = size_t(layers) * layer_stride;
+  require_memory(2 * floats * sizeof(float), fmt::format("the KV cache ({} positions × {} layers)", cap, layers), "forward");
   k.resize(floats);
   v.resize(floats);
 }
@@ -162,8 +163,8 @@ void LlamaModel::ensure_scratch(size_t n) {
 void LlamaModel::attention(int layer, size_t n, int pos, KvCache& cache) {
   const auto& c = config_;
   const int hs = c.head_size(), kv_dim = c.kv_dim(), kv_mul = c.n_heads / c.n_kv_heads;
-  const float* kc = cache.k.data() + size_t(layer) * cache.layer_stride;
-  const float* vc = cache.v.data() + size_t(layer) * cache.layer_stride;
+  const float* kc = cache.k.data() + cache.offset(layer);
+  const float* vc = cache.v.data() + cache.offset(layer);
   const float inv_sqrt = 1.f / std::sqrt(float(hs));
   pool_->parallel_for(n * size_t(c.n_heads), [&](size_t b, size_t e) {
     thread_local std::vector<float> att;
@@ -229,8 +230,8 @@ void LlamaModel::forward_layer(int l, float* x, size_t n, int pos, KvCache& cach
   captured(LinearSite::AttnIn, xb_.data(), dim);
   forward_shared_input(std::array<const Linear*, 3>{L.wq.get(), L.wk.get(), L.wv.get()}, xb_.data(), n,
                        std::array<float*, 3>{q_.data(), k_.data(), v_.data()}, pool);
-  float* kc = cache.k.data() + size_t(l) * cache.layer_stride;
-  float* vc = cache.v.data() + size_t(l) * cache.layer_stride;
+  float* kc = cache.k.data() + cache.offset(l);
+  float* vc = cache.v.data() + cache.offset(l);
   for (size_t t = 0; t < n; ++t) {
     const int p = pos + int(t);
     rope(&q_[t * dim], c.dim, c.head_size(), p, c.rope_theta);

@@ -31,6 +31,8 @@ Calibration prepare_calibration(const io::Tokenizer& tok, int model_seq_len, con
   }
   c.record = {{"text", text_path},   {"samples", opt.samples}, {"length", length},
               {"seed", opt.seed},    {"tokens_hash", calibration_hash(c.windows)}};
+  c.bf16_activations = opt.bf16_activations;
+  if (opt.bf16_activations) c.record["activations"] = "bf16";  // only then: fp32 files stay as they were
   return c;
 }
 
@@ -75,8 +77,8 @@ const Tensor& dense_weight_of(model::LayerWeights& layer, const model::LinearSlo
 // For methods that read the layer's inputs: each linear's scorer (by slot, null where none), made
 // before any linear of the pass is quantized and fed by a second pass over the windows, a chunk
 // of windows per thread at a time — never every window's inputs at once.
-std::vector<std::shared_ptr<InputScorer>> input_scorers(model::LlamaModel& m, int l, const std::vector<std::vector<float>>& acts,
-                                                        size_t len, const LayerCapture& acc,
+std::vector<std::shared_ptr<InputScorer>> input_scorers(model::LlamaModel& m, int l, const WindowActivations& acts,
+                                                        const LayerCapture& acc,
                                                         const std::function<bool(const model::LinearSlot&)>& in_stage,
                                                         const MethodOptions& opt) {
   const MethodInfo& method = method_info(opt.method);
@@ -93,22 +95,23 @@ std::vector<std::shared_ptr<InputScorer>> input_scorers(model::LlamaModel& m, in
     }
     if (scorers[i]) by_site[slot.site].push_back(scorers[i].get());
   }
-  feed_input_scorers(m, l, acts, len, by_site, size_t(m.pool().size()));
+  feed_input_scorers(m, l, acts, by_site, size_t(m.pool().size()));
   return scorers;
 }
 
 }  // namespace
 
-void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& windows, const MethodOptions& opt,
-                    const LayerCallback& on_layer, const ResumeFrom& resume) {
+void quantize_model(model::LlamaModel& m, const Calibration& calib, const MethodOptions& opt, const LayerCallback& on_layer,
+                    const ResumeFrom& resume) {
   const MethodInfo& method = method_info(opt.method);
   validate_method_options(opt);
+  static const std::vector<std::vector<int>> no_windows;
+  const auto& windows = method.needs_calibration ? calib.windows : no_windows;
   if (windows.empty() && method.needs_calibration) fail("calibration", "method {} needs calibration windows", opt.method);
   const auto& cfg = m.config();
   const size_t len = windows.empty() ? 0 : windows[0].size();
   if (len > size_t(cfg.seq_len)) fail("calibration", "window of {} tokens exceeds the model's context {}", len, cfg.seq_len);
-  std::vector<std::vector<float>> acts = embed_windows(m, windows);
-  model::KvCache cache(cfg, std::max(1, int(len)));
+  WindowActivations acts(m, windows, calib.bf16_activations);
   if (resume.first_layer < 0 || resume.first_layer > cfg.n_layers)
     fail("resume", "cannot start at layer {} of {}", resume.first_layer, cfg.n_layers);
   for (int l = 0; l < cfg.n_layers; ++l) {
@@ -117,7 +120,7 @@ void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& w
     if (l < resume.first_layer) {  // finished by a stopped run
       if (method.needs_calibration) {
         resume.restore(l, layer);
-        for (size_t s = 0; s < acts.size(); ++s) m.forward_layer(l, acts[s].data(), len, 0, cache);
+        acts.forward(m, l);
       }
       if (on_layer) on_layer(l, reports);
       continue;
@@ -131,14 +134,14 @@ void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& w
       LayerCapture acc;
       if (method.needs_calibration)
         acc = capture_layer(
-            m, l, acts, len,
+            m, l, acts,
             [&](model::LinearSite site) {
               for (const auto& s : model::linear_slots())
                 if (s.site == site && in_stage(s)) return true;
               return false;
             },
             /*keep_inputs=*/false);
-      const auto scorers = input_scorers(m, l, acts, len, acc, in_stage, opt);
+      const auto scorers = input_scorers(m, l, acts, acc, in_stage, opt);
       for (size_t i = 0; i < model::linear_slots().size(); ++i) {
         const model::LinearSlot& slot = model::linear_slots()[i];
         if (!in_stage(slot)) continue;
@@ -161,8 +164,7 @@ void quantize_model(model::LlamaModel& m, const std::vector<std::vector<int>>& w
         linear = std::make_unique<model::PackedLinear>(std::move(packed));  // frees the fp32 weight
       }
     }
-    // The quantized layer's output feeds the next layer's calibration.
-    for (size_t s = 0; s < acts.size(); ++s) m.forward_layer(l, acts[s].data(), len, 0, cache);
+    acts.forward(m, l);  // the quantized layer's output feeds the next layer's calibration
     if (on_layer) on_layer(l, reports);
   }
 }
@@ -176,10 +178,8 @@ nlohmann::json calibration_record(const Calibration& calib, const MethodOptions&
 
 QuantizationRecord quantize_with_record(model::LlamaModel& model, const Calibration& calib, const MethodOptions& opt,
                                         const LayerCallback& on_layer, const ResumeFrom& resume) {
-  const bool needs = method_info(opt.method).needs_calibration;
   const auto t0 = std::chrono::steady_clock::now();
-  static const std::vector<std::vector<int>> no_windows;
-  quantize_model(model, needs ? calib.windows : no_windows, opt, on_layer, resume);
+  quantize_model(model, calib, opt, on_layer, resume);
   QuantizationRecord r;
   r.method = method_options_json(opt);
   r.calibration = calibration_record(calib, opt);

@@ -29,10 +29,14 @@ struct LlamaWeights {
 
 // Keys and values of every layer for positions [0, capacity).
 struct KvCache {
-  KvCache(const LlamaConfig& c, int capacity);
+  // single_layer: room for one layer's K/V, reused by whichever layer runs — calibration runs one
+  // layer over a whole window at a time (at 7B, 2048 positions: 64 MiB instead of 2 GiB).
+  KvCache(const LlamaConfig& c, int capacity, bool single_layer = false);
   int capacity;
+  bool single_layer;
   size_t layer_stride;      // floats per layer: capacity * kv_dim
   std::vector<float> k, v;  // [layer][pos][kv_dim]
+  size_t offset(int layer) const { return single_layer ? 0 : size_t(layer) * layer_stride; }
 };
 
 // Where a decoder layer's linears read their input: q/k/v share AttnIn, gate/up share MlpIn.

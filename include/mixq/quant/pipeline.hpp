@@ -32,16 +32,17 @@ struct ResumeFrom {
   std::function<void(int, model::LayerWeights&)> restore;
 };
 
-// Quantizes every decoder-layer linear of `model` in place (they become PackedLinear), layer by
-// layer. `on_layer(l, reports)` is called after each decoder layer (with no reports for a layer
-// finished by a stopped run).
-void quantize_model(model::LlamaModel& model, const std::vector<std::vector<int>>& windows, const MethodOptions& opt,
-                    const LayerCallback& on_layer = {}, const ResumeFrom& resume = {});
-
 struct Calibration {
   std::vector<std::vector<int>> windows;
-  nlohmann::json record = nlohmann::json::object();  // text, samples, length, seed, hash
+  nlohmann::json record = nlohmann::json::object();  // text, samples, length, seed, hash (activations)
+  bool bf16_activations = false;                     // CalibOptions::bf16_activations
 };
+
+// Quantizes every decoder-layer linear of `model` in place (they become PackedLinear), layer by
+// layer, with `calib`'s windows when the method needs calibration. `on_layer(l, reports)` is
+// called after each decoder layer (with no reports for a layer finished by a stopped run).
+void quantize_model(model::LlamaModel& model, const Calibration& calib, const MethodOptions& opt,
+                    const LayerCallback& on_layer = {}, const ResumeFrom& resume = {});
 
 // Tokenizes `text_path` (BOS + whole text) and samples the windows; length 0 means
 // min(model seq_len, 2048). Error when the text is missing or shorter than one window.

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "mixq/core/error.hpp"
+#include "mixq/core/half.hpp"
 #include "mixq/core/hash.hpp"
 #include "mixq/core/memory.hpp"
 
@@ -36,28 +37,58 @@ std::string calibration_hash(const std::vector<std::vector<int>>& windows) {
   return fnv1a64_label(h);
 }
 
-std::vector<std::vector<float>> embed_windows(const model::LlamaModel& m, const std::vector<std::vector<int>>& windows) {
-  size_t tokens = 0;
-  for (const auto& w : windows) tokens += w.size();
-  // The layer's inputs, plus its widest capture (the MLP's hidden width) while it runs.
-  const size_t floats = tokens * size_t(m.config().dim + m.config().hidden_dim);
-  require_memory(floats * sizeof(float), fmt::format("the activations of {} calibration windows ({} tokens)", windows.size(), tokens),
+WindowActivations::WindowActivations(const model::LlamaModel& m, const std::vector<std::vector<int>>& windows, bool bf16)
+    : windows_(windows.size()), len_(windows.empty() ? 0 : windows[0].size()), dim_(size_t(m.config().dim)), bf16_(bf16) {
+  for (const auto& w : windows)
+    if (w.size() != len_) fail("calibration", "windows of {} and {} tokens", len_, w.size());
+  const size_t tokens = windows_ * len_;
+  // The activations, plus the layer's widest capture (the MLP's hidden width) while it runs.
+  const size_t bytes = tokens * dim_ * (bf16 ? sizeof(uint16_t) : sizeof(float)) + tokens * size_t(m.config().hidden_dim) * sizeof(float);
+  require_memory(bytes, fmt::format("the activations of {} calibration windows ({} tokens{})", windows_, tokens, bf16 ? ", bf16" : ""),
                  "--calib-samples");
-  std::vector<std::vector<float>> acts;
-  for (const auto& w : windows) {
-    acts.emplace_back(w.size() * size_t(m.config().dim));
-    m.embed(w, acts.back().data());
+  (bf16 ? bf16_values_.resize(tokens * dim_) : f32_.resize(tokens * dim_));
+  std::vector<float> x(len_ * dim_);
+  for (size_t s = 0; s < windows_; ++s) {
+    m.embed(windows[s], x.data());
+    write(s, x);
   }
-  return acts;
 }
 
-LayerCapture capture_layer(model::LlamaModel& m, int l, const std::vector<std::vector<float>>& acts, size_t len,
+void WindowActivations::read(size_t s, std::vector<float>& x) const {
+  const size_t n = len_ * dim_, at = s * n;
+  x.resize(n);
+  if (bf16_)
+    for (size_t i = 0; i < n; ++i) x[i] = bf16_to_f32(bf16_values_[at + i]);
+  else
+    std::copy_n(f32_.begin() + long(at), n, x.begin());
+}
+
+void WindowActivations::write(size_t s, const std::vector<float>& x) {
+  const size_t n = len_ * dim_, at = s * n;
+  if (bf16_)
+    for (size_t i = 0; i < n; ++i) bf16_values_[at + i] = f32_to_bf16(x[i]);
+  else
+    std::copy_n(x.begin(), n, f32_.begin() + long(at));
+}
+
+void WindowActivations::forward(model::LlamaModel& m, int l) {
+  model::KvCache cache(m.config(), std::max(1, int(len_)), /*single_layer=*/true);
+  std::vector<float> x;
+  for (size_t s = 0; s < windows_; ++s) {
+    read(s, x);
+    m.forward_layer(l, x.data(), len_, 0, cache);
+    write(s, x);
+  }
+}
+
+LayerCapture capture_layer(model::LlamaModel& m, int l, const WindowActivations& acts,
                            const std::function<bool(model::LinearSite)>& wanted, bool keep_inputs) {
   LayerCapture out;
-  model::KvCache cache(m.config(), int(len));
+  const size_t len = acts.tokens_per_window();
+  model::KvCache cache(m.config(), std::max(1, int(len)), /*single_layer=*/true);
   std::vector<float> x;
-  for (const auto& a : acts) {
-    x = a;
+  for (size_t s = 0; s < acts.windows(); ++s) {
+    acts.read(s, x);
     m.forward_layer(l, x.data(), len, 0, cache, [&](model::LinearSite site, const float* in, size_t n, size_t width) {
       if (!wanted(site)) return;
       SiteCapture& c = out.try_emplace(site, SiteCapture{HessianAccumulator(width), {}}).first->second;
@@ -68,20 +99,21 @@ LayerCapture capture_layer(model::LlamaModel& m, int l, const std::vector<std::v
   return out;
 }
 
-void feed_input_scorers(model::LlamaModel& m, int l, const std::vector<std::vector<float>>& acts, size_t len,
+void feed_input_scorers(model::LlamaModel& m, int l, const WindowActivations& acts,
                         const std::map<model::LinearSite, std::vector<InputScorer*>>& scorers, size_t chunk) {
   if (scorers.empty()) return;
   chunk = std::max<size_t>(1, chunk);
+  const size_t len = acts.tokens_per_window();
   size_t widest = 0;  // one window's inputs at every scored site
   for (const auto& [site, list] : scorers) widest += len * size_t(site == model::LinearSite::MlpMid ? m.config().hidden_dim : m.config().dim);
-  require_memory(std::min(chunk, acts.size()) * widest * sizeof(float),
+  require_memory(std::min(chunk, acts.windows()) * widest * sizeof(float),
                  fmt::format("the layer inputs of {} calibration windows at a time", chunk), "--calib-len");
-  model::KvCache cache(m.config(), int(len));
+  model::KvCache cache(m.config(), std::max(1, int(len)), /*single_layer=*/true);
   std::vector<float> x;
-  for (size_t first = 0; first < acts.size(); first += chunk) {
+  for (size_t first = 0; first < acts.windows(); first += chunk) {
     std::map<model::LinearSite, std::vector<std::vector<float>>> inputs;
-    for (size_t s = first; s < std::min(acts.size(), first + chunk); ++s) {
-      x = acts[s];
+    for (size_t s = first; s < std::min(acts.windows(), first + chunk); ++s) {
+      acts.read(s, x);
       m.forward_layer(l, x.data(), len, 0, cache, [&](model::LinearSite site, const float* in, size_t n, size_t width) {
         if (scorers.contains(site)) inputs[site].emplace_back(in, in + n * width);
       });
@@ -94,11 +126,9 @@ void feed_input_scorers(model::LlamaModel& m, int l, const std::vector<std::vect
 std::vector<std::pair<std::string, LayerCalibration>> layer_calibrations(model::LlamaModel& m, int l,
                                                                          const std::vector<std::vector<int>>& windows,
                                                                          bool keep_inputs) {
-  std::vector<std::vector<float>> acts = embed_windows(m, windows);
-  model::KvCache cache(m.config(), int(windows.at(0).size()));
-  for (int i = 0; i < l; ++i)
-    for (size_t s = 0; s < acts.size(); ++s) m.forward_layer(i, acts[s].data(), windows[s].size(), 0, cache);
-  auto acc = capture_layer(m, l, acts, windows[0].size(), [](model::LinearSite) { return true; }, keep_inputs);
+  WindowActivations acts(m, windows, false);
+  for (int i = 0; i < l; ++i) acts.forward(m, i);
+  auto acc = capture_layer(m, l, acts, [](model::LinearSite) { return true; }, keep_inputs);
   std::vector<std::pair<std::string, LayerCalibration>> out;
   for (const auto& slot : model::linear_slots()) out.emplace_back(slot.name(l), acc.at(slot.site).calibration(m.pool()));
   return out;

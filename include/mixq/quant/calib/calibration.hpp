@@ -20,6 +20,7 @@ struct CalibOptions {
   int samples = 128;   // windows
   int length = 0;      // tokens per window; 0: min(model seq_len, 2048)
   uint64_t seed = 0;
+  bool bf16_activations = false;  // keep the activations between layers in bf16 (WindowActivations)
 };
 
 // `samples` windows of `length` tokens at seeded random offsets of `stream`. Error when the
@@ -38,19 +39,41 @@ struct SiteCapture {
 };
 using LayerCapture = std::map<model::LinearSite, SiteCapture>;
 
-// Layer 0's input for every window: its tokens' embeddings [tokens][dim].
-std::vector<std::vector<float>> embed_windows(const model::LlamaModel& model, const std::vector<std::vector<int>>& windows);
+// Every calibration window's activations between decoder layers, [tokens][dim] each: the largest
+// buffer of a calibrated run (128 × 2048 tokens at dim 4096: 4.3 GB as fp32), so it can be kept in
+// bf16 (half that; each window is widened to fp32 while a layer runs over it, and rounded back).
+class WindowActivations {
+ public:
+  WindowActivations() = default;
+  // Layer 0's input: the windows' token embeddings. Error, naming the figure, when they and the
+  // layer's widest capture do not fit in memory.
+  WindowActivations(const model::LlamaModel& model, const std::vector<std::vector<int>>& windows, bool bf16);
 
-// Runs decoder layer `layer` over every window's activations `acts` (each [len][dim], left
-// unchanged) and returns, per site that `wanted` accepts, its Hessian and (keep_inputs) its inputs.
-LayerCapture capture_layer(model::LlamaModel& model, int layer, const std::vector<std::vector<float>>& acts, size_t len,
+  size_t windows() const { return windows_; }
+  size_t tokens_per_window() const { return len_; }
+  // Window s as fp32 [tokens][dim].
+  void read(size_t s, std::vector<float>& x) const;
+  void write(size_t s, const std::vector<float>& x);
+  // Runs decoder layer `layer` over every window in place (its output becomes the next layer's input).
+  void forward(model::LlamaModel& model, int layer);
+
+ private:
+  size_t windows_ = 0, len_ = 0, dim_ = 0;
+  bool bf16_ = false;
+  std::vector<float> f32_;
+  std::vector<uint16_t> bf16_values_;
+};
+
+// Runs decoder layer `layer` over every window's activations `acts` (left unchanged) and returns,
+// per site that `wanted` accepts, its Hessian and (keep_inputs) its inputs.
+LayerCapture capture_layer(model::LlamaModel& model, int layer, const WindowActivations& acts,
                            const std::function<bool(model::LinearSite)>& wanted, bool keep_inputs);
 
 // The second pass of methods that read a layer's inputs (InputScorer, SliM-LLM's SBA): runs decoder
 // layer `layer` over the windows' activations `acts` again, `chunk` windows at a time, and hands
 // each site's inputs to its scorers (in window order), so that no more than a chunk of windows'
 // inputs exists at once.
-void feed_input_scorers(model::LlamaModel& model, int layer, const std::vector<std::vector<float>>& acts, size_t len,
+void feed_input_scorers(model::LlamaModel& model, int layer, const WindowActivations& acts,
                         const std::map<model::LinearSite, std::vector<InputScorer*>>& scorers, size_t chunk);
 
 // Calibration of every linear of decoder layer `layer` from the fp model, keyed by canonical
