@@ -5,7 +5,8 @@
 #   usage: scripts/scale_bench.sh OUT_JSON [MIXQ_BINARY]
 #   env:   WORK      scratch folder (default /tmp/mixq-scale; the 32-layer 7B shape needs ~16 GB)
 #          LAYERS    the 7B shape's layer counts to compare (default "4 32")
-#          GPTQ      1: also gptq 2-bit with 16 × 512 calibration tokens on the 4-layer shape
+#          GPTQ      1: also the calibrated methods (CALIBRATED, default "gptq slim fineq-gptq") with
+#                    16 × 512 calibration tokens on a one-layer 7B shape, and gptq with --calib-bf16
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:?usage: scale_bench.sh OUT_JSON [MIXQ_BINARY]}"
@@ -36,11 +37,18 @@ done
 for layers in ${LAYERS:-4 32}; do
   measure "run-rtn2-L$layers" "$mixq" run -m "$work/rtn2-L$layers.safetensors" -n 16 -t 2 --seed 1
 done
-if [[ "${GPTQ:-0}" == 1 ]]; then  # two layers: the peak does not depend on the layer count (see rtn above)
-  model="$work/llama2-7b-L2"
-  [[ -f "$model/config.json" ]] || "$mixq" synth --shape llama2-7b --layers 2 -o "$model" >/dev/null
-  measure "gptq2-L2-16x512" "$mixq" quantize -m "$model" --method gptq --bits 2 --group 128 \
-    --calib "$calib" --calib-samples 16 --calib-len 512 -v -t 2 -o "$work/gptq2-L2-16x512.safetensors"
+if [[ "${GPTQ:-0}" == 1 ]]; then  # one layer: the peak does not depend on the layer count (see rtn above)
+  model="$work/llama2-7b-L1"
+  [[ -f "$model/config.json" ]] || "$mixq" synth --shape llama2-7b --layers 1 -o "$model" >/dev/null
+  calibrated=(--calib "$calib" --calib-samples 16 --calib-len 512 -v -t 2)
+  for method in ${CALIBRATED:-gptq slim fineq-gptq}; do
+    bits=(--bits 2 --group 128)
+    [[ $method == fineq-gptq ]] && bits=()
+    measure "$method-L1-16x512" "$mixq" quantize -m "$model" --method "$method" "${bits[@]}" "${calibrated[@]}" \
+      -o "$work/$method-L1-16x512.safetensors"
+  done
+  measure "gptq-L1-16x512-bf16" "$mixq" quantize -m "$model" --method gptq --bits 2 --group 128 "${calibrated[@]}" \
+    --calib-bf16 -o "$work/gptq-L1-16x512-bf16.safetensors"
 fi
 
 {

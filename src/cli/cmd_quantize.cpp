@@ -158,22 +158,23 @@ void add_quantize_command(CLI::App& app) {
     if (!out.journal_note().empty()) fmt::print(stderr, "{}\n", out.journal_note());
     const quant::ResumeFrom resume{out.layers_restored(), [&](int l, model::LayerWeights& layer) { out.restore_layer(l, layer); }};
     Progress progress(fmt::format("quantize {}", quant::method_spec(o->method)), size_t(ck.config.n_layers), !o->quiet);
-    const auto on_layer = [&](int l, const std::vector<quant::LayerReport>& reports) {
+    const auto on_layer = [&](int l, const std::vector<quant::LayerReport>& reports, const quant::LayerTimes& t) {
       if (l < resume.first_layer) {  // written by the stopped run
         model.layer(l) = {};
-        progress.advance(1, fmt::format("layer {} done before", l));
+        progress.skip(1, fmt::format("layer {} done before", l));
         return;
       }
-      double seconds = 0;
-      for (const auto& r : reports) {
-        seconds += r.seconds;
-        if (o->verbose)
+      if (o->verbose) {
+        for (const auto& r : reports)
           progress.note(fmt::format("{:<36} {:>5}x{:<5} {:6.3f} bpw {:6.2f} s  {}", r.name, r.rows, r.cols, r.bits_per_weight,
                                     r.seconds, r.layout));
+        progress.note(fmt::format("layer {}: calibration forward {:.2f} s, Hessians {:.2f} s, input scoring {:.2f} s, "
+                                  "solve {:.2f} s, output forward {:.2f} s",
+                                  l, t.capture, t.hessian, t.scoring, t.solve, t.forward));
       }
       out.add_layer(l, model.layer(l));
       model.layer(l) = {};  // written: the rest of the run never reads it again
-      progress.advance(1, fmt::format("layer {} done ({:.1f} s)", l, seconds));
+      progress.advance(1, fmt::format("layer {} done ({:.1f} s)", l, t.capture + t.hessian + t.scoring + t.solve + t.forward));
     };
     quant::QuantizationRecord record;
     try {

@@ -67,6 +67,10 @@ void load_layer_weights(model::LayerWeights& layer) {
   }
 }
 
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 // The linear of `slot` as a dense fp32 weight (load_layer_weights made it so).
 const Tensor& dense_weight_of(model::LayerWeights& layer, const model::LinearSlot& slot, int l) {
   const Tensor* w = (layer.*slot.member)->dense_weight();
@@ -122,16 +126,18 @@ void quantize_model(model::LlamaModel& m, const Calibration& calib, const Method
         resume.restore(l, layer);
         acts.forward(m, l);
       }
-      if (on_layer) on_layer(l, reports);
+      if (on_layer) on_layer(l, reports, {});
       continue;
     }
     load_layer_weights(layer);
+    LayerTimes times;
     // One capture pass for the whole layer (published GPTQ), or one per stage so each stage
     // sees the outputs of the stages already quantized (true-sequential).
     const int stages = opt.true_sequential ? 4 : 1;
     for (int stage = 0; stage < stages; ++stage) {
       auto in_stage = [&](const model::LinearSlot& s) { return !opt.true_sequential || s.stage == stage; };
       LayerCapture acc;
+      auto t0 = std::chrono::steady_clock::now();
       if (method.needs_calibration)
         acc = capture_layer(
             m, l, acts,
@@ -140,32 +146,38 @@ void quantize_model(model::LlamaModel& m, const Calibration& calib, const Method
                 if (s.site == site && in_stage(s)) return true;
               return false;
             },
-            /*keep_inputs=*/false);
+            /*keep_inputs=*/false, &times.hessian);
+      times.capture += seconds_since(t0);
+      t0 = std::chrono::steady_clock::now();
       const auto scorers = input_scorers(m, l, acts, acc, in_stage, opt);
+      times.scoring += seconds_since(t0);
       for (size_t i = 0; i < model::linear_slots().size(); ++i) {
         const model::LinearSlot& slot = model::linear_slots()[i];
         if (!in_stage(slot)) continue;
-        const auto t0 = std::chrono::steady_clock::now();
+        const auto start = std::chrono::steady_clock::now();
         std::unique_ptr<model::Linear>& linear = layer.*slot.member;
         const Tensor* w = &dense_weight_of(layer, slot, l);
-        LayerCalibration calib;
-        if (method.needs_calibration) calib = acc.at(slot.site).calibration(m.pool());
-        calib.scorer = scorers[i];
+        LayerCalibration linear_calib;
+        if (method.needs_calibration) linear_calib = acc.at(slot.site).calibration(m.pool());
+        linear_calib.scorer = scorers[i];
         formats::PackedTensor packed;
         try {
-          packed = method.quantize(*w, calib, opt);
+          packed = method.quantize(*w, linear_calib, opt);
         } catch (const Error& e) {
           fail(slot.name(l), "{}", e.what());
         }
         check_quantized(packed, *w, slot.name(l));
-        reports.push_back({slot.name(l), packed.rows, packed.cols, packed.bits_per_weight(),
-                           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+        reports.push_back({slot.name(l), packed.rows, packed.cols, packed.bits_per_weight(), seconds_since(start),
                            formats::format_ops(packed.format).layout(packed)});
+        times.solve += reports.back().seconds;
         linear = std::make_unique<model::PackedLinear>(std::move(packed));  // frees the fp32 weight
       }
     }
+    const auto t0 = std::chrono::steady_clock::now();
     acts.forward(m, l);  // the quantized layer's output feeds the next layer's calibration
-    if (on_layer) on_layer(l, reports);
+    times.forward = seconds_since(t0);
+    times.capture -= times.hessian;
+    if (on_layer) on_layer(l, reports, times);
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <regex>
 
 #include <nlohmann/json.hpp>
 
@@ -235,6 +236,12 @@ TEST(Cli, QuantizeSlimLogsTheBitMapAndInspectShowsIt) {
   EXPECT_NE(r.output.find("model.layers.4.mlp.down_proj.weight"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("widths "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("(p = "), std::string::npos) << r.output;
+  // ... and where each layer's time went.
+  for (int l = 0; l < 5; ++l) {
+    const std::regex times("layer " + std::to_string(l) + R"(: calibration forward [0-9.]+ s, Hessians [0-9.]+ s, )"
+                           R"(input scoring [0-9.]+ s, solve [0-9.]+ s, output forward [0-9.]+ s)");
+    EXPECT_TRUE(std::regex_search(r.output, times)) << "layer " << l << "\n" << r.output;
+  }
   r = run_mixq("inspect " + q);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("\"spec\":\"slim:2:32\""), std::string::npos) << r.output;

@@ -22,7 +22,15 @@ struct LayerReport {
   std::string layout;  // the format's layout summary (slim: the group widths and SBA's p)
 };
 
-using LayerCallback = std::function<void(int, const std::vector<LayerReport>&)>;
+// Where one decoder layer's wall time went (`quantize -v`), in seconds.
+struct LayerTimes {
+  double capture = 0;  // calibration forward passes capturing the linears' inputs (H accumulation apart)
+  double hessian = 0;  // accumulating H = Σ xxᵀ
+  double scoring = 0;  // the input scorers' second pass (SliM-LLM's SBA), its forward included
+  double solve = 0;    // the methods' quantizers, every linear
+  double forward = 0;  // the quantized layer's output, the next layer's input
+};
+using LayerCallback = std::function<void(int, const std::vector<LayerReport>&, const LayerTimes&)>;
 
 // Where a resumed run starts: layers below `first_layer` were finished by a stopped run. They are
 // not quantized again; a method with calibration gets each one back from `restore` (its packed
@@ -39,8 +47,8 @@ struct Calibration {
 };
 
 // Quantizes every decoder-layer linear of `model` in place (they become PackedLinear), layer by
-// layer, with `calib`'s windows when the method needs calibration. `on_layer(l, reports)` is
-// called after each decoder layer (with no reports for a layer finished by a stopped run).
+// layer, with `calib`'s windows when the method needs calibration. `on_layer(l, reports, times)`
+// is called after each decoder layer (with no reports for a layer finished by a stopped run).
 void quantize_model(model::LlamaModel& model, const Calibration& calib, const MethodOptions& opt,
                     const LayerCallback& on_layer = {}, const ResumeFrom& resume = {});
 

@@ -1,6 +1,7 @@
 #include "mixq/quant/calib/calibration.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <random>
 
 #include <fmt/format.h>
@@ -82,7 +83,7 @@ void WindowActivations::forward(model::LlamaModel& m, int l) {
 }
 
 LayerCapture capture_layer(model::LlamaModel& m, int l, const WindowActivations& acts,
-                           const std::function<bool(model::LinearSite)>& wanted, bool keep_inputs) {
+                           const std::function<bool(model::LinearSite)>& wanted, bool keep_inputs, double* hessian_seconds) {
   LayerCapture out;
   const size_t len = acts.tokens_per_window();
   model::KvCache cache(m.config(), std::max(1, int(len)), /*single_layer=*/true);
@@ -92,7 +93,9 @@ LayerCapture capture_layer(model::LlamaModel& m, int l, const WindowActivations&
     m.forward_layer(l, x.data(), len, 0, cache, [&](model::LinearSite site, const float* in, size_t n, size_t width) {
       if (!wanted(site)) return;
       SiteCapture& c = out.try_emplace(site, SiteCapture{HessianAccumulator(width), {}}).first->second;
+      const auto t0 = std::chrono::steady_clock::now();
       c.hessian.add(in, n);
+      if (hessian_seconds) *hessian_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (keep_inputs) c.inputs.emplace_back(in, in + n * width);
     });
   }

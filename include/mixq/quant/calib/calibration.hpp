@@ -65,9 +65,11 @@ class WindowActivations {
 };
 
 // Runs decoder layer `layer` over every window's activations `acts` (left unchanged) and returns,
-// per site that `wanted` accepts, its Hessian and (keep_inputs) its inputs.
+// per site that `wanted` accepts, its Hessian and (keep_inputs) its inputs; adds the time spent
+// accumulating the Hessians to *hessian_seconds when given.
 LayerCapture capture_layer(model::LlamaModel& model, int layer, const WindowActivations& acts,
-                           const std::function<bool(model::LinearSite)>& wanted, bool keep_inputs);
+                           const std::function<bool(model::LinearSite)>& wanted, bool keep_inputs,
+                           double* hessian_seconds = nullptr);
 
 // The second pass of methods that read a layer's inputs (InputScorer, SliM-LLM's SBA): runs decoder
 // layer `layer` over the windows' activations `acts` again, `chunk` windows at a time, and hands
