@@ -141,7 +141,9 @@ double summed_kl(const float* log_p, const float* log_q, size_t count) {
 // Ŵ_0 = w_hat[0] and update moves X Ŵ_{k−1}ᵀ to X Ŵ_kᵀ in place. The windows of a chunk run in
 // parallel, one per thread; the mean is taken in window order, so the scores depend neither on the
 // thread count nor on how the windows were chunked.
-using UpdateFn = std::function<void(int64_t k, const float* x, int tokens, float* out_q)>;
+// The scorer passes its W and Ŵ_0 to update, which then needs no copy of them.
+using UpdateFn = std::function<void(int64_t k, const float* x, int tokens, float* out_q, const std::vector<float>& w,
+                                    const std::vector<float>& w_hat0)>;
 class SlimKlScorer final : public InputScorer {
  public:
   // Scores candidates 0 … count − 1 and reports first_kept … count − 1 (the steps below are taken,
@@ -171,7 +173,7 @@ class SlimKlScorer final : public InputScorer {
           if (k == 0 || !update_)
             product(x, tokens, w_hat_[update_ ? 0 : size_t(k)], out_q.data());
           else
-            update_(k, x.data(), tokens, out_q.data());
+            update_(k, x.data(), tokens, out_q.data(), w_, w_hat_[0]);
           clamped_log_softmax(out_q.data(), size_t(tokens), size_t(rows_), log_q.data());
           per_window_[(first + s) * size_t(count_) + size_t(k)] = direction_ == SlimKl::FpQ
                                                                      ? summed_kl(log_fp.data(), log_q.data(), n)
@@ -347,42 +349,42 @@ SlimSetup slim_setup(const Tensor& w_in, const LayerCalibration& calib, const Me
 // SBA's published search (docs/DESIGN.md "SliM-LLM SBA search"): candidate p is the original weights RTN-
 // quantized at its widths (min-max with 0 in range; binary at 1 bit). Candidates differ from
 // p − 1 in two groups only, so each window's X Ŵᵀ moves by two thin GEMMs per step instead of
-// being recomputed.
+// being recomputed. The scorer keeps W and its RTN at N bits; a step's change of Ŵ (one group at
+// N−1 or N+1 bits, minus N) is recomputed when it is taken, which costs a group's RTN beside the
+// group's GEMM and keeps a layer's seven scorers at 2 copies of the layer instead of 3.
 std::unique_ptr<SlimKlScorer> rtn_search_scorer(const SlimSetup& s, const std::vector<int64_t>& order, const SlimOptions& o) {
   const formats::SlimParams p = o.format;
   const int n = p.bits;
   const int64_t rows = s.rows, cols = s.cols, groups = s.groups;
-  const std::vector<float>& w = s.w;
-  // RTN of the original weights at each width N−1, N, N+1.
-  std::vector<std::vector<float>> rtn(3, std::vector<float>(w.size()));
-  for (int b = n - 1; b <= n + 1; ++b)
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t g = 0; g < groups; ++g) {
-        const float* v = &w[size_t(r * cols + g * p.group)];
-        const int64_t len = p.group_len(cols, g);
-        const RowGrid grid = fit_row(v, len, b, false, nullptr);
-        for (int64_t i = 0; i < len; ++i) rtn[size_t(b - n + 1)][size_t(r * cols + g * p.group + i)] = grid.value(grid.code(v[i]));
+  // RTN of group g of row r at `bits` into out[len].
+  auto rtn_group = [p, cols](const float* w, int64_t r, int64_t g, int bits, float* out) {
+    const float* v = &w[size_t(r * cols + g * p.group)];
+    const int64_t len = p.group_len(cols, g);
+    const RowGrid grid = fit_row(v, len, bits, false, nullptr);
+    for (int64_t i = 0; i < len; ++i) out[i] = grid.value(grid.code(v[i]));
+  };
+  std::vector<float> at_n(s.w.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t g = 0; g < groups; ++g) rtn_group(s.w.data(), r, g, n, &at_n[size_t(r * cols + g * p.group)]);
+  // Step k (p = k) moves group order[k−1] from N to N−1 and group order[groups−k] from N to N+1.
+  auto step = [order, p, n, rows, cols, groups, rtn_group](int64_t k, const float* x, int tokens, float* out_q,
+                                                          const std::vector<float>& w, const std::vector<float>& at_n) {
+    thread_local std::vector<float> delta;
+    for (auto [g, bits] : {std::pair{order[size_t(k - 1)], n - 1}, std::pair{order[size_t(groups - k)], n + 1}}) {
+      const int64_t b = g * p.group, len = p.group_len(cols, g);
+      delta.resize(size_t(rows * len));
+      for (int64_t r = 0; r < rows; ++r) {
+        float* d = &delta[size_t(r * len)];
+        rtn_group(w.data(), r, g, bits, d);
+        for (int64_t i = 0; i < len; ++i) d[i] -= at_n[size_t(r * cols + b + i)];
       }
-  // Step k (p = k) moves group order[k−1] from N to N−1 and group order[groups−k] from N to N+1;
-  // delta holds the change of Ŵ at the step that touches each group.
-  std::vector<float> delta(w.size(), 0.f);
-  for (int64_t k = 1; k <= s.p_max; ++k)
-    for (auto [g, to] : {std::pair{order[size_t(k - 1)], 0}, std::pair{order[size_t(groups - k)], 2}})
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t i = 0; i < p.group_len(cols, g); ++i) {
-          const size_t at = size_t(r * cols + g * p.group + i);
-          delta[at] = rtn[size_t(to)][at] - rtn[1][at];
-        }
-  UpdateFn step = [delta = std::move(delta), order, p, rows, cols, groups](int64_t k, const float* x, int tokens, float* out_q) {
-    for (int64_t g : {order[size_t(k - 1)], order[size_t(groups - k)]}) {
-      const int64_t b = g * p.group;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tokens, int(rows), int(p.group_len(cols, g)), 1.f, x + b,
-                  int(cols), delta.data() + b, int(cols), 1.f, out_q, int(rows));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tokens, int(rows), int(len), 1.f, x + b, int(cols),
+                  delta.data(), int(len), 1.f, out_q, int(rows));
     }
   };
   // Scores for p = 0 … p_max; those below p_min are stepped through, not kept.
-  return std::make_unique<SlimKlScorer>(w, rows, cols, o.kl_direction(), s.p_max + 1, s.p_min,
-                                        std::vector<std::vector<float>>{std::move(rtn[1])}, std::move(step));
+  return std::make_unique<SlimKlScorer>(s.w, rows, cols, o.kl_direction(), s.p_max + 1, s.p_min,
+                                        std::vector<std::vector<float>>{std::move(at_n)}, std::move(step));
 }
 
 // Candidate p as it will be stored: GPTQ and SQC at its widths (ours, +search-gptq).
