@@ -67,6 +67,14 @@ void load_layer_weights(model::LayerWeights& layer) {
   }
 }
 
+// Whether slot i is the last slot of the pass that reads its site (q, k, v share one; gate, up another).
+bool last_of_site(size_t i, const std::function<bool(const model::LinearSlot&)>& in_stage) {
+  const auto slots = model::linear_slots();
+  for (size_t j = i + 1; j < slots.size(); ++j)
+    if (slots[j].site == slots[i].site && in_stage(slots[j])) return false;
+  return true;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -158,7 +166,10 @@ void quantize_model(model::LlamaModel& m, const Calibration& calib, const Method
         std::unique_ptr<model::Linear>& linear = layer.*slot.member;
         const Tensor* w = &dense_weight_of(layer, slot, l);
         LayerCalibration linear_calib;
-        if (method.needs_calibration) linear_calib = acc.at(slot.site).calibration(m.pool());
+        if (method.needs_calibration) {
+          SiteCapture& site = acc.at(slot.site);
+          linear_calib = last_of_site(i, in_stage) ? site.take_calibration(m.pool()) : site.calibration(m.pool());
+        }
         linear_calib.scorer = scorers[i];
         formats::PackedTensor packed;
         try {

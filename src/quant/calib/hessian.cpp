@@ -25,4 +25,13 @@ std::vector<double> HessianAccumulator::hessian() const {
   return h;
 }
 
+std::vector<double> HessianAccumulator::take_hessian() {
+  std::vector<double> h = std::move(sum_);
+  sum_.clear();
+  const double scale = tokens_ ? 2.0 / double(tokens_) : 0.0;
+  for (size_t i = 0; i < dim_; ++i)
+    for (size_t j = i; j < dim_; ++j) h[i * dim_ + j] = h[j * dim_ + i] = h[i * dim_ + j] * scale;
+  return h;
+}
+
 }  // namespace mixq::quant

@@ -36,6 +36,8 @@ struct SiteCapture {
   std::vector<std::vector<float>> inputs;  // per window X [tokens][cols], when kept
 
   LayerCalibration calibration(ThreadPool& pool) const { return {hessian.hessian(), nullptr, inputs, &pool}; }
+  // The same for the site's last linear: H and the inputs are moved out, not copied.
+  LayerCalibration take_calibration(ThreadPool& pool) { return {hessian.take_hessian(), nullptr, std::move(inputs), &pool}; }
 };
 using LayerCapture = std::map<model::LinearSite, SiteCapture>;
 
