@@ -43,8 +43,9 @@ WindowActivations::WindowActivations(const model::LlamaModel& m, const std::vect
   for (const auto& w : windows)
     if (w.size() != len_) fail("calibration", "windows of {} and {} tokens", len_, w.size());
   const size_t tokens = windows_ * len_;
-  // The activations, plus the layer's widest capture (the MLP's hidden width) while it runs.
-  const size_t bytes = tokens * dim_ * (bf16 ? sizeof(uint16_t) : sizeof(float)) + tokens * size_t(m.config().hidden_dim) * sizeof(float);
+  // The activations, plus one window's widest capture (the MLP's hidden width) while a layer runs
+  // over it: captures are taken a window at a time, never for every window at once.
+  const size_t bytes = tokens * dim_ * (bf16 ? sizeof(uint16_t) : sizeof(float)) + len_ * size_t(m.config().hidden_dim) * sizeof(float);
   require_memory(bytes, fmt::format("the activations of {} calibration windows ({} tokens{})", windows_, tokens, bf16 ? ", bf16" : ""),
                  "--calib-samples");
   (bf16 ? bf16_values_.resize(tokens * dim_) : f32_.resize(tokens * dim_));
