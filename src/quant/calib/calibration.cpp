@@ -73,12 +73,21 @@ void WindowActivations::write(size_t s, const std::vector<float>& x) {
     std::copy_n(x.begin(), n, f32_.begin() + long(at));
 }
 
+model::KvCache WindowActivations::layer_cache(const model::LlamaModel& m) const {
+  return model::KvCache(m.config(), std::max(1, int(len_)), /*single_layer=*/true);
+}
+
+void WindowActivations::run_layer(model::LlamaModel& m, int l, size_t s, model::KvCache& cache, std::vector<float>& x,
+                                  const model::CaptureFn& capture) const {
+  read(s, x);
+  m.forward_layer(l, x.data(), len_, 0, cache, capture);
+}
+
 void WindowActivations::forward(model::LlamaModel& m, int l) {
-  model::KvCache cache(m.config(), std::max(1, int(len_)), /*single_layer=*/true);
+  model::KvCache cache = layer_cache(m);
   std::vector<float> x;
   for (size_t s = 0; s < windows_; ++s) {
-    read(s, x);
-    m.forward_layer(l, x.data(), len_, 0, cache);
+    run_layer(m, l, s, cache, x, {});
     write(s, x);
   }
 }
@@ -86,12 +95,10 @@ void WindowActivations::forward(model::LlamaModel& m, int l) {
 LayerCapture capture_layer(model::LlamaModel& m, int l, const WindowActivations& acts,
                            const std::function<bool(model::LinearSite)>& wanted, bool keep_inputs, double* hessian_seconds) {
   LayerCapture out;
-  const size_t len = acts.tokens_per_window();
-  model::KvCache cache(m.config(), std::max(1, int(len)), /*single_layer=*/true);
+  model::KvCache cache = acts.layer_cache(m);
   std::vector<float> x;
   for (size_t s = 0; s < acts.windows(); ++s) {
-    acts.read(s, x);
-    m.forward_layer(l, x.data(), len, 0, cache, [&](model::LinearSite site, const float* in, size_t n, size_t width) {
+    acts.run_layer(m, l, s, cache, x, [&](model::LinearSite site, const float* in, size_t n, size_t width) {
       if (!wanted(site)) return;
       SiteCapture& c = out.try_emplace(site, SiteCapture{HessianAccumulator(width), {}}).first->second;
       const auto t0 = std::chrono::steady_clock::now();
@@ -112,13 +119,12 @@ void feed_input_scorers(model::LlamaModel& m, int l, const WindowActivations& ac
   for (const auto& [site, list] : scorers) widest += len * size_t(site == model::LinearSite::MlpMid ? m.config().hidden_dim : m.config().dim);
   require_memory(std::min(chunk, acts.windows()) * widest * sizeof(float),
                  fmt::format("the layer inputs of {} calibration windows at a time", chunk), "--calib-len");
-  model::KvCache cache(m.config(), std::max(1, int(len)), /*single_layer=*/true);
+  model::KvCache cache = acts.layer_cache(m);
   std::vector<float> x;
   for (size_t first = 0; first < acts.windows(); first += chunk) {
     std::map<model::LinearSite, std::vector<std::vector<float>>> inputs;
     for (size_t s = first; s < std::min(acts.windows(), first + chunk); ++s) {
-      acts.read(s, x);
-      m.forward_layer(l, x.data(), len, 0, cache, [&](model::LinearSite site, const float* in, size_t n, size_t width) {
+      acts.run_layer(m, l, s, cache, x, [&](model::LinearSite site, const float* in, size_t n, size_t width) {
         if (scorers.contains(site)) inputs[site].emplace_back(in, in + n * width);
       });
     }

@@ -56,8 +56,14 @@ class WindowActivations {
   // Window s as fp32 [tokens][dim].
   void read(size_t s, std::vector<float>& x) const;
   void write(size_t s, const std::vector<float>& x);
+  // Runs decoder layer `layer` over window s (into x, the window left unchanged), showing
+  // `capture` its linears' inputs; `cache` holds one layer.
+  void run_layer(model::LlamaModel& model, int layer, size_t s, model::KvCache& cache, std::vector<float>& x,
+                 const model::CaptureFn& capture) const;
   // Runs decoder layer `layer` over every window in place (its output becomes the next layer's input).
   void forward(model::LlamaModel& model, int layer);
+  // A KV cache for one layer over one window.
+  model::KvCache layer_cache(const model::LlamaModel& model) const;
 
  private:
   size_t windows_ = 0, len_ = 0, dim_ = 0;
