@@ -5,6 +5,7 @@
 #   usage: scripts/scale_bench.sh OUT_JSON [MIXQ_BINARY]
 #   env:   WORK      scratch folder (default /tmp/mixq-scale; the 32-layer 7B shape needs ~16 GB)
 #          LAYERS    the 7B shape's layer counts to compare (default "4 32")
+#          QUANTIZE  0: measure run/eval of rtn files already in WORK, not their quantization
 #          GPTQ      1: also the calibrated methods (CALIBRATED, default "gptq slim fineq-gptq") with
 #                    16 × 512 calibration tokens on a one-layer 7B shape, and gptq with --calib-bf16
 set -euo pipefail
@@ -17,14 +18,14 @@ calib="$shared/data/tinystories/tinystories_train_head_2MiB.txt"
 mkdir -p "$work"
 rows=()
 
-# measure NAME COMMAND...: appends {"name", "command", "max_rss_gb", "seconds", "file_gb"}.
+# measure NAME COMMAND...: appends {"name", "command", "max_rss_gib", "seconds", "file_gb"}.
 measure() {
   local name="$1"; shift
   /usr/bin/time -f "%M %e" -o "$work/time.txt" "$@" >"$work/$name.log" 2>&1 || { cat "$work/$name.log"; exit 1; }
   read -r kb secs <"$work/time.txt"
   local file_gb=null
   [[ -f "$work/$name.safetensors" ]] && file_gb=$(python3 -c "import os;print(round(os.path.getsize('$work/$name.safetensors')/1e9,4))")
-  rows+=("$(printf '{"name": "%s", "command": "%s", "max_rss_gb": %.3f, "seconds": %.1f, "file_gb": %s}' \
+  rows+=("$(printf '{"name": "%s", "command": "%s", "max_rss_gib": %.3f, "seconds": %.1f, "file_gb": %s}' \
     "$name" "${*//\"/\\\"}" "$(echo "$kb/1048576" | bc -l)" "$secs" "$file_gb")")
   echo "${rows[-1]}"
 }
@@ -32,10 +33,16 @@ measure() {
 for layers in ${LAYERS:-4 32}; do
   model="$work/llama2-7b-L$layers"
   [[ -f "$model/config.json" ]] || "$mixq" synth --shape llama2-7b --layers "$layers" -o "$model" >/dev/null
-  measure "rtn2-L$layers" "$mixq" quantize -m "$model" --method rtn --bits 2 --group 128 -q -t 2 -o "$work/rtn2-L$layers.safetensors"
+  [[ "${QUANTIZE:-1}" == 0 && -f "$work/rtn2-L$layers.safetensors" ]] ||
+    measure "rtn2-L$layers" "$mixq" quantize -m "$model" --method rtn --bits 2 --group 128 -q -t 2 -o "$work/rtn2-L$layers.safetensors"
 done
 for layers in ${LAYERS:-4 32}; do
   measure "run-rtn2-L$layers" "$mixq" run -m "$work/rtn2-L$layers.safetensors" -n 16 -t 2 --seed 1
+  # A prompt of several tokens and an evaluation run the batch (dequantize + GEMM) path as well.
+  measure "run-prompt-rtn2-L$layers" "$mixq" run -m "$work/rtn2-L$layers.safetensors" -n 16 -t 2 --seed 1 \
+    -p "Once upon a time there was a little dog who liked to run in the park"
+  measure "eval-rtn2-L$layers" "$mixq" eval -m "$work/rtn2-L$layers.safetensors" -t 2 --ctx 64 --max-windows 2 \
+    --text "$shared/data/tinystories/tinystories_valid_head.txt"
 done
 if [[ "${GPTQ:-0}" == 1 ]]; then  # one layer: the peak does not depend on the layer count (see rtn above)
   model="$work/llama2-7b-L1"

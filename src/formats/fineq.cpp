@@ -150,7 +150,7 @@ PackedTensor FineqFormat::pack(int64_t rows, int64_t cols, std::span<const uint8
   if (bytes.size() != size_t(rows * clusters) || scales.size() != size_t(rows * groups))
     fail("fineq", "pack: sizes do not match a [{}, {}] tensor ({} clusters, {} groups per row)", rows, cols, clusters, groups);
   PackedTensor t{std::string(name), p, rows, cols, {}};
-  t.parts.push_back({"codes", io::DType::U8, {rows, clusters}, {bytes.begin(), bytes.end()}});
+  t.parts.push_back({"codes", io::DType::U8, {rows, clusters}, std::vector<uint8_t>(bytes.begin(), bytes.end())});
   t.parts.push_back({"scales", io::DType::F16, {rows, groups}, io::encode_f32_as(scales, io::DType::F16)});
   return t;
 }

@@ -16,4 +16,8 @@ size_t PackedTensor::total_bytes() const {
   return n;
 }
 
+void PackedTensor::release_pages() const {
+  for (const auto& p : parts) p.bytes.release_pages();
+}
+
 }  // namespace mixq::formats

@@ -11,6 +11,7 @@ namespace mixq::model {
 PackedLinear::PackedLinear(formats::PackedTensor t) : t_(std::move(t)), ops_(&formats::format_ops(t_.format)) {
   const formats::AffineForm form = ops_->affine_form(t_);
   if (kernels::InterleavedWeights::supports(form)) fast_.emplace(form, t_.rows, t_.cols);
+  t_.release_pages();  // read from a file: resident again only while a batch is multiplied
 }
 
 // Tokens up to this many run the one-token kernel each: it reads the weights once per token,
@@ -42,6 +43,10 @@ void PackedLinear::forward(const float* x, size_t n, float* y, ThreadPool& pool)
       }
     }
   });
+  // A file's packed pages are needed only for batches; one token reads the interleaved copy. Not
+  // keeping them resident beside it halves a mapped model's memory (a page read back is a cheap
+  // fault next to the dequantization and GEMM of a batch).
+  if (fast_) t_.release_pages();
 }
 
 void forward_shared_input(std::span<const Linear* const> linears, const float* x, size_t n,

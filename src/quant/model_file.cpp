@@ -350,6 +350,7 @@ formats::PackedTensor packed_tensor_from(const std::string& name, const std::str
   } catch (const Error& e) {
     fail(where, "packed tensor '{}': {}", name, e.what());
   }
+  t.release_pages();  // checked; a mapped tensor is resident again only where it is used
   return t;
 }
 
@@ -361,7 +362,8 @@ std::map<std::string, formats::PackedTensor> read_packed_tensors(const io::Safet
     const std::string name = it->first.substr(prefix.size());
     std::vector<formats::PackedPart> parts;
     for (const auto& e : file.entries())
-      if (is_part_of(e.name, name)) parts.push_back({e.name.substr(name.size() + 1), e.dtype, e.shape, {e.bytes.begin(), e.bytes.end()}});
+      if (is_part_of(e.name, name))  // no copy: the parts stay in the mapping
+        parts.push_back({e.name.substr(name.size() + 1), e.dtype, e.shape, io::StoredBytes(e.bytes, file.mapping())});
     out.emplace(name, packed_tensor_from(name, it->second, std::move(parts), file.path()));
   }
   return out;

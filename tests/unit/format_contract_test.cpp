@@ -123,7 +123,7 @@ void check_contract(const FormatOps& ops, const Tolerance& tol, int64_t rows, in
   // A part one byte short, or missing, is refused.
   for (size_t p = 0; p < t.parts.size(); ++p) {
     PackedTensor cut = t;
-    cut.parts[p].bytes.pop_back();
+    cut.parts[p].bytes.edit().pop_back();
     EXPECT_THROW(ops.validate(cut), Error) << "part " << t.parts[p].suffix << " one byte short";
     PackedTensor missing = t;
     missing.parts.erase(missing.parts.begin() + long(p));

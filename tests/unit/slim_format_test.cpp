@@ -93,14 +93,14 @@ TEST(SlimFormat, DamagedTensorsAndBadParametersAreRefused) {
   EXPECT_THROW(SlimFormat::pack(1, 4, std::vector<int>{4}, std::vector<uint8_t>(4, 0), one, one, {2, 4}), Error);
   EXPECT_THROW(SlimFormat::pack(1, 4, std::vector<int>{1}, std::vector<uint8_t>{0, 2, 0, 0}, one, one, {2, 4}), Error);
   auto bad_map = golden();
-  bad_map.parts[0].bytes[0] = 0x1b;  // group 0 width code 3
+  bad_map.parts[0].bytes.edit()[0] = 0x1b;  // group 0 width code 3
   EXPECT_THROW(SlimFormat::validate(bad_map), Error);
   auto short_codes = golden();
-  short_codes.parts[1].bytes.pop_back();
+  short_codes.parts[1].bytes.edit().pop_back();
   EXPECT_THROW(SlimFormat::validate(short_codes), Error);
   auto inf_scale = golden();
-  inf_scale.parts[2].bytes[1] = 0x7c;  // fp16 +Inf
-  inf_scale.parts[2].bytes[0] = 0x00;
+  inf_scale.parts[2].bytes.edit()[1] = 0x7c;  // fp16 +Inf
+  inf_scale.parts[2].bytes.edit()[0] = 0x00;
   EXPECT_THROW(format_ops("slim").validate(inf_scale), Error);
   auto no_zeros = golden();
   no_zeros.parts.pop_back();

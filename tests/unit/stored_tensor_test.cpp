@@ -8,6 +8,7 @@
 #include "mixq/core/half.hpp"
 #include "mixq/io/hf_checkpoint.hpp"
 #include "mixq/io/safetensors.hpp"
+#include "mixq/io/stored_bytes.hpp"
 #include "mixq/io/stored_tensor.hpp"
 #include "mixq/model/stored_linear.hpp"
 #include "test_paths.hpp"
@@ -55,6 +56,30 @@ TEST(StoredTensor, ValuesAreTheLoadersInEveryDtype) {
     s.release_pages();  // the mapping's pages come back on the next read
     EXPECT_EQ(s.to_f32().data, expected.data) << name;
   }
+}
+
+// A packed part's bytes: held, or a range of a mapped file (kept open), read the same either way;
+// editing a mapped range copies it first, and dropping its pages loses nothing.
+TEST(StoredBytes, MappedAndHeldBytesReadTheSame) {
+  const auto f = write_file(64, 64);
+  const auto& e = f->file->at("f32");
+  const io::StoredBytes mapped(e.bytes, f->file->mapping());
+  const io::StoredBytes held(std::vector<uint8_t>(e.bytes.begin(), e.bytes.end()));
+  EXPECT_TRUE(mapped.mapped());
+  EXPECT_FALSE(held.mapped());
+  EXPECT_EQ(mapped.data(), e.bytes.data());
+  EXPECT_EQ(mapped, held);
+  mapped.release_pages();
+  held.release_pages();
+  EXPECT_EQ(mapped, held);
+  EXPECT_EQ(mapped[17], e.bytes[17]);
+
+  io::StoredBytes copy = mapped;
+  copy.edit()[0] ^= 1;
+  EXPECT_FALSE(copy.mapped());
+  EXPECT_NE(copy, mapped);
+  EXPECT_EQ(mapped[0], e.bytes[0]);  // the file's bytes are untouched
+  EXPECT_EQ(std::span<const uint8_t>(copy).size(), e.bytes.size());
 }
 
 TEST(StoredTensor, RowOrderReadsHfProjectionsInLlama2cOrder) {

@@ -11,6 +11,7 @@
 
 #include "mixq/core/error.hpp"
 #include "mixq/io/safetensors.hpp"
+#include "mixq/io/stored_bytes.hpp"
 
 namespace mixq::formats {
 
@@ -18,7 +19,7 @@ struct PackedPart {
   std::string suffix;  // e.g. "codes", "scales"
   io::DType dtype;
   std::vector<int64_t> shape;
-  std::vector<uint8_t> bytes;
+  io::StoredBytes bytes;  // held, or a range of the mapped file it was read from
 };
 
 struct PackedTensor {
@@ -37,6 +38,8 @@ struct PackedTensor {
     fail(format, "packed tensor carries parameters of another format");
   }
   size_t total_bytes() const;
+  // Drops the pages of parts that lie in a mapped file from resident memory (io::StoredBytes).
+  void release_pages() const;
   // 8 × all stored bytes ÷ (rows × original cols).
   double bits_per_weight() const { return 8.0 * double(total_bytes()) / double(rows * cols); }
 };
