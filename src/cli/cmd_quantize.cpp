@@ -110,7 +110,7 @@ void add_quantize_command(CLI::App& app) {
     ModelOptions model;
     MethodFlags flags;
     quant::MethodOptions method;
-    std::string calib_text, out, export_f16;
+    std::string calib_text, out, export_f16, head;
     quant::CalibOptions calib;
     bool quiet = false, verbose = false, resume = false;
   };
@@ -120,6 +120,8 @@ void add_quantize_command(CLI::App& app) {
   add_method_options(*cmd, o->flags);
   add_calibration_options(*cmd, o->calib_text, o->calib);
   cmd->add_option("-o,--out", o->out, "output file (.safetensors)")->required();
+  cmd->add_option("--head", o->head, "also quantize the output head (lm_head; a tied one becomes its own tensor) "
+                  "with a method needing no calibration, e.g. rtn:4:32, rtn:8:64, fineq-rtn");
   cmd->add_option("--export-f16", o->export_f16, "also write the dequantized model as an F16 HF directory");
   cmd->add_flag("--resume", o->resume, "continue a stopped run of the same command after its last finished layer "
                 "(its data are kept in OUT.partial, OUT.partial.json)");
@@ -128,6 +130,7 @@ void add_quantize_command(CLI::App& app) {
   cmd->callback([o, cmd] {
     try {
       o->method = method_options_of(o->flags, *cmd);
+      o->method.head = o->head;
       quant::validate_method_options(o->method);
     } catch (const Error& e) {
       fail("--method/--bits/--group", "{}", e.what());
@@ -152,6 +155,10 @@ void add_quantize_command(CLI::App& app) {
     quant::Calibration calib;
     if (calibrated) calib = quant::prepare_calibration(*ck.tokenizer, ck.config.seq_len, o->calib_text, o->calib);
     check_outputs(*cmd, inputs, outputs);  // again, now that every file the inputs name has been opened
+    if (!o->head.empty()) {
+      const double bits = quant::quantize_head(model, o->head);
+      if (!o->quiet) fmt::print(stderr, "{}: {} ({:.4f} bits/weight)\n", io::names::classifier(), o->head, bits);
+    }
     quant::QuantizedFileWriter out(
         o->out, model, *ck.tokenizer,
         quant::JournalOptions{quant::run_identity(o->model.model, ck.config, *ck.tokenizer, o->method, calib), o->resume});
@@ -188,11 +195,13 @@ void add_quantize_command(CLI::App& app) {
                    "continues after them\n", out.layers_written(), quant::scratch_path(o->out));
       throw;
     }
+    // Over the parameters of the model the file holds (inspect's count): a tied classifier
+    // quantized by --head is a tensor of its own there.
     const auto file_bytes = std::filesystem::file_size(o->out);
     fmt::print("{}: {} — {:.4f} bits/weight over the decoder linears, {:.4f} over the whole file ({:.3f} MB; both "
                "measured from bytes), {:.1f} s\n",
                o->out, quant::method_spec(o->method), out.decoder_bits_per_weight(),
-               8.0 * double(file_bytes) / double(io::parameter_count(ck.config)), double(file_bytes) / 1e6, record.seconds);
+               8.0 * double(file_bytes) / double(io::parameter_count(model.config())), double(file_bytes) / 1e6, record.seconds);
     if (!o->export_f16.empty()) {
       // From the file just written: the export is exactly what the file holds.
       io::save_hf_dir(quant::dequantized_checkpoint(quant::load_quantized_model(o->out, 1), o->out), o->export_f16,

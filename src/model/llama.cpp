@@ -136,6 +136,14 @@ LlamaModel LlamaModel::assemble(const LlamaConfig& c, const DenseSource& dense, 
   return LlamaModel(c, std::move(w), threads);
 }
 
+void LlamaModel::replace_classifier(std::unique_ptr<Linear> classifier) {
+  if (int64_t(classifier->rows()) != config_.vocab_size || int64_t(classifier->cols()) != config_.dim)
+    fail(io::names::classifier(), "classifier is [{}, {}], the model needs [{}, {}]", classifier->rows(), classifier->cols(),
+         config_.vocab_size, config_.dim);
+  weights_.classifier = std::move(classifier);
+  config_.tied_classifier = false;
+}
+
 size_t LlamaModel::bytes_per_token() const {
   size_t b = weights_.classifier->bytes_per_token();
   for (const auto& l : weights_.layers)

@@ -193,6 +193,35 @@ void quantize_model(model::LlamaModel& m, const Calibration& calib, const Method
 }
 
 
+double quantize_head(model::LlamaModel& m, const std::string& spec) {
+  MethodOptions opt;
+  try {
+    opt = parse_method_spec(spec);
+    validate_method_options(opt);
+  } catch (const Error& e) {
+    fail("--head", "{}", e.what());
+  }
+  const MethodInfo& method = method_info(opt.method);
+  if (method.needs_calibration || method.input_scorer)
+    fail("--head", "'{}': the head is quantized without calibration; use rtn or fineq-rtn", spec);
+  const model::Linear& head = *m.weights().classifier;
+  const std::string name = io::names::classifier();
+  Tensor w;
+  if (const Tensor* d = head.dense_weight()) w = *d;
+  else if (const io::StoredTensor* s = head.stored_weight()) w = s->to_f32(), s->release_pages();
+  else fail(name, "is already quantized");
+  formats::PackedTensor packed;
+  try {
+    packed = method.quantize(w, {}, opt);
+  } catch (const Error& e) {
+    fail(name, "{}", e.what());
+  }
+  check_quantized(packed, w, name);
+  const double bits = packed.bits_per_weight();
+  m.replace_classifier(std::make_unique<model::PackedLinear>(std::move(packed)));
+  return bits;
+}
+
 namespace {
 nlohmann::json calibration_record(const Calibration& calib, const MethodOptions& opt) {
   return method_info(opt.method).needs_calibration ? calib.record : nlohmann::json::object();

@@ -65,7 +65,8 @@ struct Killed {
 TEST(Resume, KilledAfterALayerGivesTheBytesOfAnUninterruptedRunForEveryMethod) {
   for (const std::string& flags :
        {calibrated("--method gptq --bits 2 --group 32"), calibrated("--method slim --bits 2 --group 32", kStories260K),
-        calibrated("--method fineq-gptq", kStories260K), kTinystories5M + " --method rtn --bits 3 --group 64"}) {
+        calibrated("--method fineq-gptq", kStories260K), kTinystories5M + " --method rtn --bits 3 --group 64",
+        kStories260K + " --method rtn --bits 3 --group 32 --head rtn:4:32"}) {
     SCOPED_TRACE(flags);
     const Killed k(flags, "layer1");
     k.expect_resumed_to_the_same_bytes(k.resume());

@@ -86,6 +86,9 @@ class LlamaModel {
   void forward_layer(int layer, float* x, size_t n, int pos, KvCache& cache, const CaptureFn& capture = {});
   // Decoder layers' weights, for methods that quantize a layer and swap its linears in place.
   LayerWeights& layer(int l) { return weights_.layers.at(size_t(l)); }
+  // A quantized output head in place of the classifier. A classifier tied to the embedding
+  // becomes its own tensor (the embedding keeps its stored values for the lookup).
+  void replace_classifier(std::unique_ptr<Linear> classifier);
 
   // Runs tokens at positions [pos, pos + tokens.size()) and writes logits: all positions
   // ([n][vocab]) when `all_logits`, else only the last token's ([vocab]).

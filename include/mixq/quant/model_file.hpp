@@ -1,12 +1,12 @@
 #pragma once
 // The quantized model file (docs/DESIGN.md "Quantized model file"): one safetensors file that holds everything needed to
-// run the model — packed weights as `W.<part>` tensors, the embedding and norms as F32, the
-// tokenizer's own file bytes as the U8 tensor `mixq.tokenizer` — and, in `__metadata__`:
+// run the model — packed weights as `W.<part>` tensors (lm_head too with quantize --head), the
+// embedding in its checkpoint's dtype, the norms as F32, the tokenizer's own file bytes as the U8 tensor `mixq.tokenizer` — and, in `__metadata__`:
 //   mixq.version          "2" (2: the standard FNV offset basis, and the header checksum)
 //   mixq.config           the model's HF config.json
 //   mixq.tokenizer        "llama2c" | "sentencepiece"
 //   mixq.format.<W>       {"format", "params", "shape", "bits_per_weight"} per packed weight
-//   mixq.method           the method and its options (JSON)
+//   mixq.method           the method and its options (JSON; "head": the head's spec when quantized)
 //   mixq.calibration      calibration windows, length, seed, text and token hash (JSON)
 //   mixq.bits_per_weight  8 × packed bytes ÷ weights over all decoder-layer linears
 //   mixq.checksums        {tensor: FNV-1a of its bytes} for every tensor

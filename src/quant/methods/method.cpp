@@ -98,7 +98,7 @@ void validate_method_options(const MethodOptions& o) { method_info(o.method).val
 std::string method_label(const MethodOptions& o) { return method_info(o.method).label(o); }
 
 nlohmann::json method_options_json(const MethodOptions& o) {
-  return {{"method", o.method},
+  nlohmann::json j = {{"method", o.method},
           {"spec", method_spec(o)},
           {"format", format_name_of(o)},
           {"params", method_info(o.method).params_json(o)},
@@ -107,6 +107,8 @@ nlohmann::json method_options_json(const MethodOptions& o) {
           {"block", o.block},
           {"act_order", o.act_order},
           {"true_sequential", o.true_sequential}};
+  if (!o.head.empty()) j["head"] = o.head;  // only when set: files without a quantized head keep their bytes
+  return j;
 }
 
 }  // namespace mixq::quant

@@ -33,6 +33,8 @@ struct MethodOptions {
   int block = 128;               // GPTQ: columns per lazy-update block
   bool act_order = false;        // GPTQ: columns by descending diag H (static groups)
   bool true_sequential = false;  // driver: q,k,v → o → gate,up → down, each on quantized inputs
+  // The output head's spec (a method without calibration, e.g. "rtn:4:32"); "" keeps it as stored.
+  std::string head;
 
   // The method's options as T; Error when the method keeps other options.
   template <typename T>
