@@ -46,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       formats::PackedPart part{kSuffixes[in.take(1) % 4], kDTypes[in.take(1) % 4], {}, {}};
       part.shape = {int64_t(in.take(2)), int64_t(in.take(2))};
       const std::string bytes = in.str(in.take(3) % (1 << 16));
-      part.bytes.assign(bytes.begin(), bytes.end());
+      part.bytes = std::vector<uint8_t>(bytes.begin(), bytes.end());
       t.parts.push_back(std::move(part));
     }
     const auto& ops = formats::format_ops(t.format);
