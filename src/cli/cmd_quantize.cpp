@@ -1,5 +1,6 @@
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
 #include "common.hpp"
 #include "mixq/core/enum_names.hpp"
@@ -111,6 +112,7 @@ void add_quantize_command(CLI::App& app) {
     MethodFlags flags;
     quant::MethodOptions method;
     std::string calib_text, out, export_f16, head;
+    std::optional<quant::MethodOptions> head_method;  // from --head
     quant::CalibOptions calib;
     bool quiet = false, verbose = false, resume = false;
   };
@@ -135,6 +137,7 @@ void add_quantize_command(CLI::App& app) {
     } catch (const Error& e) {
       fail("--method/--bits/--group", "{}", e.what());
     }
+    if (!o->head.empty()) o->head_method = quant::head_options(o->head);  // a bad spec fails before any work
     const bool calibrated = quant::method_info(o->method.method).needs_calibration;
     const std::string method = "--method " + o->method.method + (cmd->count("--method") ? "" : " (the default)");
     for (const char* option : {"--calib", "--damp", "--calib-samples", "--calib-len", "--seed", "--calib-bf16"})
@@ -155,8 +158,8 @@ void add_quantize_command(CLI::App& app) {
     quant::Calibration calib;
     if (calibrated) calib = quant::prepare_calibration(*ck.tokenizer, ck.config.seq_len, o->calib_text, o->calib);
     check_outputs(*cmd, inputs, outputs);  // again, now that every file the inputs name has been opened
-    if (!o->head.empty()) {
-      const double bits = quant::quantize_head(model, o->head);
+    if (o->head_method) {
+      const double bits = quant::quantize_head(model, *o->head_method);
       if (!o->quiet) fmt::print(stderr, "{}: {} ({:.4f} bits/weight)\n", io::names::classifier(), o->head, bits);
     }
     quant::QuantizedFileWriter out(

@@ -54,6 +54,20 @@ void check_quantized(const formats::PackedTensor& packed, const Tensor& w, const
   }
 }
 
+// `method` on weight `w` of linear `name`: an error names the linear, and the result passes the
+// loader's checks (check_quantized).
+formats::PackedTensor quantize_checked(const MethodInfo& method, const Tensor& w, const LayerCalibration& calib,
+                                       const MethodOptions& opt, const std::string& name) {
+  formats::PackedTensor packed;
+  try {
+    packed = method.quantize(w, calib, opt);
+  } catch (const Error& e) {
+    fail(name, "{}", e.what());
+  }
+  check_quantized(packed, w, name);
+  return packed;
+}
+
 // A layer read from its checkpoint file (StoredLinear) is converted to fp32 only now, when it is
 // quantized: at most one decoder layer of the model exists in fp32 at a time.
 void load_layer_weights(model::LayerWeights& layer) {
@@ -171,13 +185,7 @@ void quantize_model(model::LlamaModel& m, const Calibration& calib, const Method
           linear_calib = last_of_site(i, in_stage) ? site.take_calibration(m.pool()) : site.calibration(m.pool());
         }
         linear_calib.scorer = scorers[i];
-        formats::PackedTensor packed;
-        try {
-          packed = method.quantize(*w, linear_calib, opt);
-        } catch (const Error& e) {
-          fail(slot.name(l), "{}", e.what());
-        }
-        check_quantized(packed, *w, slot.name(l));
+        formats::PackedTensor packed = quantize_checked(method, *w, linear_calib, opt, slot.name(l));
         reports.push_back({slot.name(l), packed.rows, packed.cols, packed.bits_per_weight(), seconds_since(start),
                            formats::format_ops(packed.format).layout(packed)});
         times.solve += reports.back().seconds;
@@ -193,7 +201,7 @@ void quantize_model(model::LlamaModel& m, const Calibration& calib, const Method
 }
 
 
-double quantize_head(model::LlamaModel& m, const std::string& spec) {
+MethodOptions head_options(const std::string& spec) {
   MethodOptions opt;
   try {
     opt = parse_method_spec(spec);
@@ -204,19 +212,17 @@ double quantize_head(model::LlamaModel& m, const std::string& spec) {
   const MethodInfo& method = method_info(opt.method);
   if (method.needs_calibration || method.input_scorer)
     fail("--head", "'{}': the head is quantized without calibration; use rtn or fineq-rtn", spec);
+  return opt;
+}
+
+double quantize_head(model::LlamaModel& m, const MethodOptions& opt) {
   const model::Linear& head = *m.weights().classifier;
   const std::string name = io::names::classifier();
   Tensor w;
   if (const Tensor* d = head.dense_weight()) w = *d;
   else if (const io::StoredTensor* s = head.stored_weight()) w = s->to_f32(), s->release_pages();
   else fail(name, "is already quantized");
-  formats::PackedTensor packed;
-  try {
-    packed = method.quantize(w, {}, opt);
-  } catch (const Error& e) {
-    fail(name, "{}", e.what());
-  }
-  check_quantized(packed, w, name);
+  formats::PackedTensor packed = quantize_checked(method_info(opt.method), w, {}, opt, name);
   const double bits = packed.bits_per_weight();
   m.replace_classifier(std::make_unique<model::PackedLinear>(std::move(packed)));
   return bits;

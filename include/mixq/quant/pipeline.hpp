@@ -52,10 +52,12 @@ struct Calibration {
 void quantize_model(model::LlamaModel& model, const Calibration& calib, const MethodOptions& opt,
                     const LayerCallback& on_layer = {}, const ResumeFrom& resume = {});
 
-// Quantizes the output head (lm_head) with `spec`, a configuration of a method that needs no
-// calibration (rtn:BITS[:GROUP], fineq-rtn[:GROUP]); a tied classifier becomes its own tensor.
-// Error naming --head for a bad spec or a calibrated method. Returns the head's bits/weight.
-double quantize_head(model::LlamaModel& model, const std::string& spec);
+// The output head's configuration from `spec`, a method that needs no calibration
+// (rtn:BITS[:GROUP], fineq-rtn[:GROUP]); Error naming --head for a bad spec or a calibrated method.
+MethodOptions head_options(const std::string& spec);
+// Quantizes the output head (lm_head) with `opt` (head_options); a tied classifier becomes its own
+// tensor. Returns the head's bits/weight.
+double quantize_head(model::LlamaModel& model, const MethodOptions& opt);
 
 // Tokenizes `text_path` (BOS + whole text) and samples the windows; length 0 means
 // min(model seq_len, 2048). Error when the text is missing or shorter than one window.

@@ -99,14 +99,14 @@ std::string method_label(const MethodOptions& o) { return method_info(o.method).
 
 nlohmann::json method_options_json(const MethodOptions& o) {
   nlohmann::json j = {{"method", o.method},
-          {"spec", method_spec(o)},
-          {"format", format_name_of(o)},
-          {"params", method_info(o.method).params_json(o)},
-          {"mse_clip", o.mse_clip},
-          {"damp", o.damp},
-          {"block", o.block},
-          {"act_order", o.act_order},
-          {"true_sequential", o.true_sequential}};
+                      {"spec", method_spec(o)},
+                      {"format", format_name_of(o)},
+                      {"params", method_info(o.method).params_json(o)},
+                      {"mse_clip", o.mse_clip},
+                      {"damp", o.damp},
+                      {"block", o.block},
+                      {"act_order", o.act_order},
+                      {"true_sequential", o.true_sequential}};
   if (!o.head.empty()) j["head"] = o.head;  // only when set: files without a quantized head keep their bytes
   return j;
 }
