@@ -41,6 +41,7 @@ void add_inspect_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 void add_simulate_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
 
 // An output a command will write: the option that names it, and for a directory the names of the
 // files written in it.

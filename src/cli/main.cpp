@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   mixq::cli::add_compare_command(app);
   mixq::cli::add_simulate_command(app);
   mixq::cli::add_synth_command(app);
+  mixq::cli::add_tokenize_command(app);
   try {
     const mixq::io::RunScope run;  // no output of this command may replace a file it reads
     app.parse(argc, argv);

@@ -16,16 +16,6 @@ struct Llama2cTokenizer::Index {
   std::unordered_map<std::string_view, int> ids;  // views into pieces_
 };
 
-std::string Tokenizer::decode_all(const std::vector<int>& ids) const {
-  std::string out;
-  int prev = -1;
-  for (int id : ids) {
-    if (id != bos_id()) out += decode(prev, id);  // BOS only marks a sequence start
-    prev = id;
-  }
-  return out;
-}
-
 Llama2cTokenizer::Llama2cTokenizer(const std::string& path) : Llama2cTokenizer(read_whole_file(path), path) {}
 
 Llama2cTokenizer::Llama2cTokenizer(std::string bytes, const std::string& path) {

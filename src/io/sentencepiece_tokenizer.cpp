@@ -110,16 +110,4 @@ std::string SentencePieceTokenizer::decode(int prev, int token) const {
 
 int SentencePieceTokenizer::vocab_size() const { return impl_->sp.GetPieceSize(); }
 
-std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
-  if (path.size() >= 6 && path.compare(path.size() - 6, 6, ".model") == 0)
-    return std::make_unique<SentencePieceTokenizer>(path);
-  return std::make_unique<Llama2cTokenizer>(path);
-}
-
-std::unique_ptr<Tokenizer> tokenizer_from_bytes(const std::string& kind, std::string bytes, const std::string& where) {
-  if (kind == "sentencepiece") return std::make_unique<SentencePieceTokenizer>(std::move(bytes), where);
-  if (kind == "llama2c") return std::make_unique<Llama2cTokenizer>(std::move(bytes), where);
-  fail(where, "unknown tokenizer kind '{}' (known: llama2c, sentencepiece)", kind);
-}
-
 }  // namespace mixq::io

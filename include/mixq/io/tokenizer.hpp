@@ -1,6 +1,7 @@
 #pragma once
-// Text <-> token ids. Two implementations: llama2.c's tokenizer.bin (BPE by merge score with
-// byte fallback, exactly as run.c encodes) and SentencePiece's tokenizer.model.
+// Text <-> token ids. Three implementations: llama2.c's tokenizer.bin (BPE by merge score with
+// byte fallback, exactly as run.c encodes), SentencePiece's tokenizer.model, and Hugging Face's
+// tokenizer.json (hf_tokenizer.hpp: Llama-3, Qwen, Llama-2/Mistral files).
 #include <memory>
 #include <string>
 #include <string_view>
@@ -11,25 +12,28 @@ namespace mixq::io {
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
-  // Token ids of `text`, with BOS first when `bos`; a leading dummy-prefix space as Llama's
-  // SentencePiece model adds.
+  // Token ids of `text`, with BOS first when `bos` (tokenizer.json: the special tokens its
+  // post-processor adds, as transformers' add_special_tokens; none where the family has no BOS);
+  // a leading dummy-prefix space as Llama's SentencePiece model adds.
   virtual std::vector<int> encode(std::string_view text, bool bos) const = 0;
   // The bytes token `token` stands for when it follows `prev` (the space after BOS is dropped,
   // byte-fallback tokens become their byte).
   virtual std::string decode(int prev, int token) const = 0;
   virtual int vocab_size() const = 0;
-  int bos_id() const { return 1; }
-  int eos_id() const { return 2; }
+  // -1 where the tokenizer has none (Qwen has no BOS).
+  int bos_id() const { return bos_id_; }
+  int eos_id() const { return eos_id_; }
 
-  // Concatenated decode of a whole id sequence.
-  std::string decode_all(const std::vector<int>& ids) const;
-  // "llama2c" or "sentencepiece", and the file's bytes: what a quantized model file embeds so it
+  // Concatenated decode of a whole id sequence (a leading BOS is left out).
+  virtual std::string decode_all(const std::vector<int>& ids) const;
+  // "llama2c", "sentencepiece" or "hf-tokenizer", and the file's bytes: what a quantized model file embeds so it
   // needs nothing beside it (tokenizer_from_bytes rebuilds the tokenizer).
   virtual const char* kind() const = 0;
   const std::string& file_bytes() const { return file_bytes_; }
 
  protected:
   std::string file_bytes_;
+  int bos_id_ = 1, eos_id_ = 2;  // Llama-2's SentencePiece ids, which llama2.c's files share
 };
 
 class Llama2cTokenizer final : public Tokenizer {
@@ -77,9 +81,10 @@ class SentencePieceTokenizer final : public Tokenizer {
   std::unique_ptr<Impl> impl_;
 };
 
-// Opens `path` as SentencePiece (.model) or llama2.c (anything else).
+// Opens `path` as Hugging Face tokenizer.json (.json), SentencePiece (.model) or llama2.c
+// (anything else).
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
-// Rebuilds a tokenizer of `kind` ("llama2c" | "sentencepiece") from its file bytes.
+// Rebuilds a tokenizer of `kind` (Tokenizer::kind()) from its file_bytes().
 std::unique_ptr<Tokenizer> tokenizer_from_bytes(const std::string& kind, std::string bytes, const std::string& where);
 
 }  // namespace mixq::io

@@ -1,0 +1,47 @@
+#pragma once
+// Small text helpers the tokenizer.json components share.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "mixq/core/error.hpp"
+
+namespace mixq::io {
+
+// Bytes of the UTF-8 character whose first byte is `lead` (1 for a stray continuation byte).
+inline size_t utf8_length(uint8_t lead) {
+  return lead < 0xC0 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : 4;
+}
+
+// The byte a "<0xXX>" byte-fallback token names, -1 for any other string.
+inline int byte_token_value(std::string_view t) {
+  auto hex = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1; };
+  if (t.size() != 6 || !t.starts_with("<0x") || t[5] != '>' || hex(t[3]) < 0 || hex(t[4]) < 0) return -1;
+  return hex(t[3]) * 16 + hex(t[4]);
+}
+
+// "A, B, C": the names of a component table's rows, for "not supported (supported: ...)" errors.
+template <typename Table>
+std::string row_names(const Table& table) {
+  std::string names;
+  for (const auto& row : table) names += std::string(names.empty() ? "" : ", ") + row.name;
+  return names;
+}
+
+// The component a tokenizer.json node describes, built by the row of `table` (rows: name, make)
+// its "type" names; an unknown type is refused, naming it, `what` and `where`.
+template <typename Table>
+auto make_component(const Table& table, const nlohmann::json& node, const std::string& where, const char* what) {
+  const std::string type = node.is_object() && node.contains("type") && node["type"].is_string() ? node["type"] : "";
+  for (const auto& row : table)
+    if (type == row.name) return row.make(node, where + ": " + what + " " + type);
+  fail(where, "{} type '{}' is not supported (supported: {})", what, type, row_names(table));
+}
+
+// Offset of the first byte of `text` that is not part of valid UTF-8, or npos.
+size_t invalid_utf8_offset(std::string_view text);
+
+}  // namespace mixq::io
