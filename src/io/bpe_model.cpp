@@ -64,6 +64,27 @@ BpeModel::BpeModel(const nlohmann::json& model, const std::string& where) {
     fail(where, "unk_token '{}' is not in the vocabulary", unk.get<std::string>());
   fuse_unk_ = model.value("fuse_unk", false);
   ignore_merges_ = model.value("ignore_merges", false);
+  index_joins();
+}
+
+// joins_: every pair of characters adjacent inside some token. Cutting words elsewhere is exact
+// only while every merge joins the strings of its parts: not if byte-fallback or unk tokens
+// (whose strings are not the characters they stand for) take part in merges.
+void BpeModel::index_joins() {
+  for (const auto& p : pieces_) {
+    uint32_t prev = 0;
+    for (size_t i = 0; i < p.size();) {
+      const size_t n = std::min(utf8_length(uint8_t(p[i])), p.size() - i);
+      const uint32_t cp = code_point(std::string_view(p).substr(i, n));
+      if (i > 0) joins_.insert(uint64_t(prev) << 32 | cp);
+      prev = cp;
+      i += n;
+    }
+  }
+  cuttable_ = true;
+  for (const auto& [key, merge] : merges_)
+    for (const int part : {int(key >> 32), int(key & 0xFFFFFFFF)})
+      if (part == unk_ || fallback_byte(part) >= 0) cuttable_ = false;
 }
 
 int BpeModel::find(std::string_view piece) const {
@@ -92,9 +113,45 @@ void BpeModel::symbols_of(std::string_view word, std::vector<int>& symbols) cons
   }
 }
 
-void BpeModel::encode_word(std::string_view word, std::vector<int>& out) const {
+void BpeModel::encode_word(std::string_view word, std::vector<int>& out, Cache& cache) const {
   if (ignore_merges_)
     if (const int id = find(word); id >= 0) return out.push_back(id);
+  const size_t word_start = out.size();
+  auto emit = [&](std::string_view chunk) {
+    // Short chunks repeat (words of a text): merged once per encode call.
+    std::vector<int> local;
+    const std::vector<int>* ids = &local;
+    if (chunk.size() <= 64) {
+      auto [it, fresh] = cache.try_emplace(std::string(chunk));
+      if (fresh) merge_chunk(chunk, it->second);
+      ids = &it->second;
+    } else {
+      merge_chunk(chunk, local);
+    }
+    // Unknown characters on both sides of a cut were one run: fuse_unk gives one unk for it.
+    const bool fuse = fuse_unk_ && unk_ >= 0 && out.size() > word_start && out.back() == unk_ && !ids->empty() &&
+                      ids->front() == unk_;
+    out.insert(out.end(), ids->begin() + (fuse ? 1 : 0), ids->end());
+  };
+  if (!cuttable_) return emit(word);
+  // Cut where no token holds the two characters side by side: no merge can ever join them, so the
+  // pieces merge independently (a Llama-2 line, one word without a pre-tokenizer, becomes its words).
+  size_t begin = 0;
+  uint32_t prev = 0;
+  for (size_t i = 0; i < word.size();) {
+    const size_t n = std::min(utf8_length(uint8_t(word[i])), word.size() - i);
+    const uint32_t cp = code_point(word.substr(i, n));
+    if (i > 0 && !joins_.contains(uint64_t(prev) << 32 | cp)) {
+      emit(word.substr(begin, i - begin));
+      begin = i;
+    }
+    prev = cp;
+    i += n;
+  }
+  emit(word.substr(begin));
+}
+
+void BpeModel::merge_chunk(std::string_view word, std::vector<int>& out) const {
   std::vector<int> sym;
   symbols_of(word, sym);
   const int n = int(sym.size());

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -15,8 +16,10 @@ namespace mixq::io {
 class BpeModel {
  public:
   BpeModel(const nlohmann::json& model, const std::string& where);
+  // Merged chunks of words, per encode call (a tokenizer may be shared by threads).
+  using Cache = std::unordered_map<std::string, std::vector<int>>;
   // Appends the ids of `word` (in the vocabulary's alphabet: byte-level characters or UTF-8).
-  void encode_word(std::string_view word, std::vector<int>& out) const;
+  void encode_word(std::string_view word, std::vector<int>& out, Cache& cache) const;
   // The token id of `piece`, -1 when it is not in the vocabulary.
   int find(std::string_view piece) const;
   // 1 + the largest id.
@@ -32,6 +35,9 @@ class BpeModel {
   };
   static uint64_t pair_key(int a, int b) { return uint64_t(uint32_t(a)) << 32 | uint32_t(b); }
   void symbols_of(std::string_view word, std::vector<int>& symbols) const;
+  // BPE proper: the word's symbols merged by rank.
+  void merge_chunk(std::string_view word, std::vector<int>& out) const;
+  void index_joins();
 
   // Transparent: string_view lookups without building a std::string.
   struct Hash {
@@ -42,6 +48,8 @@ class BpeModel {
   std::vector<std::string> pieces_;
   std::unordered_map<uint64_t, Merge> merges_;
   std::vector<int> byte_tokens_;  // byte_fallback: id of <0xXX> per byte, or empty
+  std::unordered_set<uint64_t> joins_;  // (code point, next code point) inside some token
+  bool cuttable_ = false;
   int unk_ = -1;
   bool fuse_unk_ = false, ignore_merges_ = false;
 };

@@ -106,7 +106,7 @@ struct HfTokenizer::Impl {
 
   void read_added(const json& tokens, const std::string& where);
   void encode_text(std::string_view text, bool at_start, std::vector<int>& ids,
-                   std::unordered_map<std::string, std::vector<int>>& cache) const;
+                   BpeModel::Cache& cache) const;
   // The first added token at or after `from`: its [begin, end) (whitespace included for
   // lstrip/rstrip) and index, or begin == npos.
   std::tuple<size_t, size_t, size_t> next_added(std::string_view text, size_t from) const;
@@ -152,21 +152,12 @@ std::tuple<size_t, size_t, size_t> HfTokenizer::Impl::next_added(std::string_vie
 }
 
 void HfTokenizer::Impl::encode_text(std::string_view text, bool at_start, std::vector<int>& ids,
-                                    std::unordered_map<std::string, std::vector<int>>& cache) const {
+                                    BpeModel::Cache& cache) const {
   std::vector<TextPiece> words{{std::string(text), at_start}};
   if (normalizer) normalizer(words[0].text);
   if (words[0].text.empty()) return;
   if (pre_tokenizer) pre_tokenizer(words);
-  for (const auto& w : words) {
-    // Long words (a whole Llama-2 line has no pre-tokenizer) are not worth caching.
-    if (w.text.size() > 64) {
-      bpe->encode_word(w.text, ids);
-      continue;
-    }
-    auto [it, fresh] = cache.try_emplace(w.text);
-    if (fresh) bpe->encode_word(w.text, it->second);
-    ids.insert(ids.end(), it->second.begin(), it->second.end());
-  }
+  for (const auto& w : words) bpe->encode_word(w.text, ids, cache);
 }
 
 HfTokenizer::HfTokenizer(const std::string& path)
@@ -226,7 +217,7 @@ std::vector<int> HfTokenizer::encode(std::string_view text, bool bos) const {
     fail("text", "not valid UTF-8 at byte {}", bad);
   std::vector<int> ids;
   if (bos) ids = impl_->specials.prefix;
-  std::unordered_map<std::string, std::vector<int>> cache;
+  BpeModel::Cache cache;
   // Added tokens are found in the raw text first and never split; the text between them is
   // normalized, pre-tokenized and merged piece by piece.
   for (size_t pos = 0; pos < text.size();) {

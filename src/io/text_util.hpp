@@ -16,6 +16,14 @@ inline size_t utf8_length(uint8_t lead) {
   return lead < 0xC0 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : 4;
 }
 
+// The code point of one UTF-8 character (its bytes as a number when malformed: still unique).
+inline uint32_t code_point(std::string_view ch) {
+  if (ch.size() == 1) return uint8_t(ch[0]);
+  uint32_t cp = uint8_t(ch[0]) & (0x7F >> ch.size());
+  for (size_t k = 1; k < ch.size(); ++k) cp = cp << 6 | (uint8_t(ch[k]) & 0x3F);
+  return cp;
+}
+
 // The byte a "<0xXX>" byte-fallback token names, -1 for any other string.
 inline int byte_token_value(std::string_view t) {
   auto hex = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1; };
