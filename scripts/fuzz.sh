@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (preset `fuzz`: clang, ASan + UBSan), seeds a corpus for each from
 # real files (the repository's stories260K, its quantized files in every format, its HF export,
-# ../shared's tokenizers, the accelerator config, a stopped quantize run's journal) and runs every target for SECONDS, two at a time.
+# ../shared's tokenizers, a small tokenizer.json, the accelerator config, a stopped quantize run's journal) and runs every target for SECONDS, two at a time.
 # Findings land in build/fuzz/findings/<target>/ (fixed ones are kept in fuzz/regressions/<target>/
 # and replayed first); logs with executions and exec/s in build/fuzz/logs/. Exit status 1 when any
 # target found something.
@@ -48,6 +48,7 @@ if [ -d "$seeds/tokenizer" ]; then
   { printf '\0'; cat models/stories260K/tok512.bin; } > "$seeds/tokenizer/tok512"
   sp=../shared/models/llama2-tokenizer-32k/tokenizer.model
   [ -f "$sp" ] && { printf '\1'; cat "$sp"; } > "$seeds/tokenizer/sentencepiece"
+  { printf '\2'; cat tests/data/tiny_tokenizer.json; printf '\0'; cat tests/data/tiny_tokenizer_config.json; } > "$seeds/tokenizer/tokenizer_json"
 fi
 [ -d "$seeds/packed_format" ] && python3 scripts/fuzz_packed_seeds.py "$seeds/packed_format" "$mixq"
 

@@ -27,7 +27,7 @@ std::pair<std::string, std::string> merge_parts(const nlohmann::json& m, size_t 
 BpeModel::BpeModel(const nlohmann::json& model, const std::string& where) {
   if (model.value("type", std::string("BPE")) != "BPE")
     fail(where, "model type '{}' is not supported (supported: BPE)", model.value("type", ""));
-  if (!model.value("dropout", nlohmann::json()).is_null() && model["dropout"].get<double>() != 0)
+  if (const auto d = model.value("dropout", nlohmann::json()); !d.is_null() && !(d.is_number() && d.get<double>() == 0))
     fail(where, "BPE dropout is not supported (it makes encoding random)");
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
     const auto& v = model.value(key, nlohmann::json());
@@ -37,8 +37,7 @@ BpeModel::BpeModel(const nlohmann::json& model, const std::string& where) {
   if (!vocab.is_object()) fail(where, "BPE vocab is not an object");
   ids_.reserve(vocab.size());
   for (const auto& [piece, id_json] : vocab.items()) {
-    const int64_t id = id_json.get<int64_t>();
-    if (id < 0 || id >= (int64_t(1) << 24)) fail(where, "token '{}' has id {} (outside 0..2^24)", piece, id);
+    const int id = json_token_id(id_json, where + ": token '" + piece + "'");
     if (size_t(id) >= pieces_.size()) pieces_.resize(size_t(id) + 1);
     if (!pieces_[size_t(id)].empty() || piece.empty()) fail(where, "token id {} is given twice or to an empty string", id);
     pieces_[size_t(id)] = piece;

@@ -40,7 +40,7 @@ Template template_processing(const json& node, const std::string& where) {
       const std::string name = item["SpecialToken"].at("id");
       const auto& special = node.at("special_tokens");
       if (!special.contains(name)) fail(where, "TemplateProcessing names special token '{}' it does not define", name);
-      for (const auto& id : special[name].at("ids")) (after ? t.suffix : t.prefix).push_back(id.get<int>());
+      for (const auto& id : special[name].at("ids")) (after ? t.suffix : t.prefix).push_back(json_token_id(id, where));
     } else {
       fail(where, "TemplateProcessing item {} is neither a Sequence nor a SpecialToken", item.dump());
     }
@@ -121,8 +121,8 @@ struct HfTokenizer::Impl {
 
 void HfTokenizer::Impl::read_added(const json& tokens, const std::string& where) {
   for (const auto& t : tokens) {
-    AddedToken a{t.at("content"), t.at("id"), t.value("lstrip", false), t.value("rstrip", false)};
-    if (a.content.empty() || a.id < 0 || a.id >= (1 << 24)) fail(where, "added token {} is empty or has id {}", t.dump(), a.id);
+    AddedToken a{t.at("content"), json_token_id(t.at("id"), where), t.value("lstrip", false), t.value("rstrip", false)};
+    if (a.content.empty()) fail(where, "added token {} is empty", a.id);
     if (t.value("single_word", false)) fail(where, "added token '{}': single_word is not supported", a.content);
     if (t.value("normalized", false) && normalizer)
       fail(where, "added token '{}': normalized tokens with a normalizer are not supported", a.content);

@@ -49,6 +49,13 @@ auto make_component(const Table& table, const nlohmann::json& node, const std::s
   fail(where, "{} type '{}' is not supported (supported: {})", what, type, row_names(table));
 }
 
+// A token id in tokenizer.json: an integer in [0, 2^24), never a float cast.
+inline int json_token_id(const nlohmann::json& v, const std::string& where) {
+  if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= (int64_t(1) << 24))
+    fail(where, "token id {} is not an integer in [0, 2^24)", v.dump());
+  return int(v.get<int64_t>());
+}
+
 // Offset of the first byte of `text` that is not part of valid UTF-8, or npos.
 size_t invalid_utf8_offset(std::string_view text);
 
