@@ -71,14 +71,12 @@ BpeModel::BpeModel(const nlohmann::json& model, const std::string& where) {
 // (whose strings are not the characters they stand for) take part in merges.
 void BpeModel::index_joins() {
   for (const auto& p : pieces_) {
-    uint32_t prev = 0;
-    for (size_t i = 0; i < p.size();) {
-      const size_t n = std::min(utf8_length(uint8_t(p[i])), p.size() - i);
-      const uint32_t cp = code_point(std::string_view(p).substr(i, n));
-      if (i > 0) joins_.insert(uint64_t(prev) << 32 | cp);
+    int64_t prev = -1;
+    for_each_char(p, [&](std::string_view ch) {
+      const uint32_t cp = code_point(ch);
+      if (prev >= 0) joins_.insert(uint64_t(prev) << 32 | cp);
       prev = cp;
-      i += n;
-    }
+    });
   }
   cuttable_ = true;
   for (const auto& [key, merge] : merges_)
@@ -100,16 +98,14 @@ int BpeModel::fallback_byte(int id) const {
 // (byte_fallback), or unk (one per run of them with fuse_unk), or are dropped — the library's order.
 void BpeModel::symbols_of(std::string_view word, std::vector<int>& symbols) const {
   symbols.clear();
-  for (size_t i = 0; i < word.size();) {
-    const size_t n = std::min(utf8_length(uint8_t(word[i])), word.size() - i);
-    const int id = find(word.substr(i, n));
+  for_each_char(word, [&](std::string_view ch) {
+    const int id = find(ch);
     if (id >= 0) symbols.push_back(id);
     else if (!byte_tokens_.empty())
-      for (size_t k = 0; k < n; ++k) symbols.push_back(byte_tokens_[uint8_t(word[i + k])]);
+      for (char c : ch) symbols.push_back(byte_tokens_[uint8_t(c)]);
     else if (unk_ >= 0 && !(fuse_unk_ && !symbols.empty() && symbols.back() == unk_))
       symbols.push_back(unk_);
-    i += n;
-  }
+  });
 }
 
 void BpeModel::encode_word(std::string_view word, std::vector<int>& out, Cache& cache) const {
@@ -135,18 +131,17 @@ void BpeModel::encode_word(std::string_view word, std::vector<int>& out, Cache& 
   if (!cuttable_) return emit(word);
   // Cut where no token holds the two characters side by side: no merge can ever join them, so the
   // pieces merge independently (a Llama-2 line, one word without a pre-tokenizer, becomes its words).
-  size_t begin = 0;
-  uint32_t prev = 0;
-  for (size_t i = 0; i < word.size();) {
-    const size_t n = std::min(utf8_length(uint8_t(word[i])), word.size() - i);
-    const uint32_t cp = code_point(word.substr(i, n));
-    if (i > 0 && !joins_.contains(uint64_t(prev) << 32 | cp)) {
-      emit(word.substr(begin, i - begin));
-      begin = i;
+  size_t begin = 0, at = 0;
+  int64_t prev = -1;
+  for_each_char(word, [&](std::string_view ch) {
+    const uint32_t cp = code_point(ch);
+    if (prev >= 0 && !joins_.contains(uint64_t(prev) << 32 | cp)) {
+      emit(word.substr(begin, at - begin));
+      begin = at;
     }
     prev = cp;
-    i += n;
-  }
+    at += ch.size();
+  });
   emit(word.substr(begin));
 }
 

@@ -9,24 +9,18 @@ namespace {
 
 using json = nlohmann::json;
 
-void replace_all(std::string& s, const std::string& from, const std::string& to) {
-  if (from.empty()) return;
-  for (size_t p = 0; (p = s.find(from, p)) != std::string::npos; p += to.size()) s.replace(p, from.size(), to);
-}
-
 Decoder byte_level(const json&, const std::string&) {
   return [](std::string& t, bool) {
     // Every character must be a byte-level one; a token that is not (an added token with other
     // characters) stays as it is, as the library does.
     std::string bytes;
-    for (size_t i = 0; i < t.size();) {
-      const size_t n = std::min(utf8_length(uint8_t(t[i])), t.size() - i);
-      const int b = byte_level_byte(std::string_view(t).substr(i, n));
-      if (b < 0) return;
+    bool all_byte_level = true;
+    for_each_char(t, [&](std::string_view ch) {
+      const int b = byte_level_byte(ch);
+      all_byte_level &= b >= 0;
       bytes += char(b);
-      i += n;
-    }
-    t = std::move(bytes);
+    });
+    if (all_byte_level) t = std::move(bytes);
   };
 }
 
@@ -56,10 +50,9 @@ Decoder strip(const json& node, const std::string& where) {
   };
 }
 
-Decoder metaspace(const json& node, const std::string&) {
+Decoder metaspace(const json& node, const std::string& where) {
   const std::string replacement = node.value("replacement", std::string("\xE2\x96\x81"));
-  std::string scheme = node.value("prepend_scheme", std::string());
-  if (scheme.empty()) scheme = node.value("add_prefix_space", true) ? "always" : "never";
+  const std::string scheme = metaspace_prepend_scheme(node, where);
   return [replacement, scheme](std::string& t, bool first) {
     replace_all(t, replacement, " ");
     if (first && scheme != "never" && t.starts_with(' ')) t.erase(0, 1);

@@ -17,15 +17,6 @@ const json& field(const json& node, const char* key, const std::string& where) {
   return node.at(key);
 }
 
-// {"String": s} or {"Regex": r} → a regex matching it.
-UnicodeRegex pattern_regex(const json& pattern, const std::string& where) {
-  if (pattern.is_object() && pattern.contains("String") && pattern["String"].is_string())
-    return UnicodeRegex(regex_escape(pattern["String"].get<std::string>()), where);
-  if (pattern.is_object() && pattern.contains("Regex") && pattern["Regex"].is_string())
-    return UnicodeRegex(pattern["Regex"].get<std::string>(), where);
-  fail(where, "pattern must be {{\"String\": ...}} or {{\"Regex\": ...}}");
-}
-
 Normalizer unicode_form(const std::string& form) {
   return [form](std::string& s) { s = unicode_normalize(s, form); };
 }
@@ -38,19 +29,9 @@ Normalizer prepend(const json& node, const std::string& where) {
 }
 
 Normalizer replace(const json& node, const std::string& where) {
-  auto regex = std::make_shared<UnicodeRegex>(pattern_regex(field(node, "pattern", where), where));
+  auto regex = std::make_shared<UnicodeRegex>(regex_from_pattern(field(node, "pattern", where), where));
   const std::string content = field(node, "content", where).get<std::string>();
-  return [regex, content](std::string& s) {
-    std::string out;
-    size_t last = 0;
-    regex->for_each_match(s, [&](size_t b, size_t e) {
-      out.append(s, last, b - last);
-      out += content;
-      last = e;
-    });
-    out.append(s, last);
-    s = std::move(out);
-  };
+  return [regex, content](std::string& s) { s = regex->replace_matches(s, content); };
 }
 
 Normalizer sequence(const json& node, const std::string& where) {

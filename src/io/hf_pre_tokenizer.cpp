@@ -94,11 +94,7 @@ void split_pieces(std::vector<TextPiece>& pieces, const UnicodeRegex& regex, Beh
 }
 
 PreTokenizer split(const json& node, const std::string& where) {
-  const auto& pattern = node.at("pattern");
-  std::shared_ptr<UnicodeRegex> regex;
-  if (pattern.contains("Regex")) regex = std::make_shared<UnicodeRegex>(pattern.at("Regex").get<std::string>(), where);
-  else if (pattern.contains("String")) regex = std::make_shared<UnicodeRegex>(regex_escape(pattern.at("String").get<std::string>()), where);
-  else fail(where, "pattern must be {{\"String\": ...}} or {{\"Regex\": ...}}");
+  auto regex = std::make_shared<UnicodeRegex>(regex_from_pattern(node.at("pattern"), where));
   const Behavior behavior = parse_behavior(node.at("behavior").get<std::string>(), where);
   const bool invert = node.value("invert", false);
   return [regex, behavior, invert](std::vector<TextPiece>& pieces) { split_pieces(pieces, *regex, behavior, invert); };
@@ -128,26 +124,14 @@ PreTokenizer byte_level(const json& node, const std::string& where) {
 
 PreTokenizer metaspace(const json& node, const std::string& where) {
   const std::string replacement = node.value("replacement", std::string("\xE2\x96\x81"));
-  std::string scheme = node.value("prepend_scheme", std::string());
-  if (scheme.empty()) scheme = node.value("add_prefix_space", true) ? "always" : "never";  // files before tokenizers 0.14
-  if (scheme != "always" && scheme != "first" && scheme != "never")
-    fail(where, "prepend_scheme '{}' is not supported (always, first, never)", scheme);
+  const std::string scheme = metaspace_prepend_scheme(node, where);
   const bool split_words = node.value("split", true);
-  auto space = std::make_shared<UnicodeRegex>(" ", where);
   auto marker = std::make_shared<UnicodeRegex>(regex_escape(replacement), where);
   return [=](std::vector<TextPiece>& pieces) {
     for (auto& p : pieces) {
-      std::string out;
-      size_t last = 0;
-      space->for_each_match(p.text, [&](size_t b, size_t e) {
-        out.append(p.text, last, b - last);
-        out += replacement;
-        last = e;
-      });
-      out.append(p.text, last);
+      replace_all(p.text, " ", replacement);
       const bool prepend = scheme == "always" || (scheme == "first" && p.at_start);
-      if (prepend && !out.starts_with(replacement)) out.insert(0, replacement);
-      p.text = std::move(out);
+      if (prepend && !p.text.starts_with(replacement)) p.text.insert(0, replacement);
     }
     if (split_words) split_pieces(pieces, *marker, Behavior::MergedWithNext, false);
   };
@@ -189,6 +173,14 @@ const ByteLevelMap& byte_level_map() {
 }
 
 }  // namespace
+
+std::string metaspace_prepend_scheme(const json& node, const std::string& where) {
+  std::string scheme = node.value("prepend_scheme", std::string());
+  if (scheme.empty()) scheme = node.value("add_prefix_space", true) ? "always" : "never";  // files before tokenizers 0.14
+  if (scheme != "always" && scheme != "first" && scheme != "never")
+    fail(where, "prepend_scheme '{}' is not supported (always, first, never)", scheme);
+  return scheme;
+}
 
 PreTokenizer make_pre_tokenizer(const json& node, const std::string& where) {
   if (node.is_null()) return {};

@@ -21,6 +21,10 @@ using PreTokenizer = std::function<void(std::vector<TextPiece>&)>;
 // unsupported type or option is refused, naming it and `where`.
 PreTokenizer make_pre_tokenizer(const nlohmann::json& node, const std::string& where);
 
+// Metaspace's prepend_scheme ("always", "first" or "never"; older files' add_prefix_space), shared
+// by the pre-tokenizer and the decoder of that name.
+std::string metaspace_prepend_scheme(const nlohmann::json& node, const std::string& where);
+
 // GPT-2's byte → character map (bytes_to_unicode): byte b as the UTF-8 of a printable code point.
 const std::string& byte_level_char(uint8_t b);
 // The inverse: the byte a byte-level character stands for, -1 when `ch` is not one.

@@ -77,23 +77,6 @@ std::string config_token(const json& config, const char* key) {
 
 }  // namespace
 
-size_t invalid_utf8_offset(std::string_view text) {
-  for (size_t i = 0; i < text.size();) {
-    const auto lead = uint8_t(text[i]);
-    const size_t n = utf8_length(lead);
-    if (lead >= 0x80 && (n == 1 || lead > 0xF4 || i + n > text.size())) return i;
-    uint32_t cp = n == 1 ? lead : lead & (0x7F >> n);
-    for (size_t k = 1; k < n; ++k) {
-      if ((uint8_t(text[i + k]) & 0xC0) != 0x80) return i;
-      cp = cp << 6 | (uint8_t(text[i + k]) & 0x3F);
-    }
-    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;  // overlong, surrogate
-    i += n;
-  }
-  return std::string_view::npos;
-}
-
 struct HfTokenizer::Impl {
   std::unique_ptr<BpeModel> bpe;
   Normalizer normalizer;
@@ -189,7 +172,7 @@ HfTokenizer::HfTokenizer(std::string bundle, const std::string& where) {
     impl->read_added(tj.value("added_tokens", json::array()), where + ": added_tokens");
     for (const auto* ids : {&impl->specials.prefix, &impl->specials.suffix})
       for (int id : *ids)
-        if (id < 0 || size_t(id) >= impl->pieces.size()) 
+        if (id < 0 || size_t(id) >= impl->pieces.size())
           fail(where, "post_processor adds token id {} outside the vocabulary", id);
     const json config = config_text.empty() ? json() : json::parse(config_text);
     auto id_of = [&](const char* key) {

@@ -3,6 +3,7 @@
 #include "mixq/core/error.hpp"
 #include "mixq/io/mapped_file.hpp"
 #include "mixq/io/tokenizer.hpp"
+#include "text_util.hpp"
 
 namespace mixq::io {
 namespace {
@@ -103,7 +104,7 @@ std::string SentencePieceTokenizer::decode(int prev, int token) const {
   std::string piece = impl_->sp.IdToPiece(token);
   // U+2581 ("▁") marks a space in SentencePiece pieces.
   static const std::string kSpace = "\xE2\x96\x81";
-  for (size_t p; (p = piece.find(kSpace)) != std::string::npos;) piece.replace(p, kSpace.size(), " ");
+  replace_all(piece, kSpace, " ");
   if (prev == bos_id() && !piece.empty() && piece[0] == ' ') piece.erase(0, 1);
   return piece;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Small text helpers the tokenizer.json components share.
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -14,6 +15,22 @@ namespace mixq::io {
 // Bytes of the UTF-8 character whose first byte is `lead` (1 for a stray continuation byte).
 inline size_t utf8_length(uint8_t lead) {
   return lead < 0xC0 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : 4;
+}
+
+// Calls fn(character) for each UTF-8 character of `text` (a truncated last one as it is).
+template <typename Fn>
+void for_each_char(std::string_view text, Fn&& fn) {
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = std::min(utf8_length(uint8_t(text[i])), text.size() - i);
+    fn(text.substr(i, n));
+    i += n;
+  }
+}
+
+// Every occurrence of `from` in s replaced by `to` (left to right, not rescanned).
+inline void replace_all(std::string& s, std::string_view from, std::string_view to) {
+  if (from.empty()) return;
+  for (size_t p = 0; (p = s.find(from, p)) != std::string::npos; p += to.size()) s.replace(p, from.size(), to);
 }
 
 // The code point of one UTF-8 character (its bytes as a number when malformed: still unique).

@@ -61,6 +61,26 @@ void UnicodeRegex::for_each_match(std::string_view text, const std::function<voi
   }
 }
 
+std::string UnicodeRegex::replace_matches(std::string_view text, std::string_view content) const {
+  std::string out;
+  size_t last = 0;
+  for_each_match(text, [&](size_t b, size_t e) {
+    out.append(text.substr(last, b - last));
+    out += content;
+    last = e;
+  });
+  out.append(text.substr(last));
+  return out;
+}
+
+UnicodeRegex regex_from_pattern(const nlohmann::json& pattern, const std::string& where) {
+  if (pattern.is_object() && pattern.contains("String") && pattern["String"].is_string())
+    return UnicodeRegex(regex_escape(pattern["String"].get<std::string>()), where);
+  if (pattern.is_object() && pattern.contains("Regex") && pattern["Regex"].is_string())
+    return UnicodeRegex(pattern["Regex"].get<std::string>(), where);
+  fail(where, "pattern must be {{\"String\": ...}} or {{\"Regex\": ...}}");
+}
+
 std::string regex_escape(std::string_view literal) {
   std::string out;
   for (char c : literal) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 namespace mixq::io {
 
 class UnicodeRegex {
@@ -18,6 +20,8 @@ class UnicodeRegex {
   // Calls fn(begin, end) for each non-overlapping, non-empty match in `text` (valid UTF-8), left
   // to right.
   void for_each_match(std::string_view text, const std::function<void(size_t, size_t)>& fn) const;
+  // `text` with every match replaced by `content`.
+  std::string replace_matches(std::string_view text, std::string_view content) const;
 
  private:
   struct Impl;
@@ -26,5 +30,8 @@ class UnicodeRegex {
 
 // The regex-escaped form of a literal string (tokenizer.json's {"String": ...} patterns).
 std::string regex_escape(std::string_view literal);
+
+// tokenizer.json's {"String": s} (matched literally) or {"Regex": r} pattern as a regex.
+UnicodeRegex regex_from_pattern(const nlohmann::json& pattern, const std::string& where);
 
 }  // namespace mixq::io
