@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (preset `fuzz`: clang, ASan + UBSan), seeds a corpus for each from
 # real files (the repository's stories260K, its quantized files in every format, its HF export,
-# ../shared's tokenizers, a small tokenizer.json, the accelerator config, a stopped quantize run's journal) and runs every target for SECONDS, two at a time.
+# ../shared's tokenizers, a small tokenizer.json, the chat-template fixtures, the accelerator config, a stopped quantize run's journal) and runs every target for SECONDS, two at a time.
 # Findings land in build/fuzz/findings/<target>/ (fixed ones are kept in fuzz/regressions/<target>/
 # and replayed first); logs with executions and exec/s in build/fuzz/logs/. Exit status 1 when any
 # target found something.
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors llama2c tokenizer hf_config quantized_file packed_format accel_config run_journal)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors llama2c tokenizer hf_config quantized_file packed_format accel_config run_journal chat_template)
 
 if ! command -v clang++ >/dev/null || [ ! -e "$(clang++ -print-file-name=libclang_rt.fuzzer-x86_64.a)" ]; then
   sudo=""
@@ -44,6 +44,7 @@ cp "$model" "$seeds/llama2c/" 2>/dev/null || true
 cp "$tmp/hf/config.json" "$seeds/hf_config/" 2>/dev/null || true
 cp "$tmp/accel.json" "$seeds/accel_config/" 2>/dev/null || true
 cp "$tmp/stopped.safetensors.partial.json" "$seeds/run_journal/" 2>/dev/null || true
+[ -d "$seeds/chat_template" ] && cp tests/data/chat_templates/*.jinja "$seeds/chat_template/"
 if [ -d "$seeds/tokenizer" ]; then
   { printf '\0'; cat models/stories260K/tok512.bin; } > "$seeds/tokenizer/tok512"
   sp=../shared/models/llama2-tokenizer-32k/tokenizer.model

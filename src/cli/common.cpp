@@ -76,9 +76,7 @@ LoadedModel load_model(const ModelOptions& o) {
     LoadedModel m;
     m.config = q.model->config();
     m.tokenizer = o.tokenizer.empty() ? std::move(q.tokenizer) : io::load_tokenizer(o.tokenizer);
-    if (m.tokenizer->vocab_size() != m.config.vocab_size)
-      fail(o.tokenizer, "tokenizer has {} tokens but the model's vocabulary is {}", m.tokenizer->vocab_size(),
-           m.config.vocab_size);
+    io::check_tokenizer_fits(*m.tokenizer, m.config.vocab_size, o.tokenizer);
     m.model = std::move(q.model);
     return m;
   }

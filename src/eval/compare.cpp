@@ -68,6 +68,7 @@ std::vector<CompareRow> compare_configs(const CompareOptions& opt, const std::fu
     po.max_windows = opt.max_windows;
     po.progress = opt.progress;
     po.reference = reference;
+    po.bos_id = tok.bos_id();
     return perplexity(m, stream, po);
   };
   std::vector<CompareRow> rows;

@@ -7,6 +7,8 @@
 #include "mixq/core/error.hpp"
 #include "mixq/core/progress.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace mixq::eval {
 
 const char* protocol_name(PplProtocol p) {
@@ -68,6 +70,33 @@ double logits_kl(const float* p, const float* q, int vocab) {
   return std::max(kl, 0.0);
 }
 
+namespace {
+
+void record_position(WindowScores& s, const float* logits, int vocab, int target, int top_k) {
+  s.nll.push_back(token_nll(logits, vocab, target));
+  if (top_k <= 0) return;
+  std::vector<int> ids(static_cast<size_t>(vocab));
+  for (int i = 0; i < vocab; ++i) ids[size_t(i)] = i;
+  const size_t k = std::min(size_t(top_k), ids.size());
+  // Ties by id, so the list is the same whatever the sort's implementation.
+  std::partial_sort(ids.begin(), ids.begin() + long(k), ids.end(),
+                    [&](int a, int b) { return logits[a] != logits[b] ? logits[a] > logits[b] : a < b; });
+  auto& top = s.top.emplace_back();
+  for (size_t i = 0; i < k; ++i) top.emplace_back(ids[i], logits[ids[i]]);
+}
+
+}  // namespace
+
+std::string per_token_json(const std::vector<WindowScores>& windows) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const WindowScores& w : windows) {
+    nlohmann::json j = {{"ids", w.ids}, {"nll", w.nll}, {"first_scored", w.first_scored}};
+    if (!w.top.empty()) j["top"] = w.top;
+    out.push_back(std::move(j));
+  }
+  return nlohmann::json{{"windows", out}}.dump() + "\n";
+}
+
 PerplexityResult perplexity(model::LlamaModel& model, std::span<const int> stream, const PerplexityOptions& opt) {
   const auto& cfg = model.config();
   const int ctx = opt.ctx > 0 ? opt.ctx : cfg.seq_len;
@@ -105,7 +134,13 @@ PerplexityResult perplexity(model::LlamaModel& model, std::span<const int> strea
   Progress progress(fmt::format("ppl {} ctx {}", protocol_name(opt.protocol), ctx), windows, opt.progress);
   for (size_t w = 0; w < windows; ++w) {
     std::copy_n(stream.begin() + long(w * window), window, tokens.begin());
-    if (opt.protocol == PplProtocol::LlamaCpp) tokens[0] = 1;  // llama.cpp starts every chunk with BOS
+    if (opt.protocol == PplProtocol::LlamaCpp && opt.bos_id >= 0) tokens[0] = opt.bos_id;  // llama.cpp starts every chunk with BOS
+    WindowScores* scores = nullptr;
+    if (opt.per_token) {
+      scores = &opt.per_token->emplace_back();
+      scores->ids = tokens;
+      scores->first_scored = first_scored;
+    }
     const size_t predictions = window - 1;  // inputs 0..window-2 predict tokens 1..window-1
     for (size_t b = 0; b < predictions; b += batch) {
       const size_t n = std::min(batch, predictions - b);
@@ -113,8 +148,9 @@ PerplexityResult perplexity(model::LlamaModel& model, std::span<const int> strea
       model.forward(chunk, int(b), cache, logits.data(), true);
       if (opt.reference) opt.reference->forward(chunk, int(b), *ref_cache, ref_logits.data(), true);
       for (size_t i = 0; i < n; ++i) {
-        if (b + i < first_scored) continue;
         const float* li = &logits[i * size_t(vocab)];
+        if (scores) record_position(*scores, li, vocab, tokens[b + i + 1], opt.top_k);
+        if (b + i < first_scored) continue;
         total += token_nll(li, vocab, tokens[b + i + 1]);
         ++r.scored_tokens;
         if (!opt.reference) continue;

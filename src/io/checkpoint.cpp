@@ -76,10 +76,17 @@ void validate_llama_tensors(const Checkpoint& ck) {
   for (const TensorSpec& spec : llama_tensor_specs(ck.config)) check_tensor(ck.at(spec.name), spec, ck.source);
 }
 
+void check_tokenizer_fits(const Tokenizer& tokenizer, int vocab_size, const std::string& where) {
+  if (tokenizer.vocab_size() > vocab_size)
+    fail(where, "tokenizer has {} tokens but the model's vocabulary is {}: its last ids would have no embedding row",
+         tokenizer.vocab_size(), vocab_size);
+}
+
 namespace {
 
 std::string find_tokenizer_beside(const fs::path& dir) {
-  for (const char* name : {"tokenizer.model", "tokenizer.bin", "tok512.bin"})
+  // tokenizer.json first, as transformers prefers it to a tokenizer.model beside it.
+  for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer.bin", "tok512.bin"})
     if (fs::exists(dir / name)) return (dir / name).string();
   return "";
 }
@@ -112,11 +119,9 @@ StoredCheckpoint open_checkpoint(const std::string& path, const std::string& tok
   std::string tok = tokenizer_path;
   if (tok.empty()) tok = find_tokenizer_beside(is_dir ? fs::path(path) : fs::path(path).parent_path());
   if (tok.empty())
-    fail(path, "no tokenizer found beside the model (tokenizer.model, tokenizer.bin or tok512.bin); pass --tokenizer");
+    fail(path, "no tokenizer found beside the model (tokenizer.json, tokenizer.model, tokenizer.bin or tok512.bin); pass --tokenizer");
   ck.tokenizer = load_tokenizer(tok);
-  if (ck.tokenizer->vocab_size() != ck.config.vocab_size)
-    fail(tok, "tokenizer has {} tokens but the model's vocabulary is {}", ck.tokenizer->vocab_size(),
-         ck.config.vocab_size);
+  check_tokenizer_fits(*ck.tokenizer, ck.config.vocab_size, tok);
   return ck;
 }
 

@@ -75,6 +75,18 @@ std::string config_token(const json& config, const char* key) {
   return {};
 }
 
+// "chat_template": one template, or a list of named ones (the "default" is used), or none.
+std::string chat_template_of(const json& config, const std::string& where) {
+  if (!config.is_object() || !config.contains("chat_template") || config["chat_template"].is_null()) return {};
+  const json& t = config["chat_template"];
+  if (t.is_string()) return t;
+  if (t.is_array())
+    for (const auto& named : t)
+      if (named.is_object() && named.value("name", "") == "default" && named.contains("template") && named["template"].is_string())
+        return named["template"];
+  fail(where, "tokenizer_config.json: chat_template is neither a string nor a list holding a \"default\" template");
+}
+
 }  // namespace
 
 struct HfTokenizer::Impl {
@@ -152,6 +164,14 @@ HfTokenizer::HfTokenizer(const std::string& path)
         return bundle;
       }(), path) {}
 
+std::vector<Tokenizer::DirFile> HfTokenizer::dir_files() const {
+  const size_t nul = file_bytes_.find('\0');
+  std::vector<DirFile> out = {{"tokenizer.json", file_bytes_.substr(0, nul)}};
+  if (nul != std::string::npos && nul + 1 < file_bytes_.size())
+    out.push_back({"tokenizer_config.json", file_bytes_.substr(nul + 1)});
+  return out;
+}
+
 HfTokenizer::HfTokenizer(std::string bundle, const std::string& where) {
   file_bytes_ = std::move(bundle);
   const size_t nul = file_bytes_.find('\0');
@@ -185,6 +205,9 @@ HfTokenizer::HfTokenizer(std::string bundle, const std::string& where) {
     };
     bos_id_ = id_of("bos_token");
     eos_id_ = id_of("eos_token");
+    bos_text_ = config_token(config, "bos_token");
+    eos_text_ = config_token(config, "eos_token");
+    chat_template_ = chat_template_of(config, where);
   } catch (const json::exception& e) {
     fail(where, "malformed tokenizer.json or tokenizer_config.json: {}", e.what());
   }

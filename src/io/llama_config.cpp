@@ -19,7 +19,10 @@ void LlamaConfig::validate(const std::string& where) const {
   bounded("n_kv_heads", n_kv_heads, n_heads);
   bounded("vocab_size", vocab_size, kMaxVocab);
   bounded("seq_len", seq_len, kMaxContext);
-  if (dim % n_heads != 0) fail(where, "dim {} is not a multiple of n_heads {}", dim, n_heads);
+  if (head_dim < 0 || head_dim > kMaxDim) fail(where, "head_dim {} is outside [1, {}]", head_dim, kMaxDim);
+  if (head_dim == 0 && dim % n_heads != 0) fail(where, "dim {} is not a multiple of n_heads {}", dim, n_heads);
+  if (long(head_size()) * n_heads > kMaxDim)
+    fail(where, "head_dim {} × n_heads {} exceeds the limit {}", head_size(), n_heads, kMaxDim);
   if (n_heads % n_kv_heads != 0)
     fail(where, "n_heads {} is not a multiple of n_kv_heads {}", n_heads, n_kv_heads);
   if (head_size() % 2 != 0) fail(where, "head size {} must be even for RoPE", head_size());
@@ -27,6 +30,43 @@ void LlamaConfig::validate(const std::string& where) const {
     fail(where, "rope_theta must be positive, got {}", rope_theta);
   if (!(rms_norm_eps > 0.f) || !std::isfinite(rms_norm_eps))
     fail(where, "rms_norm_eps must be positive, got {}", rms_norm_eps);
+  if (sliding_window < 0) fail(where, "sliding_window must be positive, got {}", sliding_window);
+  const RopeScaling& r = rope_scaling;
+  if (r.type != RopeScaling::Type::None) {
+    if (!(r.factor >= 1.f) || !std::isfinite(r.factor))
+      fail(where, "rope_scaling factor must be at least 1, got {}", r.factor);
+    if (r.type == RopeScaling::Type::Llama3 &&
+        (!(r.low_freq_factor > 0.f) || !(r.high_freq_factor > r.low_freq_factor) || !std::isfinite(r.high_freq_factor) ||
+         r.original_context <= 0))
+      fail(where, "rope_scaling (llama3) needs 0 < low_freq_factor < high_freq_factor and a positive "
+           "original_max_position_embeddings, got {}, {}, {}", r.low_freq_factor, r.high_freq_factor, r.original_context);
+  }
+}
+
+std::vector<float> rope_inv_freq(const LlamaConfig& c) {
+  const int hs = c.head_size();
+  std::vector<float> out(size_t(hs / 2));
+  const RopeScaling& r = c.rope_scaling;
+  for (int j = 0; j < hs / 2; ++j) {
+    // The unscaled frequency exactly as llama2.c's run.c computes it (the golden outputs depend on it).
+    float f = 1.0f / std::pow(c.rope_theta, float(2 * j) / float(hs));
+    if (r.type == RopeScaling::Type::Linear) f /= r.factor;
+    if (r.type == RopeScaling::Type::Llama3) {
+      // transformers' _compute_llama3_parameters: long wavelengths slowed by `factor`, short ones
+      // kept, the band between blended by how many wavelengths fit the original context.
+      const double pi = 3.14159265358979323846;
+      const double wavelen = 2 * pi / f, ctx = r.original_context;
+      const double low_wavelen = ctx / r.low_freq_factor, high_wavelen = ctx / r.high_freq_factor;
+      if (wavelen > low_wavelen) {
+        f = float(f / r.factor);
+      } else if (wavelen >= high_wavelen) {
+        const double smooth = (ctx / wavelen - r.low_freq_factor) / (r.high_freq_factor - r.low_freq_factor);
+        f = float((1 - smooth) * f / r.factor + smooth * f);
+      }
+    }
+    out[size_t(j)] = f;
+  }
+  return out;
 }
 
 namespace names {
@@ -45,19 +85,30 @@ std::string wo(int i) { return layer(i, "self_attn.o_proj.weight"); }
 std::string w1(int i) { return layer(i, "mlp.gate_proj.weight"); }
 std::string w2(int i) { return layer(i, "mlp.down_proj.weight"); }
 std::string w3(int i) { return layer(i, "mlp.up_proj.weight"); }
+std::string bq(int i) { return layer(i, "self_attn.q_proj.bias"); }
+std::string bk(int i) { return layer(i, "self_attn.k_proj.bias"); }
+std::string bv(int i) { return layer(i, "self_attn.v_proj.bias"); }
+std::string q_norm(int i) { return layer(i, "self_attn.q_norm.weight"); }
+std::string k_norm(int i) { return layer(i, "self_attn.k_norm.weight"); }
 }  // namespace names
 
+std::vector<LayerVectorSpec> layer_vector_specs(const LlamaConfig& c) {
+  std::vector<LayerVectorSpec> v = {{names::attn_norm, c.dim}, {names::ffn_norm, c.dim}};
+  if (c.qkv_bias) v.insert(v.end(), {{names::bq, c.q_dim()}, {names::bk, c.kv_dim()}, {names::bv, c.kv_dim()}});
+  if (c.qk_norm) v.insert(v.end(), {{names::q_norm, c.head_size()}, {names::k_norm, c.head_size()}});
+  return v;
+}
+
 std::vector<TensorSpec> llama_tensor_specs(const LlamaConfig& c) {
-  const int64_t dim = c.dim, hid = c.hidden_dim, kv = c.kv_dim(), V = c.vocab_size;
+  const int64_t dim = c.dim, hid = c.hidden_dim, q = c.q_dim(), kv = c.kv_dim(), V = c.vocab_size;
   std::vector<TensorSpec> specs = {{names::embedding(), {V, dim}, false}, {names::final_norm(), {dim}, false}};
   if (!c.tied_classifier) specs.push_back({names::classifier(), {V, dim}, false});
   for (int l = 0; l < c.n_layers; ++l) {
-    specs.push_back({names::attn_norm(l), {dim}, false});
-    specs.push_back({names::ffn_norm(l), {dim}, false});
-    specs.push_back({names::wq(l), {dim, dim}, true});
+    for (const auto& v : layer_vector_specs(c)) specs.push_back({v.name(l), {v.length}, false});
+    specs.push_back({names::wq(l), {q, dim}, true});
     specs.push_back({names::wk(l), {kv, dim}, true});
     specs.push_back({names::wv(l), {kv, dim}, true});
-    specs.push_back({names::wo(l), {dim, dim}, true});
+    specs.push_back({names::wo(l), {dim, q}, true});
     specs.push_back({names::w1(l), {hid, dim}, true});
     specs.push_back({names::w2(l), {dim, hid}, true});
     specs.push_back({names::w3(l), {hid, dim}, true});

@@ -29,6 +29,14 @@ LlamaConfig shape(int dim, int hidden, int layers, int heads, int kv_heads, int 
   return c;
 }
 
+// The parts a family adds to the plain Llama shape (biases, q/k norms, RoPE scaling, head width).
+LlamaConfig family(LlamaConfig c, Architecture a, RopeScaling rope = {}, int head_dim = 0) {
+  set_architecture(c, a);
+  c.rope_scaling = rope;
+  c.head_dim = head_dim;
+  return c;
+}
+
 // splitmix64: a counter-based generator, so any element's value depends only on (seed, tensor, index).
 uint64_t mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
@@ -106,6 +114,10 @@ const std::vector<SynthShape>& synth_shapes() {
       {"llama3-8b", shape(4096, 14336, 32, 32, 8, 128256, 8192, 500000.f, 1e-5f, false)},
       {"llama3.2-1b", shape(2048, 8192, 16, 32, 8, 128256, 131072, 500000.f, 1e-5f, true)},
       {"mistral-7b", shape(4096, 14336, 32, 32, 8, 32000, 32768, 1000000.f, 1e-5f, false)},
+      {"llama3.1-8b", family(shape(4096, 14336, 32, 32, 8, 128256, 131072, 500000.f, 1e-5f, false), Architecture::Llama,
+                             {RopeScaling::Type::Llama3, 8.f, 1.f, 4.f, 8192})},
+      {"qwen2.5-7b", family(shape(3584, 18944, 28, 28, 4, 152064, 32768, 1000000.f, 1e-6f, false), Architecture::Qwen2)},
+      {"qwen3-8b", family(shape(4096, 12288, 36, 32, 8, 151936, 40960, 1000000.f, 1e-6f, false), Architecture::Qwen3, {}, 128)},
   };
   return shapes;
 }
@@ -157,16 +169,15 @@ uint64_t write_synth_checkpoint(const std::string& dir, const SynthOptions& opt)
   std::error_code ec;
   if (fs::exists(dir) && !fs::is_empty(dir, ec)) fail(dir, "already exists and is not empty: write to a new directory");
   fs::create_directories(dir);
-  std::string tokenizer_bytes, tokenizer_name = "tokenizer.bin";
+  std::vector<Tokenizer::DirFile> tokenizer_files = {{"tokenizer.bin", ""}};
   if (!opt.tokenizer.empty()) {
     const auto tok = load_tokenizer(opt.tokenizer);
-    if (tok->vocab_size() != c.vocab_size)
+    if (tok->vocab_size() > c.vocab_size)
       fail(opt.tokenizer, "has {} tokens but the shape's vocabulary is {} (pass --vocab {})", tok->vocab_size(), c.vocab_size,
            tok->vocab_size());
-    tokenizer_bytes = tok->file_bytes();
-    tokenizer_name = std::string(tok->kind()) == "sentencepiece" ? "tokenizer.model" : "tokenizer.bin";
+    tokenizer_files = tok->dir_files();
   } else {
-    tokenizer_bytes = synth_tokenizer_bytes(c.vocab_size);
+    tokenizer_files[0].bytes = synth_tokenizer_bytes(c.vocab_size);
   }
 
   ThreadPool pool(opt.threads);
@@ -187,16 +198,16 @@ uint64_t write_synth_checkpoint(const std::string& dir, const SynthOptions& opt)
     shard_used += g.bytes.size();
     total += g.bytes.size();
   };
-  const int64_t dim = c.dim, hid = c.hidden_dim, kv = c.kv_dim(), V = c.vocab_size;
+  const int64_t dim = c.dim, hid = c.hidden_dim, q = c.q_dim(), kv = c.kv_dim(), V = c.vocab_size;
   auto key = [&](const std::string& name) { return tensor_key(opt.seed, name); };
   emit(names::embedding(), matrix(key(names::embedding()), V, dim, opt.dtype, pool));
   for (int l = 0; l < c.n_layers; ++l) {
-    emit(names::attn_norm(l), norm(key(names::attn_norm(l)), dim, opt.dtype));
-    emit(names::wq(l), matrix(key(names::wq(l)), dim, dim, opt.dtype, pool));
+    // Per-layer vectors (norms near 1; biases and q/k norms where the family has them).
+    for (const auto& v : layer_vector_specs(c)) emit(v.name(l), norm(key(v.name(l)), v.length, opt.dtype));
+    emit(names::wq(l), matrix(key(names::wq(l)), q, dim, opt.dtype, pool));
     emit(names::wk(l), matrix(key(names::wk(l)), kv, dim, opt.dtype, pool));
     emit(names::wv(l), matrix(key(names::wv(l)), kv, dim, opt.dtype, pool));
-    emit(names::wo(l), matrix(key(names::wo(l)), dim, dim, opt.dtype, pool));
-    emit(names::ffn_norm(l), norm(key(names::ffn_norm(l)), dim, opt.dtype));
+    emit(names::wo(l), matrix(key(names::wo(l)), dim, q, opt.dtype, pool));
     emit(names::w1(l), matrix(key(names::w1(l)), hid, dim, opt.dtype, pool));
     emit(names::w3(l), matrix(key(names::w3(l)), hid, dim, opt.dtype, pool));
     emit(names::w2(l), matrix(key(names::w2(l)), dim, hid, opt.dtype, pool));
@@ -217,7 +228,7 @@ uint64_t write_synth_checkpoint(const std::string& dir, const SynthOptions& opt)
   const nlohmann::ordered_json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
   write_file_atomic((fs::path(dir) / "model.safetensors.index.json").string(), index.dump(2) + "\n");
   write_file_atomic((fs::path(dir) / "config.json").string(), hf_config_json(c, opt.dtype));
-  write_file_atomic((fs::path(dir) / tokenizer_name).string(), tokenizer_bytes);
+  for (const auto& f : tokenizer_files) write_file_atomic((fs::path(dir) / f.name).string(), f.bytes);
   return total;
 }
 

@@ -8,10 +8,12 @@ namespace mixq::io {
 namespace {
 
 // One row per tokenizer kind: the name a model file records, the file suffix it is read from
-// (empty: anything else), and how it is rebuilt from its bytes.
+// (empty: anything else), the name a model directory gives its file, and how it is rebuilt from
+// its bytes.
 struct TokenizerKind {
   const char* name;
   const char* suffix;
+  const char* dir_file;
   std::unique_ptr<Tokenizer> (*from_bytes)(std::string bytes, const std::string& where);
   std::unique_ptr<Tokenizer> (*from_file)(const std::string& path);
 };
@@ -26,12 +28,25 @@ std::unique_ptr<Tokenizer> make_from_file(const std::string& path) {
 }
 
 const TokenizerKind kKinds[] = {
-    {"hf-tokenizer", ".json", make_from_bytes<HfTokenizer>, make_from_file<HfTokenizer>},
-    {"sentencepiece", ".model", make_from_bytes<SentencePieceTokenizer>, make_from_file<SentencePieceTokenizer>},
-    {"llama2c", "", make_from_bytes<Llama2cTokenizer>, make_from_file<Llama2cTokenizer>},
+    {"hf-tokenizer", ".json", "tokenizer.json", make_from_bytes<HfTokenizer>, make_from_file<HfTokenizer>},
+    {"sentencepiece", ".model", "tokenizer.model", make_from_bytes<SentencePieceTokenizer>,
+     make_from_file<SentencePieceTokenizer>},
+    {"llama2c", "", "tokenizer.bin", make_from_bytes<Llama2cTokenizer>, make_from_file<Llama2cTokenizer>},
 };
 
 }  // namespace
+
+std::vector<Tokenizer::DirFile> Tokenizer::dir_files() const {
+  for (const auto& k : kKinds)
+    if (std::string_view(kind()) == k.name) return {{k.dir_file, file_bytes()}};
+  fail(kind(), "tokenizer kind has no row in the table");
+}
+
+std::vector<std::string> tokenizer_dir_file_names() {
+  std::vector<std::string> out = {"tokenizer_config.json", "tok512.bin"};  // beside tokenizer.json; llama2.c's name
+  for (const auto& k : kKinds) out.push_back(k.dir_file);
+  return out;
+}
 
 std::string Tokenizer::decode_all(const std::vector<int>& ids) const {
   std::string out;

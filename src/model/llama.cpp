@@ -32,16 +32,20 @@ void softmax(float* x, int size) {
 }
 
 // RoPE on adjacent pairs (i, i+1) of each head, as llama2.c (HF checkpoints are un-permuted at load).
-void rope(float* vec, int size, int head_size, int pos, float theta) {
+void rope(float* vec, int size, int head_size, int pos, const float* inv_freq) {
   for (int i = 0; i < size; i += 2) {
-    const int head_dim = i % head_size;
-    const float freq = 1.0f / std::pow(theta, float(head_dim) / float(head_size));
-    const float val = float(pos) * freq;
+    const float val = float(pos) * inv_freq[(i % head_size) / 2];
     const float fcr = std::cos(val), fci = std::sin(val);
     const float v0 = vec[i], v1 = vec[i + 1];
     vec[i] = v0 * fcr - v1 * fci;
     vec[i + 1] = v0 * fci + v1 * fcr;
   }
+}
+
+// x[t][i] += bias[i] for each of n rows.
+void add_bias(float* x, const std::vector<float>& bias, size_t n) {
+  for (size_t t = 0; t < n; ++t)
+    for (size_t i = 0; i < bias.size(); ++i) x[t * bias.size() + i] += bias[i];
 }
 
 // Head-sized dot product, inlined: heads are short (8..128), where a dispatched SIMD call costs
@@ -70,7 +74,29 @@ KvCache::KvCache(const LlamaConfig& c, int cap, bool one)
 }
 
 LlamaModel::LlamaModel(LlamaConfig config, LlamaWeights weights, int threads)
-    : config_(config), weights_(std::move(weights)), pool_(std::make_unique<ThreadPool>(threads)) {}
+    : config_(config),
+      weights_(std::move(weights)),
+      rope_inv_freq_(io::rope_inv_freq(config_)),
+      pool_(std::make_unique<ThreadPool>(threads)) {}
+
+std::vector<VectorSlot> vector_slots(const LlamaConfig& c) {
+  static const std::pair<std::string (*)(int), std::vector<float> LayerWeights::*> members[] = {
+      {io::names::attn_norm, &LayerWeights::attn_norm}, {io::names::ffn_norm, &LayerWeights::ffn_norm},
+      {io::names::bq, &LayerWeights::bq},               {io::names::bk, &LayerWeights::bk},
+      {io::names::bv, &LayerWeights::bv},               {io::names::q_norm, &LayerWeights::q_norm},
+      {io::names::k_norm, &LayerWeights::k_norm},
+  };
+  std::vector<VectorSlot> out;
+  for (const io::LayerVectorSpec& spec : io::layer_vector_specs(c))
+    for (const auto& [name, member] : members)
+      if (name == spec.name) out.push_back({spec, member});
+  return out;
+}
+
+size_t site_width(const LlamaConfig& c, LinearSite site) {
+  if (site == LinearSite::AttnOut) return size_t(c.q_dim());
+  return size_t(site == LinearSite::MlpMid ? c.hidden_dim : c.dim);
+}
 
 std::span<const LinearSlot> linear_slots() {
   static const LinearSlot slots[] = {
@@ -115,16 +141,19 @@ LlamaModel LlamaModel::assemble(const LlamaConfig& c, const DenseSource& dense, 
       fail(name, "linear layer is [{}, {}], the model needs [{}, {}]", lin->rows(), lin->cols(), rows, cols);
     return lin;
   };
-  const int64_t dim = c.dim, hid = c.hidden_dim, kv = c.kv_dim();
+  const int64_t dim = c.dim, hid = c.hidden_dim, q = c.q_dim(), kv = c.kv_dim();
   LlamaWeights w;
   for (int l = 0; l < c.n_layers; ++l) {
     LayerWeights lw;
-    lw.attn_norm = dense(io::names::attn_norm(l)).to_f32().data;
-    lw.ffn_norm = dense(io::names::ffn_norm(l)).to_f32().data;
-    lw.wq = checked(io::names::wq(l), dim, dim);
+    for (const VectorSlot& v : vector_slots(c)) {
+      lw.*v.member = dense(v.spec.name(l)).to_f32().data;
+      if (int64_t((lw.*v.member).size()) != v.spec.length)
+        fail(v.spec.name(l), "vector has {} values, the model needs {}", (lw.*v.member).size(), v.spec.length);
+    }
+    lw.wq = checked(io::names::wq(l), q, dim);
     lw.wk = checked(io::names::wk(l), kv, dim);
     lw.wv = checked(io::names::wv(l), kv, dim);
-    lw.wo = checked(io::names::wo(l), dim, dim);
+    lw.wo = checked(io::names::wo(l), dim, q);
     lw.w1 = checked(io::names::w1(l), hid, dim);
     lw.w2 = checked(io::names::w2(l), dim, hid);
     lw.w3 = checked(io::names::w3(l), hid, dim);
@@ -157,20 +186,21 @@ void LlamaModel::ensure_scratch(size_t n) {
   const auto& c = config_;
   x_.resize(n * size_t(c.dim));
   xb_.resize(n * size_t(c.dim));
-  q_.resize(n * size_t(c.dim));
+  q_.resize(n * size_t(c.q_dim()));
   k_.resize(n * size_t(c.kv_dim()));
   v_.resize(n * size_t(c.kv_dim()));
-  att_out_.resize(n * size_t(c.dim));
+  att_out_.resize(n * size_t(c.q_dim()));
   h1_.resize(n * size_t(c.hidden_dim));
   h3_.resize(n * size_t(c.hidden_dim));
   scratch_tokens_ = n;
 }
 
 // Causal attention of the n new tokens (positions pos..pos+n-1) over the cache, one
-// (token, head) pair per work item.
+// (token, head) pair per work item; with a sliding window, position p sees (p - window, p].
 void LlamaModel::attention(int layer, size_t n, int pos, KvCache& cache) {
   const auto& c = config_;
   const int hs = c.head_size(), kv_dim = c.kv_dim(), kv_mul = c.n_heads / c.n_kv_heads;
+  const size_t q_dim = size_t(c.q_dim());
   const float* kc = cache.k.data() + cache.offset(layer);
   const float* vc = cache.v.data() + cache.offset(layer);
   const float inv_sqrt = 1.f / std::sqrt(float(hs));
@@ -181,14 +211,15 @@ void LlamaModel::attention(int layer, size_t n, int pos, KvCache& cache) {
       const size_t t = item / size_t(c.n_heads);
       const int h = int(item % size_t(c.n_heads));
       const int p = pos + int(t);
-      const float* q = q_.data() + t * size_t(c.dim) + size_t(h * hs);
+      const int first = c.sliding_window > 0 ? std::max(0, p - c.sliding_window + 1) : 0;
+      const float* q = q_.data() + t * q_dim + size_t(h * hs);
       const size_t koff = size_t((h / kv_mul) * hs);
-      for (int s = 0; s <= p; ++s)
+      for (int s = first; s <= p; ++s)
         att[size_t(s)] = head_dot(q, kc + size_t(s) * size_t(kv_dim) + koff, hs) * inv_sqrt;
-      softmax(att.data(), p + 1);
-      float* out = att_out_.data() + t * size_t(c.dim) + size_t(h * hs);
+      softmax(att.data() + first, p + 1 - first);
+      float* out = att_out_.data() + t * q_dim + size_t(h * hs);
       std::fill(out, out + hs, 0.f);
-      for (int s = 0; s <= p; ++s) {
+      for (int s = first; s <= p; ++s) {
         const float a = att[size_t(s)];
         const float* vs = vc + size_t(s) * size_t(kv_dim) + koff;
         for (int i = 0; i < hs; ++i) out[i] += a * vs[i];
@@ -238,17 +269,28 @@ void LlamaModel::forward_layer(int l, float* x, size_t n, int pos, KvCache& cach
   captured(LinearSite::AttnIn, xb_.data(), dim);
   forward_shared_input(std::array<const Linear*, 3>{L.wq.get(), L.wk.get(), L.wv.get()}, xb_.data(), n,
                        std::array<float*, 3>{q_.data(), k_.data(), v_.data()}, pool);
+  const size_t q_dim = size_t(c.q_dim());
+  const int hs = c.head_size();
+  if (c.qkv_bias) {
+    add_bias(q_.data(), L.bq, n);
+    add_bias(k_.data(), L.bk, n);
+    add_bias(v_.data(), L.bv, n);
+  }
+  if (c.qk_norm) {
+    for (size_t i = 0; i < n * q_dim; i += size_t(hs)) rmsnorm(&q_[i], &q_[i], L.q_norm.data(), hs, c.rms_norm_eps);
+    for (size_t i = 0; i < n * kv_dim; i += size_t(hs)) rmsnorm(&k_[i], &k_[i], L.k_norm.data(), hs, c.rms_norm_eps);
+  }
   float* kc = cache.k.data() + cache.offset(l);
   float* vc = cache.v.data() + cache.offset(l);
   for (size_t t = 0; t < n; ++t) {
     const int p = pos + int(t);
-    rope(&q_[t * dim], c.dim, c.head_size(), p, c.rope_theta);
-    rope(&k_[t * kv_dim], c.kv_dim(), c.head_size(), p, c.rope_theta);
+    rope(&q_[t * q_dim], c.q_dim(), hs, p, rope_inv_freq_.data());
+    rope(&k_[t * kv_dim], c.kv_dim(), hs, p, rope_inv_freq_.data());
     std::memcpy(kc + size_t(p) * kv_dim, &k_[t * kv_dim], kv_dim * sizeof(float));
     std::memcpy(vc + size_t(p) * kv_dim, &v_[t * kv_dim], kv_dim * sizeof(float));
   }
   attention(l, n, pos, cache);
-  captured(LinearSite::AttnOut, att_out_.data(), dim);
+  captured(LinearSite::AttnOut, att_out_.data(), q_dim);
   L.wo->forward(att_out_.data(), n, xb_.data(), pool);
   for (size_t i = 0; i < n * dim; ++i) x[i] += xb_[i];
 

@@ -236,8 +236,7 @@ void QuantizedFileWriter::add_linear(const std::string& name, const model::Linea
 
 void QuantizedFileWriter::add_layer(int l, const model::LayerWeights& layer) {
   if (l != next_layer_) fail(path_, "decoder layer {} written out of order (expected layer {})", l, next_layer_);
-  add_f32(io::names::attn_norm(l), layer.attn_norm, {config_.dim});
-  add_f32(io::names::ffn_norm(l), layer.ffn_norm, {config_.dim});
+  for (const model::VectorSlot& v : model::vector_slots(config_)) add_f32(v.spec.name(l), layer.*v.member, {v.spec.length});
   for (const auto& slot : model::linear_slots()) {
     const model::Linear& lin = *(layer.*slot.member);
     add_linear(slot.name(l), lin);
@@ -305,8 +304,7 @@ io::Checkpoint dequantized_checkpoint(QuantizedModel&& q, const std::string& sou
   if (!c.tied_classifier) ck.tensors[io::names::classifier()] = weight_of(*w.classifier);
   for (int l = 0; l < c.n_layers; ++l) {
     const auto& layer = w.layers[size_t(l)];
-    ck.tensors[io::names::attn_norm(l)] = vector_tensor(layer.attn_norm);
-    ck.tensors[io::names::ffn_norm(l)] = vector_tensor(layer.ffn_norm);
+    for (const model::VectorSlot& v : model::vector_slots(c)) ck.tensors[v.spec.name(l)] = vector_tensor(layer.*v.member);
     for (const auto& slot : model::linear_slots()) ck.tensors[slot.name(l)] = weight_of(*(layer.*slot.member));
   }
   ck.tokenizer = std::move(q.tokenizer);
@@ -411,9 +409,7 @@ QuantizedModel load_quantized_model(const std::string& path, int threads) {
   const auto& tok_entry = file.at(kTokenizerTensor);
   q.tokenizer = io::tokenizer_from_bytes(meta_string(meta, "mixq.tokenizer", path),
                                          std::string(tok_entry.bytes.begin(), tok_entry.bytes.end()), path + " (tokenizer)");
-  if (q.tokenizer->vocab_size() != config.vocab_size)
-    fail(path, "embedded tokenizer has {} tokens but the model's vocabulary is {}", q.tokenizer->vocab_size(),
-         config.vocab_size);
+  io::check_tokenizer_fits(*q.tokenizer, config.vocab_size, path + " (embedded tokenizer)");
   q.record.method = parse_json(meta, "mixq.method", path);
   q.record.calibration = parse_json(meta, "mixq.calibration", path);
   q.bits_per_weight = std::atof(meta_string(meta, "mixq.bits_per_weight", path).c_str());

@@ -2,6 +2,9 @@
 // llama2.c's run.c), and the evaluation's own error handling.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include "cli_run.hpp"
 #include "mixq/core/error.hpp"
 #include "mixq/eval/perplexity.hpp"
 #include "mixq/io/mapped_file.hpp"
@@ -85,6 +88,53 @@ TEST(Perplexity, ThreadCountDoesNotChangeTheResult) {
     ppl[threads - 1] = perplexity(*l.model, tokenize_eval_text(*l.tok, text, false), o).ppl;
   }
   EXPECT_EQ(ppl[0], ppl[1]);
+}
+
+// `eval --per-token`: every window's ids and per-position NLL, position by position the same as a
+// forward pass over those ids, and over the scored positions the mean eval reports.
+TEST(Perplexity, PerTokenFileHoldsEveryWindowPositionByPosition) {
+  MIXQ_REQUIRE_FILE(test::shared_path(kValid));
+  const std::string model = test::model_file(test::kRealModels[0]);
+  test::TempDir dir;
+  const auto r = test::run_mixq("eval -m " + model + " --text " + test::shared_path(kValid) +
+                                " --protocol llamacpp --ctx 64 --max-windows 3 --json --per-token " + dir / "pt.json" +
+                                " --top-k 4");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto summary = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  const auto pt = nlohmann::json::parse(io::read_whole_file(dir / "pt.json"));
+  ASSERT_EQ(pt["windows"].size(), 3u);
+  auto l = test::load_model(model);
+  const int V = l.model->config().vocab_size;
+  double scored = 0;
+  size_t count = 0;
+  for (const auto& w : pt["windows"]) {
+    const auto ids = w["ids"].get<std::vector<int>>();
+    const auto nll = w["nll"].get<std::vector<double>>();
+    ASSERT_EQ(ids.size(), 64u);
+    ASSERT_EQ(nll.size(), 63u);
+    EXPECT_EQ(ids[0], l.tok->bos_id());  // llama.cpp's protocol starts each window with BOS
+    EXPECT_EQ(w["first_scored"], 32);
+    model::KvCache cache(l.model->config(), 64);
+    std::vector<float> logits(ids.size() * size_t(V));
+    l.model->forward(ids, 0, cache, logits.data());
+    for (size_t j = 0; j + 1 < ids.size(); ++j) {
+      EXPECT_NEAR(nll[j], token_nll(&logits[j * size_t(V)], V, ids[j + 1]), 1e-9) << j;
+      const auto& top = w["top"][j];
+      ASSERT_EQ(top.size(), 4u);
+      const float* lj = &logits[j * size_t(V)];
+      EXPECT_EQ(top[0][0].get<int>(), std::max_element(lj, lj + V) - lj);
+      EXPECT_GE(top[0][1].get<float>(), top[3][1].get<float>());
+      if (j >= 32) scored += nll[j], ++count;
+    }
+  }
+  EXPECT_NEAR(scored / double(count), summary["results"][0]["mean_nll"].get<double>(), 1e-12);
+  // One file for one protocol; the file is an output, so it may not name an input.
+  test::expect_clean_error(test::run_mixq("eval -m " + model + " --text " + test::shared_path(kValid) +
+                                          " --per-token " + dir / "x.json"),
+                           "one --protocol");
+  test::expect_clean_error(test::run_mixq("eval -m " + model + " --text " + test::shared_path(kValid) +
+                                          " --protocol gptq --per-token " + model),
+                           "input of this run");
 }
 
 TEST(Perplexity, BadInputsAreReported) {

@@ -180,7 +180,7 @@ TEST(StreamingQuantize, DiskFullIsAClearErrorAndLeavesNoFile) {
 
 // --calib-bf16 keeps the activations between layers in bf16 (half the largest buffer of a
 // calibrated run): on tinystories5M, gptq and slim 2-bit files differ from the fp32 run's, record it, are
-// the same for 1 and 2 threads, and their perplexity stays within 1 % of the fp32 run's. A method
+// the same for 1 and 2 threads, and their perplexity is at most 1 % above the fp32 run's. A method
 // without calibration refuses the flag.
 TEST(StreamingQuantize, Bf16CalibrationActivationsAreRecordedAndCostLittle) {
 #if defined(__SANITIZE_ADDRESS__)
@@ -211,7 +211,10 @@ TEST(StreamingQuantize, Bf16CalibrationActivationsAreRecordedAndCostLittle) {
     EXPECT_NE(bytes["bf16-2"].find("\\\"activations\\\":\\\"bf16\\\""), std::string::npos) << method;
     EXPECT_EQ(bytes["f32"].find("activations"), std::string::npos) << method;
     const double f32 = ppl_of(dir / "f32.safetensors"), bf16 = ppl_of(dir / "bf16-2.safetensors");
-    EXPECT_NEAR(bf16, f32, 0.01 * f32) << method;
+    // The cost is at most 1 %; bf16 rounding can also land on a better file (gptq 2-bit on
+    // a Zen 3 CPU: 7.05 against 7.16), which is no cost, but not by more than noise allows.
+    EXPECT_LE(bf16, 1.01 * f32) << method;
+    EXPECT_NEAR(bf16, f32, 0.03 * f32) << method;
   }
   expect_clean_error(run_mixq(fmt::format("quantize -q -m {} --method rtn --calib-bf16 -o {}", model, dir / "r.safetensors")),
                      "--calib-bf16");

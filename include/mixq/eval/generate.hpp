@@ -1,6 +1,7 @@
 #pragma once
 // Text generation: the prompt is processed in one batch, then one token per step with the KV
-// cache, stopping at BOS (llama2.c's sequence delimiter), EOS or the context limit.
+// cache, stopping at BOS (llama2.c's sequence delimiter), any EOS (the tokenizer's and config.json's)
+// or the context limit.
 #include <functional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@ namespace mixq::eval {
 
 struct GenerateOptions {
   int steps = 256;  // new tokens at most
+  bool echo_prompt = true;  // print the prompt's text before the generated text
   model::SamplerOptions sampler;
 };
 
@@ -27,6 +29,9 @@ struct GenerateResult {
 };
 
 GenerateResult generate(model::LlamaModel& model, const io::Tokenizer& tok, std::string_view prompt,
+                        const GenerateOptions& opt, const std::function<void(const std::string&)>& on_text = {});
+// The same from prompt ids as they are (a rendered chat template brings its own special tokens).
+GenerateResult generate(model::LlamaModel& model, const io::Tokenizer& tok, std::vector<int> prompt,
                         const GenerateOptions& opt, const std::function<void(const std::string&)>& on_text = {});
 
 }  // namespace mixq::eval

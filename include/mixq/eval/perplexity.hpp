@@ -18,6 +18,16 @@ enum class PplProtocol { Gptq, LlamaCpp, Llama2c };
 const char* protocol_name(PplProtocol p);
 PplProtocol parse_protocol(const std::string& s);
 
+// One evaluated window, position by position (`eval --per-token`): nll[j] = −ln p(ids[j+1] | ids[0..j])
+// for every prediction of the window (the protocol scores those from first_scored on), and with
+// top_k > 0 the k largest logits at each position as (id, logit), largest first.
+struct WindowScores {
+  std::vector<int> ids;
+  std::vector<double> nll;
+  size_t first_scored = 0;
+  std::vector<std::vector<std::pair<int, float>>> top;
+};
+
 struct PerplexityOptions {
   PplProtocol protocol = PplProtocol::Gptq;
   int ctx = 0;               // 0: the model's seq_len
@@ -27,6 +37,12 @@ struct PerplexityOptions {
   // When set, the same windows also run through this (fp) model and the result reports the
   // KL divergence KL(P_reference ‖ P_model) and top-1 agreement on every scored position.
   model::LlamaModel* reference = nullptr;
+  // The id the llamacpp protocol writes at each window's start, as llama-perplexity does; -1: the
+  // tokenizer has none (Qwen), and the window is left as the text has it.
+  int bos_id = 1;
+  // When set, every window's ids and per-position NLL are appended here (top_k logits with them).
+  std::vector<WindowScores>* per_token = nullptr;
+  int top_k = 0;
 };
 
 struct PerplexityResult {
@@ -42,6 +58,9 @@ struct PerplexityResult {
 std::vector<int> tokenize_eval_text(const io::Tokenizer& tok, std::string_view text, bool split_blocks);
 
 PerplexityResult perplexity(model::LlamaModel& model, std::span<const int> stream, const PerplexityOptions& opt);
+
+// {"windows": [{"ids": [...], "nll": [...], "first_scored": k, "top": [[[id, logit], ...], ...]}, ...]}
+std::string per_token_json(const std::vector<WindowScores>& windows);
 
 // -log softmax(logits)[target], computed stably in double.
 double token_nll(const float* logits, int vocab, int target);

@@ -39,6 +39,10 @@ struct StoredCheckpoint {
 // a config naming fewer layers than the weights hold would silently drop the rest.
 void validate_llama_shapes(const StoredCheckpoint& ckpt, bool exact);
 
+// Error(where, ...) when `tokenizer` has more tokens than the model has embedding rows. Fewer is
+// allowed, as transformers allows it: Qwen pads its embedding past the tokenizer's vocabulary.
+void check_tokenizer_fits(const Tokenizer& tokenizer, int vocab_size, const std::string& where);
+
 // Every tensor as fp32 (memory checked first), each value checked finite.
 Checkpoint to_checkpoint(StoredCheckpoint&& stored);
 

@@ -5,12 +5,10 @@
 #include <string>
 
 #include "mixq/io/checkpoint.hpp"
+#include "mixq/io/hf_config.hpp"
 #include "mixq/io/safetensors.hpp"
 
 namespace mixq::io {
-
-LlamaConfig parse_hf_config(const std::string& json_text, const std::string& where);
-std::string hf_config_json(const LlamaConfig& c, DType dtype);
 
 // Opens an HF directory (tokenizer not included): shards mapped, q/k read through their row
 // permutation; load_hf_dir converts every tensor to fp32.
@@ -29,6 +27,9 @@ std::vector<std::string> hf_dir_file_names();
 // [n_heads * head_size, cols] projection.
 Tensor permute_rows_to_hf(const Tensor& w, int n_heads);
 Tensor permute_rows_from_hf(const Tensor& w, int n_heads);
+// Every tensor of layer `l` whose rows follow the RoPE order, with the number of heads it holds:
+// q/k projections, their biases (qkv_bias), and the per-head q/k norm weights (qk_norm: one head).
+std::vector<std::pair<std::string, int>> rope_permuted_tensors(const LlamaConfig& c, int l);
 // For llama2.c row r of such a projection, the HF row that holds it.
 std::vector<int64_t> hf_rows_of_llama2c_rows(int64_t rows, int n_heads);
 

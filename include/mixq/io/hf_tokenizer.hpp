@@ -18,6 +18,8 @@ class HfTokenizer final : public Tokenizer {
   explicit HfTokenizer(const std::string& path);
   // From file_bytes(): tokenizer.json's bytes, a NUL, tokenizer_config.json's bytes (maybe none).
   HfTokenizer(std::string bundle, const std::string& where);
+  // tokenizer.json and (when the bundle has one) tokenizer_config.json.
+  std::vector<DirFile> dir_files() const override;
   ~HfTokenizer() override;
 
   std::vector<int> encode(std::string_view text, bool bos) const override;

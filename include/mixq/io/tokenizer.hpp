@@ -23,6 +23,11 @@ class Tokenizer {
   // -1 where the tokenizer has none (Qwen has no BOS).
   int bos_id() const { return bos_id_; }
   int eos_id() const { return eos_id_; }
+  // The chat template tokenizer_config.json carries ("" when none; io/chat_template.hpp renders
+  // it) and the texts of the BOS / EOS tokens it names, which templates print.
+  const std::string& chat_template() const { return chat_template_; }
+  const std::string& bos_text() const { return bos_text_; }
+  const std::string& eos_text() const { return eos_text_; }
 
   // Concatenated decode of a whole id sequence (a leading BOS is left out).
   virtual std::string decode_all(const std::vector<int>& ids) const;
@@ -30,10 +35,17 @@ class Tokenizer {
   // needs nothing beside it (tokenizer_from_bytes rebuilds the tokenizer).
   virtual const char* kind() const = 0;
   const std::string& file_bytes() const { return file_bytes_; }
+  // The files a model directory holds for this tokenizer, as (file name, bytes): what
+  // load_checkpoint finds beside the model and loads back to the same tokenizer.
+  struct DirFile {
+    std::string name, bytes;
+  };
+  virtual std::vector<DirFile> dir_files() const;
 
  protected:
   std::string file_bytes_;
   int bos_id_ = 1, eos_id_ = 2;  // Llama-2's SentencePiece ids, which llama2.c's files share
+  std::string chat_template_, bos_text_, eos_text_;
 };
 
 class Llama2cTokenizer final : public Tokenizer {
@@ -84,6 +96,8 @@ class SentencePieceTokenizer final : public Tokenizer {
 // Opens `path` as Hugging Face tokenizer.json (.json), SentencePiece (.model) or llama2.c
 // (anything else).
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
+// Every file name a tokenizer may have in a model directory (dir_files of every kind).
+std::vector<std::string> tokenizer_dir_file_names();
 // Rebuilds a tokenizer of `kind` (Tokenizer::kind()) from its file_bytes().
 std::unique_ptr<Tokenizer> tokenizer_from_bytes(const std::string& kind, std::string bytes, const std::string& where);
 

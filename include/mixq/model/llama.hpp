@@ -1,6 +1,8 @@
 #pragma once
 // Llama-family forward pass (RMSNorm, RoPE on adjacent pairs, GQA attention, SwiGLU MLP), as
-// llama2.c's run.c computes it, over a batch of consecutive tokens with a KV cache.
+// llama2.c's run.c computes it, over a batch of consecutive tokens with a KV cache; with the
+// parts other families add where their config says so (io::LlamaConfig): q/k/v biases, per-head
+// q/k norms, scaled RoPE frequencies, an explicit head width, a sliding attention window.
 #include <functional>
 #include <memory>
 #include <span>
@@ -16,6 +18,8 @@ using io::LlamaConfig;
 
 struct LayerWeights {
   std::vector<float> attn_norm, ffn_norm;
+  std::vector<float> bq, bk, bv;       // q/k/v biases (qkv_bias), else empty
+  std::vector<float> q_norm, k_norm;   // per-head q/k RMSNorm weights (qk_norm), else empty
   std::unique_ptr<Linear> wq, wk, wv, wo;  // attention projections
   std::unique_ptr<Linear> w1, w2, w3;      // MLP: gate, down, up
 };
@@ -39,8 +43,18 @@ struct KvCache {
   size_t offset(int layer) const { return single_layer ? 0 : size_t(layer) * layer_stride; }
 };
 
+// The per-layer vectors a layer of `c` has (io::layer_vector_specs: norms, biases), each with
+// the member that holds it.
+struct VectorSlot {
+  io::LayerVectorSpec spec;
+  std::vector<float> LayerWeights::*member;
+};
+std::vector<VectorSlot> vector_slots(const LlamaConfig& c);
+
 // Where a decoder layer's linears read their input: q/k/v share AttnIn, gate/up share MlpIn.
 enum class LinearSite { AttnIn, AttnOut, MlpIn, MlpMid };
+// The width of a site's inputs: dim, except the attention output (q_dim) and the MLP's middle.
+size_t site_width(const LlamaConfig& c, LinearSite site);
 
 // The seven projections of a decoder layer: which member holds each, its tensor name, where it
 // reads its input, and its true-sequential stage (0 q,k,v; 1 o; 2 gate,up; 3 down).
@@ -100,6 +114,7 @@ class LlamaModel {
 
   LlamaConfig config_;
   LlamaWeights weights_;
+  std::vector<float> rope_inv_freq_;  // per rotation pair of a head, rope_scaling applied
   std::unique_ptr<ThreadPool> pool_;
   // Scratch, grown to the largest batch seen (never shrunk, so steady state allocates nothing).
   size_t scratch_tokens_ = 0;

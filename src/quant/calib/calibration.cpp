@@ -116,7 +116,7 @@ void feed_input_scorers(model::LlamaModel& m, int l, const WindowActivations& ac
   chunk = std::max<size_t>(1, chunk);
   const size_t len = acts.tokens_per_window();
   size_t widest = 0;  // one window's inputs at every scored site
-  for (const auto& [site, list] : scorers) widest += len * size_t(site == model::LinearSite::MlpMid ? m.config().hidden_dim : m.config().dim);
+  for (const auto& [site, list] : scorers) widest += len * model::site_width(m.config(), site);
   require_memory(std::min(chunk, acts.windows()) * widest * sizeof(float),
                  fmt::format("the layer inputs of {} calibration windows at a time", chunk), "--calib-len");
   model::KvCache cache = acts.layer_cache(m);
