@@ -117,8 +117,11 @@ void BpeModel::encode_word(std::string_view word, std::vector<int>& out, Cache& 
     std::vector<int> local;
     const std::vector<int>* ids = &local;
     if (chunk.size() <= 64) {
-      auto [it, fresh] = cache.try_emplace(std::string(chunk));
-      if (fresh) merge_chunk(chunk, it->second);
+      auto it = cache.find(chunk);  // a repeated chunk builds no key string
+      if (it == cache.end()) {
+        it = cache.try_emplace(std::string(chunk)).first;
+        merge_chunk(chunk, it->second);
+      }
       ids = &it->second;
     } else {
       merge_chunk(chunk, local);

@@ -16,8 +16,13 @@ namespace mixq::io {
 class BpeModel {
  public:
   BpeModel(const nlohmann::json& model, const std::string& where);
+  // Transparent: string_view lookups without building a std::string.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   // Merged chunks of words, per encode call (a tokenizer may be shared by threads).
-  using Cache = std::unordered_map<std::string, std::vector<int>>;
+  using Cache = std::unordered_map<std::string, std::vector<int>, Hash, std::equal_to<>>;
   // Appends the ids of `word` (in the vocabulary's alphabet: byte-level characters or UTF-8).
   void encode_word(std::string_view word, std::vector<int>& out, Cache& cache) const;
   // The token id of `piece`, -1 when it is not in the vocabulary.
@@ -39,11 +44,6 @@ class BpeModel {
   void merge_chunk(std::string_view word, std::vector<int>& out) const;
   void index_joins();
 
-  // Transparent: string_view lookups without building a std::string.
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   std::unordered_map<std::string, int, Hash, std::equal_to<>> ids_;
   std::vector<std::string> pieces_;
   std::unordered_map<uint64_t, Merge> merges_;
