@@ -77,6 +77,8 @@ std::vector<CompareRow> compare_configs(const CompareOptions& opt, const std::fu
   base.config = "fp32";
   base.format = "f32";
   base.file_mb = source_megabytes(opt.model);
+  const double parameters = double(io::parameter_count(ck.config));
+  base.file_bits_per_weight = 8e6 * base.file_mb / parameters;
   base.ppl_gptq = ppl(fp, PplProtocol::Gptq, nullptr).ppl;
   base.ppl_llamacpp = ppl(fp, PplProtocol::LlamaCpp, nullptr).ppl;
   rows.push_back(base);
@@ -100,6 +102,7 @@ std::vector<CompareRow> compare_configs(const CompareOptions& opt, const std::fu
     quant::QuantizedModel loaded = quant::load_quantized_model(file, opt.threads);
     row.bits_per_weight = loaded.bits_per_weight;
     row.file_mb = double(fs::file_size(file)) / 1e6;
+    row.file_bits_per_weight = 8.0 * double(fs::file_size(file)) / parameters;
     const auto g = ppl(*loaded.model, PplProtocol::Gptq, &fp);
     row.ppl_gptq = g.ppl;
     row.kl = g.mean_kl;
@@ -113,12 +116,12 @@ std::vector<CompareRow> compare_configs(const CompareOptions& opt, const std::fu
 }
 
 std::string compare_table(const std::vector<CompareRow>& rows) {
-  std::string s = fmt::format("{:<34} {:<28} {:>7} {:>8} {:>10} {:>10} {:>9} {:>8} {:>7} {:>9}\n", "config", "format", "bpw",
-                              "file MB", "ppl gptq", "ppl l.cpp", "Δppl", "KL", "top-1", "quant s");
+  std::string s = fmt::format("{:<34} {:<28} {:>7} {:>8} {:>8} {:>10} {:>10} {:>9} {:>8} {:>7} {:>9}\n", "config", "format",
+                              "bpw", "file bpw", "file MB", "ppl gptq", "ppl l.cpp", "Δppl", "KL", "top-1", "quant s");
   for (const auto& r : rows)
-    s += fmt::format("{:<34} {:<28} {:>7.3f} {:>8.3f} {:>10.4f} {:>10.4f} {:>+9.4f} {:>8.5f} {:>6.2f}% {:>9.1f}\n", r.config,
-                     r.format, r.bits_per_weight, r.file_mb, r.ppl_gptq, r.ppl_llamacpp, r.delta_ppl, r.kl,
-                     100 * r.top1, r.quantize_seconds);
+    s += fmt::format("{:<34} {:<28} {:>7.3f} {:>8.3f} {:>8.3f} {:>10.4f} {:>10.4f} {:>+9.4f} {:>8.5f} {:>6.2f}% {:>9.1f}\n",
+                     r.config, r.format, r.bits_per_weight, r.file_bits_per_weight, r.file_mb, r.ppl_gptq, r.ppl_llamacpp,
+                     r.delta_ppl, r.kl, 100 * r.top1, r.quantize_seconds);
   return s;
 }
 
@@ -128,16 +131,17 @@ nlohmann::json compare_json(const std::vector<CompareRow>& rows) {
     out.push_back({{"config", r.config},       {"format", r.format},         {"bits_per_weight", r.bits_per_weight},
                    {"file_mb", r.file_mb},     {"ppl_gptq", r.ppl_gptq},     {"ppl_llamacpp", r.ppl_llamacpp},
                    {"delta_ppl", r.delta_ppl}, {"kl", r.kl},                 {"top1", r.top1},
-                   {"quantize_seconds", r.quantize_seconds}});
+                   {"quantize_seconds", r.quantize_seconds}, {"file_bits_per_weight", r.file_bits_per_weight}});
   return out;
 }
 
 std::string compare_csv(const std::vector<CompareRow>& rows) {
-  std::string s = "config,format,bits_per_weight,file_mb,ppl_gptq,ppl_llamacpp,delta_ppl,kl,top1,quantize_seconds\n";
+  // file_bits_per_weight last: the columns before it keep their places for existing readers.
+  std::string s = "config,format,bits_per_weight,file_mb,ppl_gptq,ppl_llamacpp,delta_ppl,kl,top1,quantize_seconds,file_bits_per_weight\n";
   for (const auto& r : rows)
-    s += fmt::format("{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6g},{:.6f},{:.3f}\n", r.config, r.format,
+    s += fmt::format("{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6g},{:.6f},{:.3f},{:.6f}\n", r.config, r.format,
                      r.bits_per_weight, r.file_mb, r.ppl_gptq, r.ppl_llamacpp, r.delta_ppl, r.kl, r.top1,
-                     r.quantize_seconds);
+                     r.quantize_seconds, r.file_bits_per_weight);
   return s;
 }
 

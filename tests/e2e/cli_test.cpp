@@ -187,6 +187,19 @@ TEST(Cli, CompareWritesOneTableAsTextJsonAndCsv) {
     EXPECT_NE(r.output.find(row), std::string::npos) << row << "\n" << r.output;
   const auto json = io::read_whole_file(dir / "t.json");
   EXPECT_NE(json.find("\"config\": \"gptq:2:32+act-order\""), std::string::npos) << json;
+  // Bits over every byte of the file, beside the decoder linears' bits: the same parameter count
+  // for every row, fp32's a little above 32 (llama2.c's file also holds RoPE tables), a quantized
+  // file's above its linears' (its embedding stays F32).
+  const auto rows = nlohmann::json::parse(json);
+  ASSERT_EQ(rows.size(), 3u);
+  const double per_mb = rows[0]["file_bits_per_weight"].get<double>() / rows[0]["file_mb"].get<double>();
+  EXPECT_GE(rows[0]["file_bits_per_weight"].get<double>(), 32.0);
+  EXPECT_LT(rows[0]["file_bits_per_weight"].get<double>(), 34.0);
+  for (const auto& row : rows) {
+    EXPECT_NEAR(row["file_bits_per_weight"].get<double>() / row["file_mb"].get<double>(), per_mb, 1e-9 * per_mb);
+    EXPECT_GT(row["file_bits_per_weight"].get<double>(), row["bits_per_weight"].get<double>() - 1e-9) << row.dump();
+  }
+  EXPECT_NE(r.output.find("file bpw"), std::string::npos);
   const auto csv = io::read_whole_file(dir / "t.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4) << csv;
   const auto svg = io::read_whole_file(dir / "t.svg");

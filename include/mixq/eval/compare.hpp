@@ -29,6 +29,7 @@ struct CompareRow {
   std::string format;  // e.g. "uniform b3 g128 asym"
   double bits_per_weight = 32;  // measured over the decoder linears
   double file_mb = 0;
+  double file_bits_per_weight = 0;  // every byte of the file over the model's parameters (embedding, norms, head too)
   double ppl_gptq = 0, ppl_llamacpp = 0, delta_ppl = 0;  // Δ of the gptq-protocol ppl vs fp32
   double kl = 0, top1 = 1;                               // vs fp32, gptq-protocol positions
   double quantize_seconds = 0;
