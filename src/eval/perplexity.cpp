@@ -72,8 +72,8 @@ double logits_kl(const float* p, const float* q, int vocab) {
 
 namespace {
 
-void record_position(WindowScores& s, const float* logits, int vocab, int target, int top_k) {
-  s.nll.push_back(token_nll(logits, vocab, target));
+void record_position(WindowScores& s, const float* logits, int vocab, double nll, int top_k) {
+  s.nll.push_back(nll);
   if (top_k <= 0) return;
   std::vector<int> ids(static_cast<size_t>(vocab));
   for (int i = 0; i < vocab; ++i) ids[size_t(i)] = i;
@@ -149,9 +149,12 @@ PerplexityResult perplexity(model::LlamaModel& model, std::span<const int> strea
       if (opt.reference) opt.reference->forward(chunk, int(b), *ref_cache, ref_logits.data(), true);
       for (size_t i = 0; i < n; ++i) {
         const float* li = &logits[i * size_t(vocab)];
-        if (scores) record_position(*scores, li, vocab, tokens[b + i + 1], opt.top_k);
-        if (b + i < first_scored) continue;
-        total += token_nll(li, vocab, tokens[b + i + 1]);
+        const bool scored = b + i >= first_scored;
+        if (!scored && !scores) continue;
+        const double nll = token_nll(li, vocab, tokens[b + i + 1]);  // once, for the mean and the file
+        if (scores) record_position(*scores, li, vocab, nll, opt.top_k);
+        if (!scored) continue;
+        total += nll;
         ++r.scored_tokens;
         if (!opt.reference) continue;
         const float* ri = &ref_logits[i * size_t(vocab)];

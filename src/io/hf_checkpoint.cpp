@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <algorithm>
 #include <set>
 
@@ -128,11 +129,11 @@ void check_hf_output(const Checkpoint& ck, const fs::path& root) {
   if (ck.tokenizer)
     for (const auto& f : ck.tokenizer->dir_files()) written.insert(f.name);
   for (const auto& name : written) check_output_file((root / name).string());
+  const auto tokenizer_names = tokenizer_dir_file_names();
   for (const auto& e : fs::directory_iterator(root, ec)) {
     const std::string name = e.path().filename().string();
     if (written.count(name)) continue;
     const bool shard = name == "model.safetensors.index.json" || (name.ends_with(".safetensors") && name.starts_with("model-"));
-    const auto tokenizer_names = tokenizer_dir_file_names();
     const bool tokenizer = std::find(tokenizer_names.begin(), tokenizer_names.end(), name) != tokenizer_names.end();
     if (shard || tokenizer)
       fail(root.string(), "already holds {}, which a loader would read {} the files written now; write to an empty directory",
@@ -143,12 +144,13 @@ void check_hf_output(const Checkpoint& ck, const fs::path& root) {
 void write_hf_files(const Checkpoint& ck, const std::string& dir, DType dtype) {
   const LlamaConfig& c = ck.config;
   std::vector<TensorToWrite> out;
+  std::map<std::string, int> heads_of;  // the tensors stored in HF's rotate-half row order
+  for (int l = 0; l < c.n_layers; ++l)
+    for (const auto& [name, heads] : rope_permuted_tensors(c, l)) heads_of[name] = heads;
   for (const auto& [name, t] : ck.tensors) {
     const Tensor* src = &t;
     Tensor permuted;
-    for (int l = 0; l < c.n_layers; ++l)
-      for (const auto& [permuted_name, heads] : rope_permuted_tensors(c, l))
-        if (name == permuted_name) src = &(permuted = permute_rows_to_hf(t, heads));
+    if (auto it = heads_of.find(name); it != heads_of.end()) src = &(permuted = permute_rows_to_hf(t, it->second));
     out.push_back({name, dtype, t.shape, encode_f32_as(src->data, dtype)});
   }
   write_safetensors((fs::path(dir) / "model.safetensors").string(), out, {{"format", "pt"}});
