@@ -179,12 +179,13 @@ void add_quantize_command(CLI::App& app) {
           progress.note(fmt::format("{:<36} {:>5}x{:<5} {:6.3f} bpw {:6.2f} s  {}", r.name, r.rows, r.cols, r.bits_per_weight,
                                     r.seconds, r.layout));
         progress.note(fmt::format("layer {}: calibration forward {:.2f} s, Hessians {:.2f} s, input scoring {:.2f} s, "
-                                  "solve {:.2f} s, output forward {:.2f} s",
-                                  l, t.capture, t.hessian, t.scoring, t.solve, t.forward));
+                                  "solve {:.2f} s, output forward {:.2f} s{}",
+                                  l, t.capture, t.hessian, t.scoring, t.solve, t.forward,
+                                  t.tune > 0 ? fmt::format(", block training {:.2f} s", t.tune) : ""));
       }
       out.add_layer(l, model.layer(l));
       model.layer(l) = {};  // written: the rest of the run never reads it again
-      progress.advance(1, fmt::format("layer {} done ({:.1f} s)", l, t.capture + t.hessian + t.scoring + t.solve + t.forward));
+      progress.advance(1, fmt::format("layer {} done ({:.1f} s)", l, t.capture + t.hessian + t.scoring + t.solve + t.forward + t.tune));
     };
     quant::QuantizationRecord record;
     try {

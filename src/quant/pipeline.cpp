@@ -7,13 +7,16 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "mixq/core/error.hpp"
 #include "mixq/core/hash.hpp"
+#include "mixq/core/memory.hpp"
 #include "mixq/formats/registry.hpp"
 #include "mixq/io/hf_checkpoint.hpp"
 #include "mixq/io/mapped_file.hpp"
 #include "mixq/model/packed_linear.hpp"
+#include "mixq/quant/tune/block_tuning.hpp"
 
 namespace mixq::quant {
 
@@ -125,6 +128,41 @@ std::vector<std::shared_ptr<InputScorer>> input_scorers(model::LlamaModel& m, in
   return scorers;
 }
 
+// A copy of the windows' activations, its memory checked first (block training keeps the fp
+// model's activations beside the quantized model's).
+WindowActivations copy_activations(const WindowActivations& a, const std::string& what) {
+  require_memory(a.bytes(), what, "--method");
+  return a;
+}
+
+// Block training of a tuned method (SliM-LLM+) for decoder layer l, whose linears the method has
+// just quantized: their clipping is trained against the fp layer's outputs and the baked tensors
+// replace them. `fp` holds the layer's linears before quantization.
+void tune_layer(model::LlamaModel& m, int l, const ClipTuning& tuning, const std::array<Tensor, kBlockLinears>& fp,
+                const WindowActivations& inputs, const WindowActivations& targets, const WindowActivations* aug,
+                std::vector<LayerReport>& reports) {
+  model::LayerWeights& layer = m.layer(l);
+  BlockTuneJob job;
+  job.config = &m.config(), job.vectors = &layer, job.inputs = &inputs, job.targets = &targets, job.aug_targets = aug;
+  job.pool = &m.pool(), job.where = fmt::format("decoder layer {}", l);
+  for (size_t i = 0; i < kBlockLinears; ++i) {
+    const auto* packed = dynamic_cast<const model::PackedLinear*>((layer.*model::linear_slots()[i].member).get());
+    if (!packed) fail(job.where, "block training needs the layer's quantized linears");
+    job.fp[i] = &fp[i], job.quantized[i] = &packed->packed();
+  }
+  BlockTuneReport report;
+  auto tuned = tune_block_clipping(job, tuning, &report);
+  for (size_t i = 0; i < kBlockLinears; ++i) {
+    const model::LinearSlot& slot = model::linear_slots()[i];
+    check_quantized(tuned[i], fp[i], slot.name(l));
+    for (LayerReport& r : reports)
+      if (r.name == slot.name(l))
+        r.layout = formats::format_ops(tuned[i].format).layout(tuned[i]) +
+                   fmt::format("; clipping trained: block loss {:.4g} → {:.4g}", report.first_loss, report.last_loss);
+    layer.*slot.member = std::make_unique<model::PackedLinear>(std::move(tuned[i]));
+  }
+}
+
 }  // namespace
 
 void quantize_model(model::LlamaModel& m, const Calibration& calib, const MethodOptions& opt, const LayerCallback& on_layer,
@@ -138,6 +176,10 @@ void quantize_model(model::LlamaModel& m, const Calibration& calib, const Method
   const size_t len = windows.empty() ? 0 : windows[0].size();
   if (len > size_t(cfg.seq_len)) fail("calibration", "window of {} tokens exceeds the model's context {}", len, cfg.seq_len);
   WindowActivations acts(m, windows, calib.bf16_activations);
+  // Block training (SliM-LLM+) also carries the fp model's activations: its targets.
+  const ClipTuning* tuning = method.clip_tuning ? method.clip_tuning(opt) : nullptr;
+  std::optional<WindowActivations> fp_acts;
+  if (tuning) fp_acts = copy_activations(acts, "the fp model's activations (block training targets)");
   if (resume.first_layer < 0 || resume.first_layer > cfg.n_layers)
     fail("resume", "cannot start at layer {} of {}", resume.first_layer, cfg.n_layers);
   for (int l = 0; l < cfg.n_layers; ++l) {
@@ -145,6 +187,7 @@ void quantize_model(model::LlamaModel& m, const Calibration& calib, const Method
     model::LayerWeights& layer = m.layer(l);
     if (l < resume.first_layer) {  // finished by a stopped run
       if (method.needs_calibration) {
+        if (fp_acts) fp_acts->forward(m, l);  // the fp layer, before its stored result replaces it
         resume.restore(l, layer);
         acts.forward(m, l);
       }
@@ -153,6 +196,22 @@ void quantize_model(model::LlamaModel& m, const Calibration& calib, const Method
     }
     load_layer_weights(layer);
     LayerTimes times;
+    // Block training's data: the fp linears, the fp layer's outputs (targets, and the next layer's
+    // fp inputs), and what the options add (the fp inputs themselves; the fp layer on the
+    // quantized model's inputs for the aug loss).
+    std::array<Tensor, kBlockLinears> fp_weights;
+    std::optional<WindowActivations> fp_inputs, aug_targets;
+    if (tuning) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (size_t i = 0; i < kBlockLinears; ++i) fp_weights[i] = dense_weight_of(layer, model::linear_slots()[i], l);
+      if (tuning->fp_inputs) fp_inputs = copy_activations(*fp_acts, "the fp model's inputs of a layer (fp-inputs)");
+      if (tuning->aug_loss) {
+        aug_targets = copy_activations(tuning->fp_inputs ? *fp_acts : acts, "the aug loss's targets (aug)");
+        aug_targets->forward(m, l);
+      }
+      fp_acts->forward(m, l);
+      times.tune += seconds_since(t0);
+    }
     // One capture pass for the whole layer (published GPTQ), or one per stage so each stage
     // sees the outputs of the stages already quantized (true-sequential).
     const int stages = opt.true_sequential ? 4 : 1;
@@ -191,6 +250,12 @@ void quantize_model(model::LlamaModel& m, const Calibration& calib, const Method
         times.solve += reports.back().seconds;
         linear = std::make_unique<model::PackedLinear>(std::move(packed));  // frees the fp32 weight
       }
+    }
+    if (tuning) {
+      const auto t0 = std::chrono::steady_clock::now();
+      tune_layer(m, l, *tuning, fp_weights, fp_inputs ? *fp_inputs : acts, *fp_acts, aug_targets ? &*aug_targets : nullptr,
+                 reports);
+      times.tune += seconds_since(t0);
     }
     const auto t0 = std::chrono::steady_clock::now();
     acts.forward(m, l);  // the quantized layer's output feeds the next layer's calibration

@@ -73,4 +73,29 @@ TEST(MethodSpec, EveryMethodRefusesFlagsItDoesNotTakeAndRoundTripsItsDefaults) {
   EXPECT_THROW(parse_method_spec("slim:2+act-order"), Error);
 }
 
+TEST(MethodSpec, SlimPlusTakesTuningAndAllocationFlagsAndRoundTrips) {
+  const auto o = parse_method_spec("slim+:2:32+epochs=5+lr=0.005+batch=2+windows=16+fp-inputs+aug+no-sba");
+  EXPECT_EQ(o.method, "slim+");
+  EXPECT_EQ(format_name_of(o), "slim");
+  const auto& p = o.get<SlimPlusOptions>();
+  EXPECT_EQ(p.tune.epochs, 5);
+  EXPECT_DOUBLE_EQ(p.tune.lr, 0.005);
+  EXPECT_EQ(p.tune.batch, 2);
+  EXPECT_EQ(p.tune.windows, 16);
+  EXPECT_TRUE(p.tune.fp_inputs && p.tune.aug_loss);
+  EXPECT_FALSE(p.slim.sba);
+  EXPECT_EQ(p.slim.format.group, 32);
+  EXPECT_EQ(method_spec(parse_method_spec(method_spec(o))), method_spec(o));
+  const auto off = parse_method_spec("slim+:2+official");
+  EXPECT_EQ(method_spec(off), "slim+:2:128+official");
+  EXPECT_EQ(off.get<SlimPlusOptions>().tune.epochs, 50);
+  EXPECT_TRUE(off.get<SlimPlusOptions>().tune.aug_loss && off.get<SlimPlusOptions>().slim.official);
+  EXPECT_EQ(method_spec(parse_method_spec("slim+:2+official+epochs=3")), "slim+:2:128+official+epochs=3");
+  EXPECT_THROW(parse_method_spec("slim+:2+epochs=0"), Error);
+  EXPECT_THROW(parse_method_spec("slim+:2+no-sqc"), Error);
+  EXPECT_THROW(parse_method_spec("slim+:2+lr=abc"), Error);
+  EXPECT_THROW(parse_method_spec("slim+:2+lr=-1"), Error);
+  EXPECT_EQ(parse_method_spec("slim:2+official").method, "slim");  // a flag after "slim" is not "slim+"
+}
+
 }  // namespace mixq::quant

@@ -29,6 +29,7 @@ struct LayerTimes {
   double scoring = 0;  // the input scorers' second pass (SliM-LLM's SBA), its forward included
   double solve = 0;    // the methods' quantizers, every linear
   double forward = 0;  // the quantized layer's output, the next layer's input
+  double tune = 0;     // block training (SliM-LLM+): the fp layer's outputs and the clipping's training
 };
 using LayerCallback = std::function<void(int, const std::vector<LayerReport>&, const LayerTimes&)>;
 

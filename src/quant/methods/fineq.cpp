@@ -215,11 +215,13 @@ constexpr const char* kFineqGrammar =
 const MethodInfo kFineqRtnMethod = {"fineq-rtn",     "fineq",        kFineqGrammar,      /*takes_bits=*/false,
                                     /*needs_calibration=*/false,     /*input_scorer=*/nullptr,
                                     &parse_fineq,    &fineq_spec_tail, &validate_fineq,  &fineq_params_json,
-                                    &fineq_label,    &fineq_rtn_method};
+                                    &fineq_label,    &fineq_rtn_method,
+                                nullptr};
 
 const MethodInfo kFineqGptqMethod = {"fineq-gptq",    "fineq",        kFineqGrammar,      /*takes_bits=*/false,
                                      /*needs_calibration=*/true,      /*input_scorer=*/nullptr,
                                      &parse_fineq,    &fineq_spec_tail, &validate_fineq,  &fineq_params_json,
-                                     &fineq_label,    &fineq_gptq_method};
+                                     &fineq_label,    &fineq_gptq_method,
+                                nullptr};
 
 }  // namespace mixq::quant

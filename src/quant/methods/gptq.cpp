@@ -172,6 +172,7 @@ const MethodInfo kGptqMethod = {"gptq",
                                 &validate_uniform_options,
                                 &uniform_params_json,
                                 &uniform_label,
-                                &gptq_method};
+                                &gptq_method,
+                                nullptr};
 
 }  // namespace mixq::quant

@@ -8,7 +8,8 @@
 namespace mixq::quant {
 namespace {
 
-constexpr const MethodInfo* kMethods[] = {&kRtnMethod, &kGptqMethod, &kFineqRtnMethod, &kFineqGptqMethod, &kSlimMethod};
+constexpr const MethodInfo* kMethods[] = {&kRtnMethod, &kGptqMethod, &kFineqRtnMethod, &kFineqGptqMethod, &kSlimMethod,
+                                          &kSlimPlusMethod};
 
 }  // namespace
 
@@ -67,8 +68,16 @@ MethodOptions method_options(const std::string& name, const MethodArgs& args) {
 MethodOptions parse_method_spec(const std::string& spec) {
   MethodArgs args;
   args.where = spec;
+  // A method's name may itself end in '+' (slim+): the longest name the spec starts with, followed
+  // by ':', '+' or the end, is the method; flags are split off only after it.
+  size_t name_len = 0;
+  for (const MethodInfo* m : kMethods) {
+    const std::string_view n = m->name;
+    if (spec.starts_with(n) && (spec.size() == n.size() || spec[n.size()] == ':' || spec[n.size()] == '+'))
+      name_len = std::max(name_len, n.size());
+  }
   std::string head = spec;
-  for (size_t plus; (plus = head.rfind('+')) != std::string::npos; head.resize(plus)) {
+  for (size_t plus; (plus = head.rfind('+')) != std::string::npos && plus >= name_len; head.resize(plus)) {
     const std::string flag = head.substr(plus + 1);
     args.flags.push_back({flag, "'+" + flag + "'"});
   }

@@ -49,6 +49,7 @@ const MethodInfo kRtnMethod = {"rtn",
                                &validate_uniform_options,
                                &uniform_params_json,
                                &uniform_label,
-                               &rtn_method};
+                               &rtn_method,
+                                nullptr};
 
 }  // namespace mixq::quant

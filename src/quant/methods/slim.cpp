@@ -533,6 +533,7 @@ const MethodInfo kSlimMethod = {"slim",
                                 &validate_slim,
                                 &slim_params_json,
                                 &slim_label,
-                                &quantize_slim};
+                                &quantize_slim,
+                                nullptr};
 
 }  // namespace mixq::quant

@@ -53,6 +53,7 @@ class WindowActivations {
 
   size_t windows() const { return windows_; }
   size_t tokens_per_window() const { return len_; }
+  size_t bytes() const { return f32_.size() * sizeof(float) + bf16_values_.size() * sizeof(uint16_t); }
   // Window s as fp32 [tokens][dim].
   void read(size_t s, std::vector<float>& x) const;
   void write(size_t s, const std::vector<float>& x);

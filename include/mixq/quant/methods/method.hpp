@@ -16,12 +16,13 @@
 #include "mixq/quant/methods/method_row.hpp"
 #include "mixq/quant/methods/rtn.hpp"
 #include "mixq/quant/methods/slim.hpp"
+#include "mixq/quant/methods/slim_plus.hpp"
 #include "mixq/quant/methods/uniform_options.hpp"
 
 namespace mixq::quant {
 
 // Each method's own options; its row reads the alternative it wrote.
-using MethodParams = std::variant<UniformOptions, FineqOptions, SlimOptions>;
+using MethodParams = std::variant<UniformOptions, FineqOptions, SlimOptions, SlimPlusOptions>;
 
 struct MethodOptions {
   std::string method = "gptq";  // a row of the method table

@@ -17,6 +17,7 @@
 namespace mixq::quant {
 
 struct MethodOptions;  // methods/method.hpp: the common fields + the method's own options
+struct ClipTuning;     // tune/clip_tuning.hpp
 
 // Scores a linear's candidates on the layer's real inputs (SliM-LLM's SBA), one chunk of
 // calibration windows at a time: the driver runs the layer over the windows a second time and
@@ -72,6 +73,9 @@ struct MethodInfo {
   // A few words on the format it writes, for `compare`'s table: "uniform b3 g128 asym".
   std::string (*label)(const MethodOptions& o);
   formats::PackedTensor (*quantize)(const Tensor& w, const LayerCalibration& calib, const MethodOptions& o);
+  // Methods that then train each decoder block's clipping against the fp block (SliM-LLM+): the
+  // training options (null: no block training; the pointer lives as long as o).
+  const ClipTuning* (*clip_tuning)(const MethodOptions& o);
 };
 
 // Helpers every row's parse uses, so numbers and groups are read and reported one way.

@@ -1,0 +1,50 @@
+#pragma once
+// Block-wise training of learnable weight clipping (SliM-LLM+, after OmniQuant's LWC;
+// docs/DESIGN.md "SliM-LLM+"): each decoder block's linears get per-(row, group) clipping logits,
+// trained with AdamW so that the block with fake-quantized weights reproduces the fp block's
+// output on the calibration windows (mean squared error; straight-through estimator through the
+// rounding), then baked into the ordinary packed format. The layer-sequential driver
+// (quant/pipeline.hpp) hands a tuned method one BlockTuneJob per decoder layer.
+#include <array>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mixq/core/tensor.hpp"
+#include "mixq/formats/packed_tensor.hpp"
+#include "mixq/quant/calib/calibration.hpp"
+#include "mixq/quant/tune/block_grad.hpp"
+#include "mixq/quant/tune/clip_tuning.hpp"
+
+namespace mixq::quant {
+
+// What the driver gives a tuned method for one decoder layer.
+struct BlockTuneJob {
+  const io::LlamaConfig* config = nullptr;
+  const model::LayerWeights* vectors = nullptr;                   // norms, biases (linears unused)
+  std::array<const Tensor*, kBlockLinears> fp{};                  // the linears before quantization
+  std::array<const formats::PackedTensor*, kBlockLinears> quantized{};  // the method's first result
+  const WindowActivations* inputs = nullptr;       // the block's training inputs
+  const WindowActivations* targets = nullptr;      // the fp block's output on the fp inputs
+  const WindowActivations* aug_targets = nullptr;  // the fp block's output on `inputs` (aug_loss)
+  ThreadPool* pool = nullptr;
+  std::string where;  // "decoder layer 3", for errors
+};
+
+struct BlockTuneReport {
+  double first_loss = 0, last_loss = 0;  // mean training loss of the first and last epoch
+  int retries = 0;                       // restarts at a lower learning rate after a non-finite loss
+  size_t activation_floats = 0;          // what one window's forward keeps for backward
+};
+
+// Trains clipping for the job's seven linears, whose slim widths come from job.quantized, and
+// returns them baked as slim tensors (slot order). A non-finite loss or gradient restarts the
+// block at a tenth of the learning rate, twice at most; then Error naming the block.
+std::array<formats::PackedTensor, kBlockLinears> tune_block_clipping(const BlockTuneJob& job, const ClipTuning& opt,
+                                                                     BlockTuneReport* report = nullptr);
+
+// The loss tune_block_clipping minimizes, for one window: mean((y − target)²); writes dL/dy.
+double mse_loss(const float* y, const float* target, size_t n, float scale, float* dy);
+
+}  // namespace mixq::quant

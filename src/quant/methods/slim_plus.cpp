@@ -1,0 +1,112 @@
+// SliM-LLM+ (slim_plus.hpp): the row of the method table. Each linear is first quantized by slim
+// (its SBA widths are what is kept); the driver then trains the block's clipping
+// (tune/block_tuning.hpp) and stores the baked result in the same slim format.
+#include "mixq/quant/methods/slim_plus.hpp"
+
+#include "mixq/quant/methods/method.hpp"
+
+namespace mixq::quant {
+namespace {
+
+const char* const kTuneFlags = "official, epochs=E, lr=L, batch=B, windows=W, fp-inputs, aug";
+
+// The options slim itself runs with: the allocation's, without SQC (the trained clipping replaces
+// the grids it would calibrate).
+MethodOptions slim_part(const MethodOptions& o) {
+  MethodOptions s = o;
+  s.method = kSlimMethod.name;
+  s.params = o.get<SlimPlusOptions>().slim;
+  s.get<SlimOptions>().sqc = false;
+  return s;
+}
+
+// Tuning flags are read here; the others go to slim's parser ("official" to both).
+void parse_slim_plus(const MethodArgs& a, MethodOptions& o) {
+  if (!a.bits) fail(a.where, "expected slim+:N[:GROUP][+official][+epochs=E][+lr=L][+batch=B][+windows=W][+fp-inputs][+aug]");
+  MethodArgs rest = a;
+  rest.flags.clear();
+  ClipTuning t;
+  bool official = false;
+  for (const auto& f : a.flags)
+    if (f.text == "official") official = true;
+  if (official) t = ClipTuning::official();
+  for (const auto& f : a.flags) {
+    auto value = [&](size_t prefix) { return MethodArgs::Word{f.text.substr(prefix), f.origin}; };
+    if (f.text.starts_with("epochs=")) t.epochs = spec_integer(a, value(7), "epochs");
+    else if (f.text.starts_with("lr=")) t.lr = spec_number(a, value(3), "learning rate");
+    else if (f.text.starts_with("batch=")) t.batch = spec_integer(a, value(6), "batch");
+    else if (f.text.starts_with("windows=")) t.windows = spec_integer(a, value(8), "windows");
+    else if (f.text == "fp-inputs") t.fp_inputs = true;
+    else if (f.text == "aug") t.aug_loss = true;
+    else if (f.text == "sqc" || f.text == "no-sqc" || f.text.starts_with("lambda=") || f.text.starts_with("mask-"))
+      fail(a.where, "{}: slim+ trains its grids; SQC's options do not apply", f.origin);
+    else rest.flags.push_back(f);
+  }
+  MethodOptions s;
+  try {
+    kSlimMethod.parse(rest, s);
+  } catch (const Error& e) {
+    fail(a.where, "{} (slim+ also takes {})", e.what(), kTuneFlags);
+  }
+  t.validate();
+  o.true_sequential = s.true_sequential;
+  o.params = SlimPlusOptions{s.get<SlimOptions>(), t};
+}
+
+std::string slim_plus_spec_tail(const MethodOptions& o) {
+  const SlimPlusOptions& p = o.get<SlimPlusOptions>();
+  std::string out = kSlimMethod.spec_tail(slim_part(o));
+  // slim's tail says +no-sqc for the part slim runs; slim+ never takes it.
+  if (const size_t at = out.find("+no-sqc"); at != std::string::npos) out.erase(at, 7);
+  const ClipTuning d = p.slim.official ? ClipTuning::official() : ClipTuning{}, &t = p.tune;
+  if (t.epochs != d.epochs) out += fmt::format("+epochs={}", t.epochs);
+  if (t.lr != d.lr) out += fmt::format("+lr={}", t.lr);
+  if (t.batch != d.batch) out += fmt::format("+batch={}", t.batch);
+  if (t.windows != d.windows) out += fmt::format("+windows={}", t.windows);
+  if (t.fp_inputs) out += "+fp-inputs";
+  if (t.aug_loss && !d.aug_loss) out += "+aug";
+  return out;
+}
+
+void validate_slim_plus(const MethodOptions& o) {
+  kSlimMethod.validate(slim_part(o));
+  o.get<SlimPlusOptions>().tune.validate();
+}
+
+nlohmann::json slim_plus_params_json(const MethodOptions& o) {
+  const SlimPlusOptions& p = o.get<SlimPlusOptions>();
+  nlohmann::json j = kSlimMethod.params_json(slim_part(o));
+  j["tune"] = p.tune.to_json();
+  return j;
+}
+
+std::unique_ptr<InputScorer> slim_plus_input_scorer(const Tensor& w, const LayerCalibration& calib, const MethodOptions& o) {
+  return kSlimMethod.input_scorer(w, calib, slim_part(o));
+}
+
+std::string slim_plus_label(const MethodOptions& o) { return kSlimMethod.label(slim_part(o)) + " +LWC"; }
+
+formats::PackedTensor quantize_slim_plus(const Tensor& w, const LayerCalibration& calib, const MethodOptions& o) {
+  return quantize_slim(w, calib, slim_part(o));
+}
+
+const ClipTuning* slim_plus_tuning(const MethodOptions& o) { return &o.get<SlimPlusOptions>().tune; }
+
+}  // namespace
+
+const MethodInfo kSlimPlusMethod = {"slim+",
+                                    "slim",
+                                    ":N[:GROUP][+official][+epochs=E][+lr=L][+batch=B][+windows=W][+fp-inputs][+aug]"
+                                    "[+no-sba][+kl-fp-q|+kl-q-fp][+search-rtn|+search-gptq][+true-seq]",
+                                    /*takes_bits=*/true,
+                                    /*needs_calibration=*/true,
+                                    &slim_plus_input_scorer,
+                                    &parse_slim_plus,
+                                    &slim_plus_spec_tail,
+                                    &validate_slim_plus,
+                                    &slim_plus_params_json,
+                                    &slim_plus_label,
+                                    &quantize_slim_plus,
+                                    &slim_plus_tuning};
+
+}  // namespace mixq::quant
