@@ -19,7 +19,9 @@ namespace {
 struct MethodFlags {
   std::string method = "gptq", bits = "4", group, compat = "mixq";
   std::string fineq_threshold, fineq_rule, fineq_int3, fineq_int2, slim_lambda, slim_kl, slim_search, slim_score, slim_mask;
+  std::string tune_epochs, tune_lr, tune_batch, tune_windows;
   bool sym = false, mse = false, act_order = false, true_sequential = false, no_sba = false, no_sqc = false;
+  bool tune_fp_inputs = false, tune_aug = false;
   double damp = quant::MethodOptions{}.damp;
 };
 
@@ -57,6 +59,14 @@ void add_method_options(CLI::App& cmd, MethodFlags& m) {
       ->check(CLI::IsMember(enum_names<quant::SlimScore>()));
   cmd.add_option("--slim-mask", m.slim_mask, "slim: SQC salient set: salience (2σ, code) or weights (3σ, paper)")
       ->check(CLI::IsMember(enum_names<quant::SlimMask>()));
+  cmd.add_option("--epochs", m.tune_epochs, "slim+: passes of block training over the windows (default 20; official 50)")
+      ->check(finite_number());
+  cmd.add_option("--lr", m.tune_lr, "slim+: AdamW learning rate of the clipping logits (default 0.01)")->check(finite_number());
+  cmd.add_option("--batch", m.tune_batch, "slim+: windows per training step (default 1)")->check(finite_number());
+  cmd.add_option("--train-windows", m.tune_windows, "slim+: train on the first W calibration windows (default: all)")
+      ->check(finite_number());
+  cmd.add_flag("--fp-inputs", m.tune_fp_inputs, "slim+: train each block on the fp model's inputs, not the quantized blocks'");
+  cmd.add_flag("--aug-loss", m.tune_aug, "slim+: add OmniQuant's aug loss (the fp block on the same inputs)");
 }
 
 quant::MethodOptions method_options_of(const MethodFlags& m, const CLI::App& cmd) {
@@ -89,6 +99,12 @@ quant::MethodOptions method_options_of(const MethodFlags& m, const CLI::App& cmd
   value(m.slim_search, "search-", "--slim-search");
   value(m.slim_score, "score-", "--slim-score");
   value(m.slim_mask, "mask-", "--slim-mask");
+  value(m.tune_epochs, "epochs=", "--epochs");
+  value(m.tune_lr, "lr=", "--lr");
+  value(m.tune_batch, "batch=", "--batch");
+  value(m.tune_windows, "windows=", "--train-windows");
+  flag(m.tune_fp_inputs, "fp-inputs", "--fp-inputs");
+  flag(m.tune_aug, "aug", "--aug-loss");
   quant::MethodOptions o = quant::method_options(m.method, a);
   o.damp = m.damp;
   return o;

@@ -3,6 +3,7 @@
 // evaluates alone, and what the file records names the training.
 #include <gtest/gtest.h>
 
+#include "cli_run.hpp"
 #include "mixq/eval/perplexity.hpp"
 #include "mixq/io/mapped_file.hpp"
 #include "mixq/quant/model_file.hpp"
@@ -46,6 +47,23 @@ TEST(SlimPlus, TrainedClippingBeatsSlimAtTheSameBytesOnStories260K) {
   const nlohmann::json& method = plus.record.method;
   EXPECT_EQ(method.at("method"), "slim+");
   EXPECT_EQ(method.at("params").at("tune").at("epochs"), 8);
+}
+
+// The command line: the training options reach the method and are recorded; another method given
+// them, or a value out of range, is a clear error naming the option.
+TEST(SlimPlus, CliOptionsReachTheMethodAndBadOnesAreNamed) {
+  MIXQ_REQUIRE_FILE(test::shared_path(kCalib));
+  test::TempDir dir;
+  const std::string base = "quantize -q -m " + test::repo_model_path("stories260K/stories260K.bin") + " --calib " +
+                           test::shared_path(kCalib) + " --calib-samples 4 --calib-len 64 --bits 2 --group 32 ";
+  const std::string out = dir / "q.safetensors";
+  const auto ok = test::run_mixq(base + "--method slim+ --epochs 1 --lr 0.02 --train-windows 2 --aug-loss -o " + out);
+  ASSERT_EQ(ok.exit_code, 0) << ok.output;
+  auto q = load_quantized_model(out, 1);
+  EXPECT_EQ(q.record.method.at("spec"), "slim+:2:32+epochs=1+lr=0.02+windows=2+aug");
+  test::expect_clean_error(test::run_mixq(base + "--method slim --epochs 2 -o " + (dir / "a.safetensors")), "--epochs 2");
+  test::expect_clean_error(test::run_mixq(base + "--method slim+ --lr 0 -o " + (dir / "b.safetensors")), "learning rate");
+  test::expect_clean_error(test::run_mixq(base + "--method slim+ --no-sqc -o " + (dir / "c.safetensors")), "--no-sqc");
 }
 
 }  // namespace mixq::quant
