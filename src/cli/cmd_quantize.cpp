@@ -59,14 +59,14 @@ void add_method_options(CLI::App& cmd, MethodFlags& m) {
       ->check(CLI::IsMember(enum_names<quant::SlimScore>()));
   cmd.add_option("--slim-mask", m.slim_mask, "slim: SQC salient set: salience (2σ, code) or weights (3σ, paper)")
       ->check(CLI::IsMember(enum_names<quant::SlimMask>()));
-  cmd.add_option("--epochs", m.tune_epochs, "slim+: passes of block training over the windows (default 20; official 50)")
+  cmd.add_option("--epochs", m.tune_epochs, "slim+, rtn+, gptq+: passes of block training over the windows (default 20; official 50)")
       ->check(finite_number());
-  cmd.add_option("--lr", m.tune_lr, "slim+: AdamW learning rate of the clipping logits (default 0.01)")->check(finite_number());
-  cmd.add_option("--batch", m.tune_batch, "slim+: windows per training step (default 1)")->check(finite_number());
-  cmd.add_option("--train-windows", m.tune_windows, "slim+: train on the first W calibration windows (default: all)")
+  cmd.add_option("--lr", m.tune_lr, "slim+, rtn+, gptq+: AdamW learning rate of the clipping logits (default 0.01)")->check(finite_number());
+  cmd.add_option("--batch", m.tune_batch, "slim+, rtn+, gptq+: windows per training step (default 1)")->check(finite_number());
+  cmd.add_option("--train-windows", m.tune_windows, "slim+, rtn+, gptq+: train on the first W calibration windows (default: all)")
       ->check(finite_number());
-  cmd.add_flag("--fp-inputs", m.tune_fp_inputs, "slim+: train each block on the fp model's inputs, not the quantized blocks'");
-  cmd.add_flag("--aug-loss", m.tune_aug, "slim+: add OmniQuant's aug loss (the fp block on the same inputs)");
+  cmd.add_flag("--fp-inputs", m.tune_fp_inputs, "slim+, rtn+, gptq+: train each block on the fp model's inputs, not the quantized blocks'");
+  cmd.add_flag("--aug-loss", m.tune_aug, "slim+, rtn+, gptq+: add OmniQuant's aug loss (the fp block on the same inputs)");
 }
 
 quant::MethodOptions method_options_of(const MethodFlags& m, const CLI::App& cmd) {
@@ -113,7 +113,7 @@ quant::MethodOptions method_options_of(const MethodFlags& m, const CLI::App& cmd
 }  // namespace
 
 void add_calibration_options(CLI::App& cmd, std::string& text, quant::CalibOptions& c) {
-  cmd.add_option("--calib", text, "calibration text (needed by gptq, fineq-gptq and slim)");
+  cmd.add_option("--calib", text, "calibration text (needed by gptq, fineq-gptq, slim and the tuned methods slim+, rtn+, gptq+)");
   cmd.add_option("--calib-samples", c.samples, "calibration windows")->check(positive_number());
   cmd.add_option("--calib-len", c.length, "tokens per window (0: min(seq_len, 2048))")->check(non_negative_number());
   cmd.add_option("--seed", c.seed, "seed of the window sampling");

@@ -135,12 +135,14 @@ WindowActivations copy_activations(const WindowActivations& a, const std::string
   return a;
 }
 
-// Block training of a tuned method (SliM-LLM+) for decoder layer l, whose linears the method has
-// just quantized: their clipping is trained against the fp layer's outputs and the baked tensors
-// replace them. `fp` holds the layer's linears before quantization.
-void tune_layer(model::LlamaModel& m, int l, const ClipTuning& tuning, const std::array<Tensor, kBlockLinears>& fp,
-                const WindowActivations& inputs, const WindowActivations& targets, const WindowActivations* aug,
-                std::vector<LayerReport>& reports) {
+// Block training of a tuned method (SliM-LLM+, rtn+, gptq+) for decoder layer l, whose linears the
+// method has just quantized: their clipping is trained against the fp layer's outputs and the row
+// bakes them into tensors that replace the first results. `fp` holds the layer's linears before
+// quantization; `kept` each site's calibration when the row's bake reads it.
+void tune_layer(model::LlamaModel& m, int l, const MethodInfo& method, const MethodOptions& opt,
+                const std::array<Tensor, kBlockLinears>& fp, const WindowActivations& inputs,
+                const WindowActivations& targets, const WindowActivations* aug,
+                const std::map<model::LinearSite, LayerCalibration>& kept, std::vector<LayerReport>& reports) {
   model::LayerWeights& layer = m.layer(l);
   BlockTuneJob job;
   job.config = &m.config(), job.vectors = &layer, job.inputs = &inputs, job.targets = &targets, job.aug_targets = aug;
@@ -151,16 +153,25 @@ void tune_layer(model::LlamaModel& m, int l, const ClipTuning& tuning, const std
     job.fp[i] = &fp[i], job.quantized[i] = &packed->packed();
   }
   BlockTuneReport report;
-  auto tuned = tune_block_clipping(job, tuning, &report);
+  const std::vector<LearnableClip> clips = tune_block_clipping(job, method.tuning->options(opt), &report);
+  std::array<formats::PackedTensor, kBlockLinears> tuned;
   for (size_t i = 0; i < kBlockLinears; ++i) {
     const model::LinearSlot& slot = model::linear_slots()[i];
+    static const LayerCalibration none;
+    const auto site = kept.find(slot.site);
+    try {
+      tuned[i] = method.tuning->bake(clips[i], *job.quantized[i], site == kept.end() ? none : site->second, opt);
+    } catch (const Error& e) {
+      fail(slot.name(l), "{}", e.what());
+    }
     check_quantized(tuned[i], fp[i], slot.name(l));
     for (LayerReport& r : reports)
       if (r.name == slot.name(l))
         r.layout = formats::format_ops(tuned[i].format).layout(tuned[i]) +
                    fmt::format("; clipping trained: block loss {:.4g} → {:.4g}", report.first_loss, report.last_loss);
-    layer.*slot.member = std::make_unique<model::PackedLinear>(std::move(tuned[i]));
   }
+  for (size_t i = 0; i < kBlockLinears; ++i)
+    layer.*model::linear_slots()[i].member = std::make_unique<model::PackedLinear>(std::move(tuned[i]));
 }
 
 }  // namespace
@@ -177,7 +188,9 @@ void quantize_model(model::LlamaModel& m, const Calibration& calib, const Method
   if (len > size_t(cfg.seq_len)) fail("calibration", "window of {} tokens exceeds the model's context {}", len, cfg.seq_len);
   WindowActivations acts(m, windows, calib.bf16_activations);
   // Block training (SliM-LLM+) also carries the fp model's activations: its targets.
-  const ClipTuning* tuning = method.clip_tuning ? method.clip_tuning(opt) : nullptr;
+  const ClipTuning* tuning = method.tuning ? &method.tuning->options(opt) : nullptr;
+  // A bake that reads calibration (gptq+) keeps each site's Hessian until the block is trained.
+  const bool keep_calibration = tuning && method.tuning->reads_calibration;
   std::optional<WindowActivations> fp_acts;
   if (tuning) fp_acts = copy_activations(acts, "the fp model's activations (block training targets)");
   if (resume.first_layer < 0 || resume.first_layer > cfg.n_layers)
@@ -201,6 +214,7 @@ void quantize_model(model::LlamaModel& m, const Calibration& calib, const Method
     // quantized model's inputs for the aug loss).
     std::array<Tensor, kBlockLinears> fp_weights;
     std::optional<WindowActivations> fp_inputs, aug_targets;
+    std::map<model::LinearSite, LayerCalibration> kept;
     if (tuning) {
       const auto t0 = std::chrono::steady_clock::now();
       for (size_t i = 0; i < kBlockLinears; ++i) fp_weights[i] = dense_weight_of(layer, model::linear_slots()[i], l);
@@ -248,13 +262,14 @@ void quantize_model(model::LlamaModel& m, const Calibration& calib, const Method
         reports.push_back({slot.name(l), packed.rows, packed.cols, packed.bits_per_weight(), seconds_since(start),
                            formats::format_ops(packed.format).layout(packed)});
         times.solve += reports.back().seconds;
+        if (keep_calibration && !kept.contains(slot.site)) kept[slot.site].hessian = std::move(linear_calib.hessian);
         linear = std::make_unique<model::PackedLinear>(std::move(packed));  // frees the fp32 weight
       }
     }
     if (tuning) {
       const auto t0 = std::chrono::steady_clock::now();
-      tune_layer(m, l, *tuning, fp_weights, fp_inputs ? *fp_inputs : acts, *fp_acts, aug_targets ? &*aug_targets : nullptr,
-                 reports);
+      tune_layer(m, l, method, opt, fp_weights, fp_inputs ? *fp_inputs : acts, *fp_acts,
+                 aug_targets ? &*aug_targets : nullptr, kept, reports);
       times.tune += seconds_since(t0);
     }
     const auto t0 = std::chrono::steady_clock::now();

@@ -49,6 +49,33 @@ TEST(SlimPlus, TrainedClippingBeatsSlimAtTheSameBytesOnStories260K) {
   EXPECT_EQ(method.at("params").at("tune").at("epochs"), 8);
 }
 
+// rtn+ and gptq+: the same training on the uniform format lowers perplexity below the untuned
+// method's at exactly the same bytes per linear; gptq+ (GPTQ on the trained grids) keeps GPTQ's
+// advantage over rounding.
+TEST(SlimPlus, TunedUniformMethodsBeatTheirBasesAtTheSameBytesOnStories260K) {
+  MIXQ_REQUIRE_FILE(test::shared_path(kCalib));
+  MIXQ_REQUIRE_FILE(test::shared_path(kValid));
+  const std::string text = io::read_whole_file(test::shared_path(kValid));
+  const eval::PerplexityOptions po = test::quiet_ppl_options(60);
+  std::map<std::string, double> ppl, bits;
+  for (const char* spec : {"rtn:2:32", "rtn+:2:32+epochs=8", "gptq:2:32", "gptq+:2:32+epochs=8"}) {
+    auto m = test::load_model(test::repo_model_path("stories260K/stories260K.bin"), 2);
+    CalibOptions co;
+    co.samples = 32;
+    co.length = 256;
+    const auto calib = prepare_calibration(*m.tok, m.model->config().seq_len, test::shared_path(kCalib), co);
+    quantize_with_record(*m.model, calib, parse_method_spec(spec));
+    ppl[spec] = eval::perplexity(*m.model, eval::tokenize_eval_text(*m.tok, text, false), po).ppl;
+    bits[spec] = decoder_bits_per_weight(*m.model);
+    std::printf("%s: %.4f bits/weight, ppl %.4f\n", spec, bits[spec], ppl[spec]);
+  }
+  EXPECT_DOUBLE_EQ(bits["rtn+:2:32+epochs=8"], bits["rtn:2:32"]);
+  EXPECT_DOUBLE_EQ(bits["gptq+:2:32+epochs=8"], bits["gptq:2:32"]);
+  EXPECT_LT(ppl["rtn+:2:32+epochs=8"], 0.5 * ppl["rtn:2:32"]);
+  EXPECT_LT(ppl["gptq+:2:32+epochs=8"], 0.5 * ppl["gptq:2:32"]);
+  EXPECT_LT(ppl["gptq+:2:32+epochs=8"], ppl["rtn+:2:32+epochs=8"]);
+}
+
 // The command line: the training options reach the method and are recorded; another method given
 // them, or a value out of range, is a clear error naming the option.
 TEST(SlimPlus, CliOptionsReachTheMethodAndBadOnesAreNamed) {
@@ -64,6 +91,10 @@ TEST(SlimPlus, CliOptionsReachTheMethodAndBadOnesAreNamed) {
   test::expect_clean_error(test::run_mixq(base + "--method slim --epochs 2 -o " + (dir / "a.safetensors")), "--epochs 2");
   test::expect_clean_error(test::run_mixq(base + "--method slim+ --lr 0 -o " + (dir / "b.safetensors")), "learning rate");
   test::expect_clean_error(test::run_mixq(base + "--method slim+ --no-sqc -o " + (dir / "c.safetensors")), "--no-sqc");
+  test::expect_clean_error(test::run_mixq(base + "--method rtn+ --sym -o " + (dir / "d.safetensors")), "--sym");
+  const auto gptq_plus = test::run_mixq(base + "--method gptq+ --epochs 1 --train-windows 2 -o " + out);
+  ASSERT_EQ(gptq_plus.exit_code, 0) << gptq_plus.output;
+  EXPECT_EQ(load_quantized_model(out, 1).record.method.at("spec"), "gptq+:2:32+epochs=1+windows=2");
 }
 
 }  // namespace mixq::quant

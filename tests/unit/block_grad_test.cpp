@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "mixq/core/error.hpp"
 #include "mixq/formats/registry.hpp"
 #include "mixq/model/linear.hpp"
 #include "mixq/model/llama.hpp"
@@ -219,6 +220,34 @@ TEST(LearnableClip, BakedSlimTensorStoresExactlyTheFakeQuantizedWeights) {
   formats::format_ops(t.format).validate(t);
   formats::format_ops(t.format).dequantize_rows(t, 0, rows, got.data());
   EXPECT_EQ(got, want);
+}
+
+TEST(LearnableClip, BakedUniformTensorStoresExactlyTheFakeQuantizedWeights) {
+  std::mt19937_64 g(9);
+  const int64_t rows = 4, cols = 70, group = 32;  // a short last group
+  Tensor w{{rows, cols}, random_vector(size_t(rows * cols), g, 0.05f, 0.01f)};
+  for (int bits : {2, 3, 4, 8}) {
+    LearnableClip clip(w, std::vector<int>(3, bits), group, 4.f, 0.f);
+    for (float& p : clip.params()) p += std::normal_distribution<float>(0.f, 1.f)(g);
+    std::vector<float> want(size_t(rows * cols)), got(want.size());
+    clip.fake_quantize(want.data());
+    const formats::PackedTensor t = clip.bake_uniform({bits, int(group), false});
+    formats::format_ops(t.format).validate(t);
+    formats::format_ops(t.format).dequantize_rows(t, 0, rows, got.data());
+    EXPECT_EQ(got, want) << bits << " bits";
+    // The same grids, as GPTQ's quantizer sees them, give the same values.
+    const auto grids = clip.grids();
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < cols; ++j) {
+        const formats::GridQuantizer& q = grids[size_t(r * 3 + j / group)];
+        ASSERT_EQ(q.value(q.code(w.data[size_t(r * cols + j)])), want[size_t(r * cols + j)]);
+      }
+  }
+  LearnableClip clip(w, std::vector<int>(3, 2), group, 4.f, 0.f);
+  EXPECT_THROW(clip.bake_uniform({3, int(group), false}), Error);  // widths are not the format's
+  EXPECT_THROW(clip.bake_uniform({2, 16, false}), Error);          // nor its groups
+  EXPECT_THROW(clip.bake_uniform({2, int(group), true}), Error);   // a symmetric grid cannot hold it
+  EXPECT_THROW(LearnableClip(w, {1, 2, 2}, group, 4.f, 0.f).grids(), Error);  // 1-bit groups have no grid
 }
 
 TEST(BlockTuning, OptionsOutOfRangeAreClearErrors) {

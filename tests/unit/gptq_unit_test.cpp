@@ -8,6 +8,8 @@
 #include "mixq/core/hash.hpp"
 #include "mixq/quant/calib/calibration.hpp"
 #include "mixq/quant/calib/hessian.hpp"
+#include "mixq/formats/grid_quantizer.hpp"
+#include "mixq/formats/uniform.hpp"
 #include "mixq/quant/methods/method.hpp"
 
 namespace mixq::quant {
@@ -82,6 +84,39 @@ TEST(Gptq, WithIdentityHessianEqualsRtn) {
   const auto r = method_info("rtn").quantize(w, {}, o);
   EXPECT_EQ(g.part("codes").bytes, r.part("codes").bytes);
   EXPECT_EQ(g.part("scales").bytes, r.part("scales").bytes);
+}
+
+TEST(Gptq, OnFixedGridsKeepsThemAndWithIdentityHessianRoundsOnThem) {
+  // gptq+'s bake: the given grids are stored as they are; with H = I nothing is fed back, so every
+  // code is the grid's nearest code of the weight itself.
+  const Tensor w = random_weight(6, 64, 5);
+  std::vector<double> h(64 * 64, 0.0), correlated(64 * 64, 0.0);
+  std::mt19937_64 g(3);
+  std::uniform_real_distribution<float> u(0.5f, 0.9f);
+  for (int j = 0; j < 64; ++j) h[size_t(j * 64 + j)] = 1.0;
+  for (int i = 0; i < 64; ++i)
+    for (int j = 0; j < 64; ++j) correlated[size_t(i * 64 + j)] = (i == j ? 2.0 : 0.0) + 0.5 / (1.0 + std::abs(i - j));
+  MethodOptions o;
+  o.params = UniformOptions{{2, 32, false}};
+  o.damp = 0.0;
+  std::vector<formats::GridQuantizer> grids(6 * 2);
+  for (size_t k = 0; k < grids.size(); ++k) {
+    const auto fit = formats::GridQuantizer::fit(&w.data[(k / 2) * 64 + (k % 2) * 32], 32, 1, 2, false, u(g));
+    grids[k] = fit;
+  }
+  for (const auto* H : {&h, &correlated}) {
+    const auto q = quantize_gptq(w, *H, o, grids);
+    std::vector<float> got(6 * 64);
+    formats::UniformFormat::dequantize_rows(q, 0, 6, got.data());
+    for (int64_t r = 0; r < 6; ++r)
+      for (int64_t j = 0; j < 64; ++j) {
+        const formats::GridQuantizer& gq = grids[size_t(r * 2 + j / 32)];
+        const float v = got[size_t(r * 64 + j)];
+        ASSERT_EQ(v, gq.value(gq.code(v))) << "a value off its fixed grid";
+        if (H == &h) ASSERT_EQ(v, gq.value(gq.code(w.data[size_t(r * 64 + j)])));
+      }
+  }
+  EXPECT_THROW(quantize_gptq(w, h, o, std::span(grids).first(5)), Error);
 }
 
 TEST(Gptq, NonFiniteWeightsAndBadOptionsAreReported) {

@@ -98,4 +98,27 @@ TEST(MethodSpec, SlimPlusTakesTuningAndAllocationFlagsAndRoundTrips) {
   EXPECT_EQ(parse_method_spec("slim:2+official").method, "slim");  // a flag after "slim" is not "slim+"
 }
 
+TEST(MethodSpec, RtnPlusAndGptqPlusTakeTuningAndUniformFlagsAndRoundTrip) {
+  const auto r = parse_method_spec("rtn+:2:64+epochs=3+lr=0.02+aug");
+  EXPECT_EQ(format_name_of(r), "uniform");
+  const auto& p = r.get<UniformPlusOptions>();
+  EXPECT_EQ(p.uniform.format.bits, 2);
+  EXPECT_EQ(p.uniform.format.group, 64);
+  EXPECT_EQ(p.tune.epochs, 3);
+  EXPECT_TRUE(p.tune.aug_loss);
+  EXPECT_EQ(method_spec(r), "rtn+:2:64+epochs=3+lr=0.02+aug");
+  const auto g = parse_method_spec("gptq+:3+act-order+official+windows=8");
+  EXPECT_TRUE(g.act_order);
+  EXPECT_EQ(g.get<UniformPlusOptions>().tune.epochs, 50);
+  EXPECT_EQ(method_spec(g), "gptq+:3:128+act-order+official+windows=8");
+  EXPECT_EQ(method_spec(parse_method_spec(method_spec(g))), method_spec(g));
+  EXPECT_EQ(method_options_json(g).at("params").at("tune").at("windows"), 8);
+  EXPECT_THROW(parse_method_spec("rtn+:2+sym"), Error);        // LWC's grid is asymmetric
+  EXPECT_THROW(parse_method_spec("gptq+:2+mse"), Error);       // the training replaces the search
+  EXPECT_THROW(parse_method_spec("rtn+:2+act-order"), Error);  // rtn has no column order
+  EXPECT_THROW(parse_method_spec("gptq+:2+epochs=0"), Error);
+  EXPECT_THROW(parse_method_spec("rtn+:5"), Error);
+  EXPECT_EQ(parse_method_spec("rtn:2+sym").method, "rtn");
+}
+
 }  // namespace mixq::quant

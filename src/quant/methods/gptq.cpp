@@ -101,7 +101,8 @@ double hessian_weighted_error(const std::vector<float>& w, const std::vector<flo
   return total;
 }
 
-formats::PackedTensor quantize_gptq(const Tensor& w_in, const std::vector<double>& h_in, const MethodOptions& o) {
+formats::PackedTensor quantize_gptq(const Tensor& w_in, const std::vector<double>& h_in, const MethodOptions& o,
+                                    std::span<const formats::GridQuantizer> fixed_grids) {
   const auto& p = o.get<UniformOptions>().format;
   p.validate();
   check_weight(w_in, "gptq");
@@ -114,16 +115,22 @@ formats::PackedTensor quantize_gptq(const Tensor& w_in, const std::vector<double
   std::vector<uint8_t> codes(size_t(rows * cols));
   std::vector<float> scales(size_t(rows * groups)), zeros(size_t(rows * groups));
   std::vector<formats::GridQuantizer> grid(size_t(rows * groups));
-  // Fits each row's grid on group g's columns as they are now in `src` (row-major, natural order).
+  const bool fixed = !fixed_grids.empty();
+  if (fixed && fixed_grids.size() != grid.size())
+    fail("gptq", "{} fixed grids for {} rows × {} groups", fixed_grids.size(), rows, groups);
+  // Fits each row's grid on group g's columns as they are now in `src` (row-major, natural order),
+  // or takes the fixed ones.
   auto fit_group = [&](int64_t g, const std::vector<float>& src) {
     const int64_t begin = g * gs, len = std::min(cols, begin + gs) - begin;
     for (int64_t r = 0; r < rows; ++r) {
       const float* vals = &src[size_t(r * cols + begin)];
-      formats::GridQuantizer q = o.mse_clip ? formats::GridQuantizer::fit_mse(vals, size_t(len), 1, p.bits, p.symmetric)
-                                   : formats::GridQuantizer::fit(vals, size_t(len), 1, p.bits, p.symmetric);
-      grid[size_t(r * groups + g)] = q;
-      scales[size_t(r * groups + g)] = q.scale;
-      zeros[size_t(r * groups + g)] = q.zero;
+      const size_t k = size_t(r * groups + g);
+      formats::GridQuantizer q = fixed        ? fixed_grids[k]
+                                 : o.mse_clip ? formats::GridQuantizer::fit_mse(vals, size_t(len), 1, p.bits, p.symmetric)
+                                              : formats::GridQuantizer::fit(vals, size_t(len), 1, p.bits, p.symmetric);
+      grid[k] = q;
+      scales[k] = q.scale;
+      zeros[k] = q.zero;
     }
   };
 
@@ -136,12 +143,14 @@ formats::PackedTensor quantize_gptq(const Tensor& w_in, const std::vector<double
     std::iota(perm.begin(), perm.end(), 0);
     std::stable_sort(perm.begin(), perm.end(),
                      [&](int64_t a, int64_t b) { return h[size_t(a * cols + a)] > h[size_t(b * cols + b)]; });
-    for (int64_t g = 0; g < groups; ++g) fit_group(g, w);
   }
+  // Static groups are fitted once, up front, on the weights before any error feedback.
+  if (o.act_order || fixed)
+    for (int64_t g = 0; g < groups; ++g) fit_group(g, w);
   gptq_error_feedback(w, std::move(h), rows, cols, perm, o.damp, o.block,
                       [&](int64_t j, const std::vector<float>& cur, const float*, float* q) {
                         const int64_t orig = perm.empty() ? j : perm[size_t(j)], g = orig / gs;
-                        if (perm.empty() && j % gs == 0) fit_group(g, cur);
+                        if (perm.empty() && !fixed && j % gs == 0) fit_group(g, cur);
                         for (int64_t r = 0; r < rows; ++r) {
                           const formats::GridQuantizer& gq = grid[size_t(r * groups + g)];
                           const uint8_t c = gq.code(cur[size_t(r * cols + j)]);

@@ -8,8 +8,8 @@
 namespace mixq::quant {
 namespace {
 
-constexpr const MethodInfo* kMethods[] = {&kRtnMethod, &kGptqMethod, &kFineqRtnMethod, &kFineqGptqMethod, &kSlimMethod,
-                                          &kSlimPlusMethod};
+constexpr const MethodInfo* kMethods[] = {&kRtnMethod,      &kGptqMethod, &kFineqRtnMethod, &kFineqGptqMethod,
+                                          &kSlimMethod,     &kSlimPlusMethod, &kRtnPlusMethod, &kGptqPlusMethod};
 
 }  // namespace
 

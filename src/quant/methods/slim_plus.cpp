@@ -4,11 +4,11 @@
 #include "mixq/quant/methods/slim_plus.hpp"
 
 #include "mixq/quant/methods/method.hpp"
+#include "mixq/quant/methods/tune_flags.hpp"
+#include "mixq/quant/tune/learnable_clip.hpp"
 
 namespace mixq::quant {
 namespace {
-
-const char* const kTuneFlags = "official, epochs=E, lr=L, batch=B, windows=W, fp-inputs, aug";
 
 // The options slim itself runs with: the allocation's, without SQC (the trained clipping replaces
 // the grids it would calibrate).
@@ -22,25 +22,14 @@ MethodOptions slim_part(const MethodOptions& o) {
 
 // Tuning flags are read here; the others go to slim's parser ("official" to both).
 void parse_slim_plus(const MethodArgs& a, MethodOptions& o) {
-  if (!a.bits) fail(a.where, "expected slim+:N[:GROUP][+official][+epochs=E][+lr=L][+batch=B][+windows=W][+fp-inputs][+aug]");
+  if (!a.bits) fail(a.where, "expected slim+:N[:GROUP]" MIXQ_TUNE_GRAMMAR);
+  TuneFlags t = parse_tune_flags(a);
   MethodArgs rest = a;
   rest.flags.clear();
-  ClipTuning t;
-  bool official = false;
-  for (const auto& f : a.flags)
-    if (f.text == "official") official = true;
-  if (official) t = ClipTuning::official();
-  for (const auto& f : a.flags) {
-    auto value = [&](size_t prefix) { return MethodArgs::Word{f.text.substr(prefix), f.origin}; };
-    if (f.text.starts_with("epochs=")) t.epochs = spec_integer(a, value(7), "epochs");
-    else if (f.text.starts_with("lr=")) t.lr = spec_number(a, value(3), "learning rate");
-    else if (f.text.starts_with("batch=")) t.batch = spec_integer(a, value(6), "batch");
-    else if (f.text.starts_with("windows=")) t.windows = spec_integer(a, value(8), "windows");
-    else if (f.text == "fp-inputs") t.fp_inputs = true;
-    else if (f.text == "aug") t.aug_loss = true;
-    else if (f.text == "sqc" || f.text == "no-sqc" || f.text.starts_with("lambda=") || f.text.starts_with("mask-"))
+  for (const auto& f : t.rest) {
+    if (f.text == "sqc" || f.text == "no-sqc" || f.text.starts_with("lambda=") || f.text.starts_with("mask-"))
       fail(a.where, "{}: slim+ trains its grids; SQC's options do not apply", f.origin);
-    else rest.flags.push_back(f);
+    rest.flags.push_back(f);
   }
   MethodOptions s;
   try {
@@ -48,9 +37,9 @@ void parse_slim_plus(const MethodArgs& a, MethodOptions& o) {
   } catch (const Error& e) {
     fail(a.where, "{} (slim+ also takes {})", e.what(), kTuneFlags);
   }
-  t.validate();
+  t.tune.validate();
   o.true_sequential = s.true_sequential;
-  o.params = SlimPlusOptions{s.get<SlimOptions>(), t};
+  o.params = SlimPlusOptions{s.get<SlimOptions>(), t.tune};
 }
 
 std::string slim_plus_spec_tail(const MethodOptions& o) {
@@ -58,14 +47,7 @@ std::string slim_plus_spec_tail(const MethodOptions& o) {
   std::string out = kSlimMethod.spec_tail(slim_part(o));
   // slim's tail says +no-sqc for the part slim runs; slim+ never takes it.
   if (const size_t at = out.find("+no-sqc"); at != std::string::npos) out.erase(at, 7);
-  const ClipTuning d = p.slim.official ? ClipTuning::official() : ClipTuning{}, &t = p.tune;
-  if (t.epochs != d.epochs) out += fmt::format("+epochs={}", t.epochs);
-  if (t.lr != d.lr) out += fmt::format("+lr={}", t.lr);
-  if (t.batch != d.batch) out += fmt::format("+batch={}", t.batch);
-  if (t.windows != d.windows) out += fmt::format("+windows={}", t.windows);
-  if (t.fp_inputs) out += "+fp-inputs";
-  if (t.aug_loss && !d.aug_loss) out += "+aug";
-  return out;
+  return out + tune_spec_tail(p.tune, p.slim.official);
 }
 
 void validate_slim_plus(const MethodOptions& o) {
@@ -90,14 +72,20 @@ formats::PackedTensor quantize_slim_plus(const Tensor& w, const LayerCalibration
   return quantize_slim(w, calib, slim_part(o));
 }
 
-const ClipTuning* slim_plus_tuning(const MethodOptions& o) { return &o.get<SlimPlusOptions>().tune; }
+const ClipTuning& slim_plus_tuning(const MethodOptions& o) { return o.get<SlimPlusOptions>().tune; }
+
+formats::PackedTensor bake_slim_plus(const LearnableClip& clip, const formats::PackedTensor& first, const LayerCalibration&,
+                                     const MethodOptions&) {
+  return clip.bake_slim(first.params_as<formats::SlimParams>());
+}
+
+const BlockTuning kSlimPlusTuning = {&slim_plus_tuning, &bake_slim_plus, /*reads_calibration=*/false};
 
 }  // namespace
 
 const MethodInfo kSlimPlusMethod = {"slim+",
                                     "slim",
-                                    ":N[:GROUP][+official][+epochs=E][+lr=L][+batch=B][+windows=W][+fp-inputs][+aug]"
-                                    "[+no-sba][+kl-fp-q|+kl-q-fp][+search-rtn|+search-gptq][+true-seq]",
+                                    ":N[:GROUP]" MIXQ_TUNE_GRAMMAR "[+no-sba][+kl-fp-q|+kl-q-fp][+search-rtn|+search-gptq][+true-seq]",
                                     /*takes_bits=*/true,
                                     /*needs_calibration=*/true,
                                     &slim_plus_input_scorer,
@@ -107,6 +95,6 @@ const MethodInfo kSlimPlusMethod = {"slim+",
                                     &slim_plus_params_json,
                                     &slim_plus_label,
                                     &quantize_slim_plus,
-                                    &slim_plus_tuning};
+                                    &kSlimPlusTuning};
 
 }  // namespace mixq::quant

@@ -7,6 +7,7 @@
 
 #include "mixq/core/error.hpp"
 #include "mixq/formats/slim.hpp"
+#include "mixq/formats/uniform.hpp"
 #include "mixq/quant/tune/learnable_clip.hpp"
 
 namespace mixq::quant {
@@ -100,13 +101,28 @@ Attempt train(const BlockTuneJob& job, const ClipTuning& opt, double lr, std::ve
   return a;
 }
 
+// The group widths and group size a first result fixes: slim's own, or uniform's bits in every
+// group (the formats a clipping can be baked into).
+struct ClipLayout {
+  std::vector<int> widths;
+  int64_t group;
+};
+
+ClipLayout clip_layout(const formats::PackedTensor& q, const std::string& where) {
+  if (q.format == formats::SlimFormat::name)
+    return {formats::SlimFormat::widths(q), q.params_as<formats::SlimParams>().group};
+  if (q.format == formats::UniformFormat::name) {
+    const auto& p = q.params_as<formats::UniformParams>();
+    return {std::vector<int>(size_t(p.groups(q.cols)), p.bits), p.group_size(q.cols)};
+  }
+  fail(where, "learnable clipping bakes slim or uniform tensors, not {}", q.format);
+}
+
 std::vector<LearnableClip> initial_clips(const BlockTuneJob& job, const ClipTuning& opt) {
   std::vector<LearnableClip> clips;
   for (size_t i = 0; i < kBlockLinears; ++i) {
-    const formats::PackedTensor& q = *job.quantized[i];
-    if (q.format != formats::SlimFormat::name) fail(job.where, "learnable clipping bakes slim tensors, not {}", q.format);
-    clips.emplace_back(*job.fp[i], formats::SlimFormat::widths(q), q.params_as<formats::SlimParams>().group, opt.init,
-                       opt.init_binary);
+    ClipLayout layout = clip_layout(*job.quantized[i], job.where);
+    clips.emplace_back(*job.fp[i], std::move(layout.widths), layout.group, opt.init, opt.init_binary);
   }
   return clips;
 }
@@ -143,8 +159,7 @@ double mse_loss(const float* y, const float* target, size_t n, float scale, floa
   return sum / double(n);
 }
 
-std::array<formats::PackedTensor, kBlockLinears> tune_block_clipping(const BlockTuneJob& job, const ClipTuning& opt,
-                                                                     BlockTuneReport* report) {
+std::vector<LearnableClip> tune_block_clipping(const BlockTuneJob& job, const ClipTuning& opt, BlockTuneReport* report) {
   opt.validate();
   if (!job.inputs || !job.targets || (opt.aug_loss && !job.aug_targets) || !job.pool || !job.config)
     fail(job.where, "block training without its activations");
@@ -161,10 +176,7 @@ std::array<formats::PackedTensor, kBlockLinears> tune_block_clipping(const Block
       report->first_loss = a.first_loss, report->last_loss = a.last_loss, report->retries = attempt;
       report->activation_floats = BlockGrad(*job.config, job.inputs->tokens_per_window()).floats_held();
     }
-    std::array<formats::PackedTensor, kBlockLinears> out;
-    for (size_t i = 0; i < kBlockLinears; ++i)
-      out[i] = clips[i].bake_slim(job.quantized[i]->params_as<formats::SlimParams>());
-    return out;
+    return clips;
   }
 }
 

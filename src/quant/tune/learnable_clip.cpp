@@ -123,11 +123,9 @@ float LearnableClip::surrogate(int64_t row, int64_t col, float frozen) const {
   return q.scale * (v / q.scale + frozen);
 }
 
-formats::PackedTensor LearnableClip::bake_slim(const formats::SlimParams& p) const {
-  if (p.group != group_) fail("learnable clipping", "group {} baked as slim group {}", group_, p.group);
+void LearnableClip::quantized(std::vector<uint8_t>& codes, std::vector<float>& scales, std::vector<float>& zeros) const {
   const size_t n = size_t(rows_ * groups());
-  std::vector<uint8_t> codes(size_t(rows_ * cols_));
-  std::vector<float> scales(n), zeros(n);
+  codes.assign(size_t(rows_ * cols_), 0), scales.assign(n, 0.f), zeros.assign(n, 0.f);
   for (int64_t r = 0; r < rows_; ++r)
     for (int64_t g = 0; g < groups(); ++g) {
       const Grid q = grid(r, g);
@@ -140,7 +138,36 @@ formats::PackedTensor LearnableClip::bake_slim(const formats::SlimParams& p) con
                                                    : uint8_t(std::clamp(std::nearbyint(v / q.scale) + q.zero, 0.f, qmax));
       }
     }
+}
+
+formats::PackedTensor LearnableClip::bake_slim(const formats::SlimParams& p) const {
+  if (p.group != group_) fail("learnable clipping", "group {} baked as slim group {}", group_, p.group);
+  std::vector<uint8_t> codes;
+  std::vector<float> scales, zeros;
+  quantized(codes, scales, zeros);
   return formats::SlimFormat::pack(rows_, cols_, widths_, codes, scales, zeros, p);
+}
+
+formats::PackedTensor LearnableClip::bake_uniform(const formats::UniformParams& p) const {
+  if (p.symmetric) fail("learnable clipping", "trains an asymmetric grid; a symmetric uniform format cannot store it");
+  if (p.group_size(cols_) != group_) fail("learnable clipping", "group {} baked as uniform group {}", group_, p.group_size(cols_));
+  for (int b : widths_)
+    if (b != p.bits) fail("learnable clipping", "a {}-bit group baked as uniform {}-bit", b, p.bits);
+  std::vector<uint8_t> codes;
+  std::vector<float> scales, zeros;
+  quantized(codes, scales, zeros);
+  return formats::UniformFormat::pack(rows_, cols_, codes, scales, zeros, p);
+}
+
+std::vector<formats::GridQuantizer> LearnableClip::grids() const {
+  std::vector<formats::GridQuantizer> out(size_t(rows_ * groups()));
+  for (int64_t r = 0; r < rows_; ++r)
+    for (int64_t g = 0; g < groups(); ++g) {
+      const Grid q = grid(r, g);
+      if (q.bits < 2) fail("learnable clipping", "a {}-bit group has no min-max grid", q.bits);
+      out[at(r, g)] = {q.scale, q.zero, (1 << q.bits) - 1};
+    }
+  return out;
 }
 
 }  // namespace mixq::quant

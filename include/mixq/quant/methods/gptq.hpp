@@ -3,10 +3,12 @@
 // spread over the columns not yet quantized through the inverse Hessian. The error feedback is
 // shared by every method that runs GPTQ on its own grid (fineq-gptq, slim).
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "mixq/core/tensor.hpp"
+#include "mixq/formats/grid_quantizer.hpp"
 #include "mixq/formats/packed_tensor.hpp"
 #include "mixq/quant/methods/method_row.hpp"
 #include "mixq/quant/methods/uniform_options.hpp"
@@ -14,7 +16,10 @@
 namespace mixq::quant {
 
 // `h` is H [cols][cols]; dead inputs (H_jj = 0) get H_jj = 1 and W[:, j] = 0. Error when H stays not positive definite after 6 dampings.
-formats::PackedTensor quantize_gptq(const Tensor& w, const std::vector<double>& h, const MethodOptions& o);
+// `fixed_grids` (row-major [rows][groups], when given) are the groups' grids instead of fitting
+// them (gptq+: the trained clipping's grids); the columns are still rounded with error feedback.
+formats::PackedTensor quantize_gptq(const Tensor& w, const std::vector<double>& h, const MethodOptions& o,
+                                    std::span<const formats::GridQuantizer> fixed_grids = {});
 
 // GPTQ's error feedback, whatever the grid: columns are visited in order `perm` (empty: natural);
 // for column j (processing order) `quantize(j, w, u_diag, q)` writes each row's quantized value

@@ -18,11 +18,12 @@
 #include "mixq/quant/methods/slim.hpp"
 #include "mixq/quant/methods/slim_plus.hpp"
 #include "mixq/quant/methods/uniform_options.hpp"
+#include "mixq/quant/methods/uniform_plus.hpp"
 
 namespace mixq::quant {
 
 // Each method's own options; its row reads the alternative it wrote.
-using MethodParams = std::variant<UniformOptions, FineqOptions, SlimOptions, SlimPlusOptions>;
+using MethodParams = std::variant<UniformOptions, FineqOptions, SlimOptions, SlimPlusOptions, UniformPlusOptions>;
 
 struct MethodOptions {
   std::string method = "gptq";  // a row of the method table

@@ -18,6 +18,8 @@ namespace mixq::quant {
 
 struct MethodOptions;  // methods/method.hpp: the common fields + the method's own options
 struct ClipTuning;     // tune/clip_tuning.hpp
+class LearnableClip;   // tune/learnable_clip.hpp
+struct BlockTuning;    // below
 
 // Scores a linear's candidates on the layer's real inputs (SliM-LLM's SBA), one chunk of
 // calibration windows at a time: the driver runs the layer over the windows a second time and
@@ -73,9 +75,20 @@ struct MethodInfo {
   // A few words on the format it writes, for `compare`'s table: "uniform b3 g128 asym".
   std::string (*label)(const MethodOptions& o);
   formats::PackedTensor (*quantize)(const Tensor& w, const LayerCalibration& calib, const MethodOptions& o);
-  // Methods that then train each decoder block's clipping against the fp block (SliM-LLM+): the
-  // training options (null: no block training; the pointer lives as long as o).
-  const ClipTuning* (*clip_tuning)(const MethodOptions& o);
+  // Methods that then train each decoder block's clipping against the fp block (SliM-LLM+, rtn+,
+  // gptq+; null: no block training).
+  const BlockTuning* tuning;
+};
+
+// What a tuned method adds to its row: its training options, and how a trained clipping is stored.
+// `quantize` gives each linear's first result, whose format and widths the clipping keeps.
+struct BlockTuning {
+  const ClipTuning& (*options)(const MethodOptions& o);
+  // The stored tensor of a trained clipping, in the format of `first`; calib is the linear's
+  // calibration when reads_calibration (GPTQ on the learned grids), else empty.
+  formats::PackedTensor (*bake)(const LearnableClip& clip, const formats::PackedTensor& first, const LayerCalibration& calib,
+                                const MethodOptions& o);
+  bool reads_calibration;
 };
 
 // Helpers every row's parse uses, so numbers and groups are read and reported one way.

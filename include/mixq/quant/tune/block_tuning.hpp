@@ -3,8 +3,9 @@
 // docs/DESIGN.md "SliM-LLM+"): each decoder block's linears get per-(row, group) clipping logits,
 // trained with AdamW so that the block with fake-quantized weights reproduces the fp block's
 // output on the calibration windows (mean squared error; straight-through estimator through the
-// rounding), then baked into the ordinary packed format. The layer-sequential driver
-// (quant/pipeline.hpp) hands a tuned method one BlockTuneJob per decoder layer.
+// rounding), then baked into the ordinary packed format by the method's row (BlockTuning::bake).
+// The layer-sequential driver (quant/pipeline.hpp) hands a tuned method one BlockTuneJob per
+// decoder layer.
 #include <array>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "mixq/quant/calib/calibration.hpp"
 #include "mixq/quant/tune/block_grad.hpp"
 #include "mixq/quant/tune/clip_tuning.hpp"
+#include "mixq/quant/tune/learnable_clip.hpp"
 
 namespace mixq::quant {
 
@@ -24,7 +26,7 @@ struct BlockTuneJob {
   const io::LlamaConfig* config = nullptr;
   const model::LayerWeights* vectors = nullptr;                   // norms, biases (linears unused)
   std::array<const Tensor*, kBlockLinears> fp{};                  // the linears before quantization
-  std::array<const formats::PackedTensor*, kBlockLinears> quantized{};  // the method's first result
+  std::array<const formats::PackedTensor*, kBlockLinears> quantized{};  // the method's first result (slim or uniform)
   const WindowActivations* inputs = nullptr;       // the block's training inputs
   const WindowActivations* targets = nullptr;      // the fp block's output on the fp inputs
   const WindowActivations* aug_targets = nullptr;  // the fp block's output on `inputs` (aug_loss)
@@ -38,11 +40,12 @@ struct BlockTuneReport {
   size_t activation_floats = 0;          // what one window's forward keeps for backward
 };
 
-// Trains clipping for the job's seven linears, whose slim widths come from job.quantized, and
-// returns them baked as slim tensors (slot order). A non-finite loss or gradient restarts the
-// block at a tenth of the learning rate, twice at most; then Error naming the block.
-std::array<formats::PackedTensor, kBlockLinears> tune_block_clipping(const BlockTuneJob& job, const ClipTuning& opt,
-                                                                     BlockTuneReport* report = nullptr);
+// Trains clipping for the job's seven linears, whose group widths come from job.quantized (slim:
+// its widths; uniform: its bits everywhere), and returns the trained clippings (slot order). A
+// non-finite loss or gradient restarts the block at a tenth of the learning rate, twice at most;
+// then Error naming the block.
+std::vector<LearnableClip> tune_block_clipping(const BlockTuneJob& job, const ClipTuning& opt,
+                                               BlockTuneReport* report = nullptr);
 
 // The loss tune_block_clipping minimizes, for one window: mean((y − target)²); writes dL/dy.
 double mse_loss(const float* y, const float* target, size_t n, float scale, float* dy);

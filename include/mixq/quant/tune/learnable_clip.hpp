@@ -14,8 +14,10 @@
 #include <vector>
 
 #include "mixq/core/tensor.hpp"
+#include "mixq/formats/grid_quantizer.hpp"
 #include "mixq/formats/packed_tensor.hpp"
 #include "mixq/formats/slim.hpp"
+#include "mixq/formats/uniform.hpp"
 
 namespace mixq::quant {
 
@@ -30,6 +32,7 @@ class LearnableClip {
 
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
+  const std::vector<float>& weights() const { return w_; }  // w, as given
   std::span<float> params() { return params_; }
   std::span<const float> params() const { return params_; }
 
@@ -39,6 +42,11 @@ class LearnableClip {
   void backward(const float* d_w_hat, float* d_params) const;
   // The slim tensor that stores exactly fake_quantize's ŵ (widths and group from this object).
   formats::PackedTensor bake_slim(const formats::SlimParams& p) const;
+  // The same as a uniform tensor (every group p.bits wide, groups of p.group_size(cols)).
+  formats::PackedTensor bake_uniform(const formats::UniformParams& p) const;
+  // Each (row, group)'s grid at the current parameters, row-major [rows][groups], as a GPTQ grid
+  // (every group ≥ 2 bits): what gptq+ rounds on.
+  std::vector<formats::GridQuantizer> grids() const;
 
   // The STE surrogate of ŵ_i with the rounding of w/scale held at `frozen` (round(w/s₀) − w/s₀ at
   // the point where it was taken): equal to ŵ there, and differentiable in the parameters, so
@@ -53,6 +61,8 @@ class LearnableClip {
     float dscale_dgamma, dscale_dbeta;
   };
   Grid grid(int64_t row, int64_t g) const;
+  // Codes [rows][cols], scales and zeros [rows][groups] of fake_quantize's ŵ.
+  void quantized(std::vector<uint8_t>& codes, std::vector<float>& scales, std::vector<float>& zeros) const;
   int64_t groups() const { return int64_t(widths_.size()); }
   size_t at(int64_t row, int64_t g) const { return size_t(row * groups() + g); }
 
