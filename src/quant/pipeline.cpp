@@ -190,7 +190,7 @@ void quantize_model(model::LlamaModel& m, const Calibration& calib, const Method
   // Block training (SliM-LLM+) also carries the fp model's activations: its targets.
   const ClipTuning* tuning = method.tuning ? &method.tuning->options(opt) : nullptr;
   // A bake that reads calibration (gptq+) keeps each site's Hessian until the block is trained.
-  const bool keep_calibration = tuning && method.tuning->reads_calibration;
+  const bool keep_calibration = tuning && method.tuning->reads_calibration(opt);
   std::optional<WindowActivations> fp_acts;
   if (tuning) fp_acts = copy_activations(acts, "the fp model's activations (block training targets)");
   if (resume.first_layer < 0 || resume.first_layer > cfg.n_layers)

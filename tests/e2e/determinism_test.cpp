@@ -28,7 +28,7 @@ TEST(Determinism, EveryMethodWritesTheSameBytesForAnyThreadCountAndRun) {
   MIXQ_REQUIRE_FILE(calib_text);
   test::TempDir dir;
   // One spec per method (stories260K: dim 64, hidden 172, so groups of 32/48 leave short groups).
-  for (const char* spec : {"rtn:2:32", "gptq:3:32", "slim:2:32", "slim+:2:32+epochs=1", "rtn+:2:48+epochs=1",
+  for (const char* spec : {"rtn:2:32", "gptq:3:32", "slim:2:32", "slim+:2:32+epochs=1+bake-gptq", "rtn+:2:48+epochs=1",
                            "gptq+:3:32+epochs=1", "fineq-rtn:48", "fineq-gptq:row"}) {
     std::vector<std::string> files;
     for (int threads : kThreadCounts) {

@@ -10,6 +10,7 @@
 #include "mixq/formats/registry.hpp"
 #include "mixq/model/linear.hpp"
 #include "mixq/model/llama.hpp"
+#include "mixq/quant/methods/method.hpp"
 #include "mixq/quant/tune/block_grad.hpp"
 #include "mixq/quant/tune/block_tuning.hpp"
 #include "mixq/quant/tune/learnable_clip.hpp"
@@ -248,6 +249,31 @@ TEST(LearnableClip, BakedUniformTensorStoresExactlyTheFakeQuantizedWeights) {
   EXPECT_THROW(clip.bake_uniform({2, 16, false}), Error);          // nor its groups
   EXPECT_THROW(clip.bake_uniform({2, int(group), true}), Error);   // a symmetric grid cannot hold it
   EXPECT_THROW(LearnableClip(w, {1, 2, 2}, group, 4.f, 0.f).grids(), Error);  // 1-bit groups have no grid
+}
+
+TEST(LearnableClip, SlimGptqBakeOnIdentityHessianIsTheRoundingBake) {
+  // slim+'s +bake-gptq: GPTQ on the trained grids (binary ones too). With H = I no error is fed
+  // back, so it stores exactly what rounding on the grids stores.
+  std::mt19937_64 g(12);
+  const int64_t rows = 4, cols = 96, group = 32;
+  Tensor w{{rows, cols}, random_vector(size_t(rows * cols), g, 0.05f, 0.01f)};
+  LearnableClip clip(w, {1, 3, 2}, group, 4.f, 0.f);
+  for (float& p : clip.params()) p += std::normal_distribution<float>(0.f, 1.f)(g);
+  MethodOptions o;
+  o.method = "slim";
+  SlimOptions so;
+  so.format.bits = 2, so.format.group = int(group), so.sba = false, so.sqc = false;
+  o.params = so;
+  LayerCalibration calib;
+  calib.hessian.assign(size_t(cols * cols), 0.0);
+  for (int64_t j = 0; j < cols; ++j) calib.hessian[size_t(j * cols + j)] = 1.0;
+  std::vector<uint8_t> codes;
+  std::vector<float> scales, zeros;
+  clip.quantized(codes, scales, zeros);
+  const formats::PackedTensor baked = quantize_slim_on_grids(w, calib, o, clip.widths(), scales, zeros, so.format);
+  const formats::PackedTensor rounded = clip.bake_slim(so.format);
+  for (const auto& part : rounded.parts) EXPECT_EQ(baked.part(part.suffix).bytes, part.bytes) << part.suffix;
+  EXPECT_THROW(quantize_slim_on_grids(w, calib, o, {1, 3}, scales, zeros, so.format), Error);
 }
 
 TEST(BlockTuning, OptionsOutOfRangeAreClearErrors) {

@@ -96,6 +96,12 @@ TEST(MethodSpec, SlimPlusTakesTuningAndAllocationFlagsAndRoundTrips) {
   EXPECT_THROW(parse_method_spec("slim+:2+lr=abc"), Error);
   EXPECT_THROW(parse_method_spec("slim+:2+lr=-1"), Error);
   EXPECT_EQ(parse_method_spec("slim:2+official").method, "slim");  // a flag after "slim" is not "slim+"
+  const auto bake = parse_method_spec("slim+:3:64+bake-gptq+epochs=2");
+  EXPECT_TRUE(bake.get<SlimPlusOptions>().bake_gptq);
+  EXPECT_EQ(method_spec(bake), "slim+:3:64+epochs=2+bake-gptq");
+  EXPECT_EQ(method_options_json(bake).at("params").at("bake"), "gptq");
+  EXPECT_FALSE(method_options_json(o).at("params").contains("bake"));
+  EXPECT_THROW(parse_method_spec("slim:3+bake-gptq"), Error);
 }
 
 TEST(MethodSpec, RtnPlusAndGptqPlusTakeTuningAndUniformFlagsAndRoundTrip) {

@@ -272,10 +272,23 @@ struct SlimQuantized {
   std::vector<float> values;  // Ŵ as decoded, row-major
 };
 
+// Grids given per (row, group) in the format's convention (scale and zero; α and μ at 1 bit).
+struct FixedGrids {
+  std::span<const float> scales, zeros;
+  RowGrid at(size_t k, int bits) const {
+    RowGrid g;
+    g.bits = bits;
+    if (bits == 1) g.binary = {zeros[k], scales[k]};
+    else g.grid = {scales[k], zeros[k], (1 << bits) - 1};
+    return g;
+  }
+};
+
 // GPTQ with block = group at the given widths on the factored H: each group's grids fitted (SQC,
-// or min-max) on the error-updated weights when the group starts, binary grids for 1-bit groups.
+// or min-max) on the error-updated weights when the group starts, binary grids for 1-bit groups;
+// or the fixed grids, when given.
 SlimQuantized gptq_at_widths(std::vector<float> w, const Factor& f, int64_t rows, int64_t cols,
-                             const std::vector<int>& widths, const SlimOptions& o) {
+                             const std::vector<int>& widths, const SlimOptions& o, const FixedGrids* fixed = nullptr) {
   const formats::SlimParams& p = o.format;
   const int64_t groups = p.groups(cols);
   SlimQuantized out{std::vector<uint8_t>(size_t(rows * cols)), std::vector<float>(size_t(rows * groups)),
@@ -288,10 +301,11 @@ SlimQuantized gptq_at_widths(std::vector<float> w, const Factor& f, int64_t rows
         if (j % p.group == 0) {
           const int64_t len = p.group_len(cols, g);
           std::vector<float> weight;
-          if (o.sqc && o.lambda != 1.0) weight = salient_weights(cur, rows, cols, j, len, u_diag, o);
+          if (!fixed && o.sqc && o.lambda != 1.0) weight = salient_weights(cur, rows, cols, j, len, u_diag, o);
           for (int64_t r = 0; r < rows; ++r) {
-            grid[size_t(r)] = fit_row(&cur[size_t(r * cols + j)], len, widths[size_t(g)], o.sqc,
-                                      weight.empty() ? nullptr : &weight[size_t(r * len)]);
+            grid[size_t(r)] = fixed ? fixed->at(size_t(r * groups + g), widths[size_t(g)])
+                                    : fit_row(&cur[size_t(r * cols + j)], len, widths[size_t(g)], o.sqc,
+                                              weight.empty() ? nullptr : &weight[size_t(r * len)]);
             out.scales[size_t(r * groups + g)] = grid[size_t(r)].scale();
             out.zeros[size_t(r * groups + g)] = grid[size_t(r)].zero();
           }
@@ -447,6 +461,19 @@ formats::PackedTensor quantize_slim(const Tensor& w_in, const LayerCalibration& 
   return formats::SlimFormat::pack(s.rows, s.cols, widths, result.codes, result.scales, result.zeros, recorded);
 }
 
+formats::PackedTensor quantize_slim_on_grids(const Tensor& w, const LayerCalibration& calib, const MethodOptions& mo,
+                                             const std::vector<int>& widths, std::span<const float> scales,
+                                             std::span<const float> zeros, const formats::SlimParams& recorded) {
+  MethodOptions plain = mo;
+  plain.get<SlimOptions>().sba = false;  // the widths are given: no search
+  const SlimSetup s = slim_setup(w, calib, plain);
+  const size_t n = size_t(s.rows * s.groups);
+  if (widths.size() != size_t(s.groups) || scales.size() != n || zeros.size() != n)
+    fail("slim", "{} widths and {} grids for {} rows × {} groups", widths.size(), scales.size(), s.rows, s.groups);
+  const FixedGrids fixed{scales, zeros};
+  const SlimQuantized result = gptq_at_widths(s.w, s.factor, s.rows, s.cols, widths, mo.get<SlimOptions>(), &fixed);
+  return formats::SlimFormat::pack(s.rows, s.cols, widths, result.codes, result.scales, result.zeros, recorded);
+}
 
 void validate_slim_options(const SlimOptions& s) {
   s.format.validate();

@@ -26,7 +26,12 @@ void parse_slim_plus(const MethodArgs& a, MethodOptions& o) {
   TuneFlags t = parse_tune_flags(a);
   MethodArgs rest = a;
   rest.flags.clear();
+  bool bake_gptq = false;
   for (const auto& f : t.rest) {
+    if (f.text == "bake-gptq") {
+      bake_gptq = true;
+      continue;
+    }
     if (f.text == "sqc" || f.text == "no-sqc" || f.text.starts_with("lambda=") || f.text.starts_with("mask-"))
       fail(a.where, "{}: slim+ trains its grids; SQC's options do not apply", f.origin);
     rest.flags.push_back(f);
@@ -35,11 +40,11 @@ void parse_slim_plus(const MethodArgs& a, MethodOptions& o) {
   try {
     kSlimMethod.parse(rest, s);
   } catch (const Error& e) {
-    fail(a.where, "{} (slim+ also takes {})", e.what(), kTuneFlags);
+    fail(a.where, "{} (slim+ also takes {}, bake-gptq)", e.what(), kTuneFlags);
   }
   t.tune.validate();
   o.true_sequential = s.true_sequential;
-  o.params = SlimPlusOptions{s.get<SlimOptions>(), t.tune};
+  o.params = SlimPlusOptions{s.get<SlimOptions>(), t.tune, bake_gptq};
 }
 
 std::string slim_plus_spec_tail(const MethodOptions& o) {
@@ -47,7 +52,7 @@ std::string slim_plus_spec_tail(const MethodOptions& o) {
   std::string out = kSlimMethod.spec_tail(slim_part(o));
   // slim's tail says +no-sqc for the part slim runs; slim+ never takes it.
   if (const size_t at = out.find("+no-sqc"); at != std::string::npos) out.erase(at, 7);
-  return out + tune_spec_tail(p.tune, p.slim.official);
+  return out + tune_spec_tail(p.tune, p.slim.official) + (p.bake_gptq ? "+bake-gptq" : "");
 }
 
 void validate_slim_plus(const MethodOptions& o) {
@@ -59,6 +64,7 @@ nlohmann::json slim_plus_params_json(const MethodOptions& o) {
   const SlimPlusOptions& p = o.get<SlimPlusOptions>();
   nlohmann::json j = kSlimMethod.params_json(slim_part(o));
   j["tune"] = p.tune.to_json();
+  if (p.bake_gptq) j["bake"] = "gptq";  // only then: files of the published bake keep their bytes
   return j;
 }
 
@@ -74,18 +80,26 @@ formats::PackedTensor quantize_slim_plus(const Tensor& w, const LayerCalibration
 
 const ClipTuning& slim_plus_tuning(const MethodOptions& o) { return o.get<SlimPlusOptions>().tune; }
 
-formats::PackedTensor bake_slim_plus(const LearnableClip& clip, const formats::PackedTensor& first, const LayerCalibration&,
-                                     const MethodOptions&) {
-  return clip.bake_slim(first.params_as<formats::SlimParams>());
+formats::PackedTensor bake_slim_plus(const LearnableClip& clip, const formats::PackedTensor& first,
+                                     const LayerCalibration& calib, const MethodOptions& o) {
+  const auto& recorded = first.params_as<formats::SlimParams>();
+  if (!o.get<SlimPlusOptions>().bake_gptq) return clip.bake_slim(recorded);
+  std::vector<uint8_t> codes;
+  std::vector<float> scales, zeros;
+  clip.quantized(codes, scales, zeros);
+  return quantize_slim_on_grids(Tensor{{clip.rows(), clip.cols()}, clip.weights()}, calib, slim_part(o), clip.widths(),
+                                scales, zeros, recorded);
 }
 
-const BlockTuning kSlimPlusTuning = {&slim_plus_tuning, &bake_slim_plus, /*reads_calibration=*/false};
+bool bakes_with_gptq(const MethodOptions& o) { return o.get<SlimPlusOptions>().bake_gptq; }
+
+const BlockTuning kSlimPlusTuning = {&slim_plus_tuning, &bake_slim_plus, &bakes_with_gptq};
 
 }  // namespace
 
 const MethodInfo kSlimPlusMethod = {"slim+",
                                     "slim",
-                                    ":N[:GROUP]" MIXQ_TUNE_GRAMMAR "[+no-sba][+kl-fp-q|+kl-q-fp][+search-rtn|+search-gptq][+true-seq]",
+                                    ":N[:GROUP]" MIXQ_TUNE_GRAMMAR "[+bake-gptq][+no-sba][+kl-fp-q|+kl-q-fp][+search-rtn|+search-gptq][+true-seq]",
                                     /*takes_bits=*/true,
                                     /*needs_calibration=*/true,
                                     &slim_plus_input_scorer,

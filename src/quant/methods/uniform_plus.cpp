@@ -87,8 +87,11 @@ formats::PackedTensor bake_gptq_plus(const LearnableClip& clip, const formats::P
                        clip.grids());
 }
 
-const BlockTuning kRtnPlusTuning = {&uniform_plus_tuning, &bake_rtn_plus, /*reads_calibration=*/false};
-const BlockTuning kGptqPlusTuning = {&uniform_plus_tuning, &bake_gptq_plus, /*reads_calibration=*/true};
+bool never(const MethodOptions&) { return false; }
+bool always(const MethodOptions&) { return true; }
+
+const BlockTuning kRtnPlusTuning = {&uniform_plus_tuning, &bake_rtn_plus, /*reads_calibration=*/&never};
+const BlockTuning kGptqPlusTuning = {&uniform_plus_tuning, &bake_gptq_plus, /*reads_calibration=*/&always};
 
 }  // namespace
 

@@ -85,10 +85,10 @@ struct MethodInfo {
 struct BlockTuning {
   const ClipTuning& (*options)(const MethodOptions& o);
   // The stored tensor of a trained clipping, in the format of `first`; calib is the linear's
-  // calibration when reads_calibration (GPTQ on the learned grids), else empty.
+  // calibration when reads_calibration(o) (GPTQ on the learned grids), else empty.
   formats::PackedTensor (*bake)(const LearnableClip& clip, const formats::PackedTensor& first, const LayerCalibration& calib,
                                 const MethodOptions& o);
-  bool reads_calibration;
+  bool (*reads_calibration)(const MethodOptions& o);
 };
 
 // Helpers every row's parse uses, so numbers and groups are read and reported one way.

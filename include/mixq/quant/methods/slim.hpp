@@ -6,6 +6,7 @@
 // (group default 128).
 #include <optional>
 #include <span>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -58,6 +59,12 @@ struct SlimOptions {
 void validate_slim_options(const SlimOptions& s);
 
 formats::PackedTensor quantize_slim(const Tensor& w, const LayerCalibration& calib, const MethodOptions& o);
+// GPTQ with block = group at the given widths on fixed grids, per (row, group) in the format's
+// convention (scale and zero; α and μ for 1-bit groups), with calib's Hessian: slim+'s bake-gptq.
+// `recorded`: the format parameters to store (the first result's, with what SBA chose).
+formats::PackedTensor quantize_slim_on_grids(const Tensor& w, const LayerCalibration& calib, const MethodOptions& o,
+                                             const std::vector<int>& widths, std::span<const float> scales,
+                                             std::span<const float> zeros, const formats::SlimParams& recorded);
 
 // The method table's row "slim" (options: SlimOptions).
 extern const MethodInfo kSlimMethod;

@@ -47,6 +47,10 @@ class LearnableClip {
   // Each (row, group)'s grid at the current parameters, row-major [rows][groups], as a GPTQ grid
   // (every group ≥ 2 bits): what gptq+ rounds on.
   std::vector<formats::GridQuantizer> grids() const;
+  // Codes [rows][cols], scales and zeros [rows][groups] of fake_quantize's ŵ, in the slim and
+  // uniform formats' convention (1-bit groups: α and μ).
+  void quantized(std::vector<uint8_t>& codes, std::vector<float>& scales, std::vector<float>& zeros) const;
+  const std::vector<int>& widths() const { return widths_; }
 
   // The STE surrogate of ŵ_i with the rounding of w/scale held at `frozen` (round(w/s₀) − w/s₀ at
   // the point where it was taken): equal to ŵ there, and differentiable in the parameters, so
@@ -61,8 +65,6 @@ class LearnableClip {
     float dscale_dgamma, dscale_dbeta;
   };
   Grid grid(int64_t row, int64_t g) const;
-  // Codes [rows][cols], scales and zeros [rows][groups] of fake_quantize's ŵ.
-  void quantized(std::vector<uint8_t>& codes, std::vector<float>& scales, std::vector<float>& zeros) const;
   int64_t groups() const { return int64_t(widths_.size()); }
   size_t at(int64_t row, int64_t g) const { return size_t(row * groups() + g); }
 
