@@ -21,7 +21,7 @@ struct MethodFlags {
   std::string fineq_threshold, fineq_rule, fineq_int3, fineq_int2, slim_lambda, slim_kl, slim_search, slim_score, slim_mask;
   std::string tune_epochs, tune_lr, tune_batch, tune_windows;
   bool sym = false, mse = false, act_order = false, true_sequential = false, no_sba = false, no_sqc = false;
-  bool tune_fp_inputs = false, tune_aug = false;
+  bool tune_fp_inputs = false, tune_aug = false, bake_gptq = false;
   double damp = quant::MethodOptions{}.damp;
 };
 
@@ -67,6 +67,7 @@ void add_method_options(CLI::App& cmd, MethodFlags& m) {
       ->check(finite_number());
   cmd.add_flag("--fp-inputs", m.tune_fp_inputs, "slim+, rtn+, gptq+: train each block on the fp model's inputs, not the quantized blocks'");
   cmd.add_flag("--aug-loss", m.tune_aug, "slim+, rtn+, gptq+: add OmniQuant's aug loss (the fp block on the same inputs)");
+  cmd.add_flag("--bake-gptq", m.bake_gptq, "slim+: store the trained grids through GPTQ's error feedback, not by rounding");
 }
 
 quant::MethodOptions method_options_of(const MethodFlags& m, const CLI::App& cmd) {
@@ -105,6 +106,7 @@ quant::MethodOptions method_options_of(const MethodFlags& m, const CLI::App& cmd
   value(m.tune_windows, "windows=", "--train-windows");
   flag(m.tune_fp_inputs, "fp-inputs", "--fp-inputs");
   flag(m.tune_aug, "aug", "--aug-loss");
+  flag(m.bake_gptq, "bake-gptq", "--bake-gptq");
   quant::MethodOptions o = quant::method_options(m.method, a);
   o.damp = m.damp;
   return o;

@@ -95,6 +95,10 @@ TEST(SlimPlus, CliOptionsReachTheMethodAndBadOnesAreNamed) {
   const auto gptq_plus = test::run_mixq(base + "--method gptq+ --epochs 1 --train-windows 2 -o " + out);
   ASSERT_EQ(gptq_plus.exit_code, 0) << gptq_plus.output;
   EXPECT_EQ(load_quantized_model(out, 1).record.method.at("spec"), "gptq+:2:32+epochs=1+windows=2");
+  const auto baked = test::run_mixq(base + "--method slim+ --epochs 1 --train-windows 2 --bake-gptq -o " + out);
+  ASSERT_EQ(baked.exit_code, 0) << baked.output;
+  EXPECT_EQ(load_quantized_model(out, 1).record.method.at("spec"), "slim+:2:32+epochs=1+windows=2+bake-gptq");
+  test::expect_clean_error(test::run_mixq(base + "--method gptq+ --bake-gptq -o " + (dir / "e.safetensors")), "--bake-gptq");
 }
 
 }  // namespace mixq::quant
