@@ -7,7 +7,9 @@
 #include "mixq/eval/perplexity.hpp"
 #include "mixq/io/mapped_file.hpp"
 #include "mixq/quant/model_file.hpp"
+#include "mixq/quant/methods/rtn.hpp"
 #include "mixq/quant/pipeline.hpp"
+#include "mixq/quant/tune/block_tuning.hpp"
 #include "quant_helpers.hpp"
 #include "test_paths.hpp"
 
@@ -74,6 +76,47 @@ TEST(SlimPlus, TunedUniformMethodsBeatTheirBasesAtTheSameBytesOnStories260K) {
   EXPECT_LT(ppl["rtn+:2:32+epochs=8"], 0.5 * ppl["rtn:2:32"]);
   EXPECT_LT(ppl["gptq+:2:32+epochs=8"], 0.5 * ppl["gptq:2:32"]);
   EXPECT_LT(ppl["gptq+:2:32+epochs=8"], ppl["rtn+:2:32+epochs=8"]);
+}
+
+// Bad input to the training: a block whose loss is not finite (here: a NaN in its inputs) is
+// restarted at a tenth of the learning rate, twice, and then stops with an error naming the block.
+TEST(SlimPlus, NonFiniteTrainingIsRetriedThenNamesTheBlock) {
+  auto m = test::load_model(test::repo_model_path("stories260K/stories260K.bin"), 2);
+  const std::vector<std::vector<int>> windows = {{1, 40, 80, 120, 160, 200, 240, 280}, {1, 300, 20, 60, 100, 140, 180, 220}};
+  WindowActivations inputs(*m.model, windows, false);
+  const WindowActivations targets = inputs;
+  std::vector<float> x;
+  inputs.read(1, x);
+  x[5] = std::nanf("");
+  inputs.write(1, x);
+  model::LayerWeights& layer = m.model->layer(0);
+  std::array<Tensor, kBlockLinears> fp;
+  std::array<formats::PackedTensor, kBlockLinears> first;
+  BlockTuneJob job;
+  job.config = &m.model->config(), job.vectors = &layer, job.inputs = &inputs, job.targets = &targets;
+  job.pool = &m.model->pool(), job.where = "decoder layer 0";
+  for (size_t i = 0; i < kBlockLinears; ++i) {
+    const model::Linear& linear = *(layer.*model::linear_slots()[i].member);
+    fp[i] = linear.dense_weight() ? *linear.dense_weight() : linear.stored_weight()->to_f32();
+    first[i] = quantize_rtn(fp[i], {{2, 32, false}, false});
+    job.fp[i] = &fp[i], job.quantized[i] = &first[i];
+  }
+  ClipTuning t;
+  t.epochs = 1;
+  BlockTuneReport report;
+  try {
+    tune_block_clipping(job, t, &report);
+    ADD_FAILURE() << "a NaN input trained";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("decoder layer 0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("diverged"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("0.0001"), std::string::npos) << e.what();  // 0.01, then ÷10 twice
+  }
+  // The same job on finite inputs trains, with no retry.
+  job.inputs = &targets;
+  tune_block_clipping(job, t, &report);
+  EXPECT_EQ(report.retries, 0);
+  EXPECT_TRUE(std::isfinite(report.last_loss));
 }
 
 // The command line: the training options reach the method and are recorded; another method given
