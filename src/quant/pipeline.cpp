@@ -147,20 +147,22 @@ void tune_layer(model::LlamaModel& m, int l, const MethodInfo& method, const Met
   BlockTuneJob job;
   job.config = &m.config(), job.vectors = &layer, job.inputs = &inputs, job.targets = &targets, job.aug_targets = aug;
   job.pool = &m.pool(), job.where = fmt::format("decoder layer {}", l);
+  std::array<const formats::PackedTensor*, kBlockLinears> first{};
   for (size_t i = 0; i < kBlockLinears; ++i) {
     const auto* packed = dynamic_cast<const model::PackedLinear*>((layer.*model::linear_slots()[i].member).get());
     if (!packed) fail(job.where, "block training needs the layer's quantized linears");
-    job.fp[i] = &fp[i], job.quantized[i] = &packed->packed();
+    job.fp[i] = &fp[i], first[i] = &packed->packed();
   }
+  job.make = [&](size_t i) { return method.tuning->make(fp[i], *first[i], opt); };
   BlockTuneReport report;
-  const std::vector<LearnableClip> clips = tune_block_clipping(job, method.tuning->options(opt), &report);
+  const auto trained = tune_block_clipping(job, method.tuning->options(opt), &report);
   std::array<formats::PackedTensor, kBlockLinears> tuned;
   for (size_t i = 0; i < kBlockLinears; ++i) {
     const model::LinearSlot& slot = model::linear_slots()[i];
     static const LayerCalibration none;
     const auto site = kept.find(slot.site);
     try {
-      tuned[i] = method.tuning->bake(clips[i], *job.quantized[i], site == kept.end() ? none : site->second, opt);
+      tuned[i] = method.tuning->bake(*trained[i], *first[i], site == kept.end() ? none : site->second, opt);
     } catch (const Error& e) {
       fail(slot.name(l), "{}", e.what());
     }

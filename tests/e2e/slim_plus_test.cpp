@@ -7,9 +7,9 @@
 #include "mixq/eval/perplexity.hpp"
 #include "mixq/io/mapped_file.hpp"
 #include "mixq/quant/model_file.hpp"
-#include "mixq/quant/methods/rtn.hpp"
 #include "mixq/quant/pipeline.hpp"
 #include "mixq/quant/tune/block_tuning.hpp"
+#include "mixq/quant/tune/learnable_clip.hpp"
 #include "quant_helpers.hpp"
 #include "test_paths.hpp"
 
@@ -91,16 +91,17 @@ TEST(SlimPlus, NonFiniteTrainingIsRetriedThenNamesTheBlock) {
   inputs.write(1, x);
   model::LayerWeights& layer = m.model->layer(0);
   std::array<Tensor, kBlockLinears> fp;
-  std::array<formats::PackedTensor, kBlockLinears> first;
   BlockTuneJob job;
   job.config = &m.model->config(), job.vectors = &layer, job.inputs = &inputs, job.targets = &targets;
   job.pool = &m.model->pool(), job.where = "decoder layer 0";
   for (size_t i = 0; i < kBlockLinears; ++i) {
     const model::Linear& linear = *(layer.*model::linear_slots()[i].member);
     fp[i] = linear.dense_weight() ? *linear.dense_weight() : linear.stored_weight()->to_f32();
-    first[i] = quantize_rtn(fp[i], {{2, 32, false}, false});
-    job.fp[i] = &fp[i], job.quantized[i] = &first[i];
+    job.fp[i] = &fp[i];
   }
+  job.make = [&](size_t i) {
+    return std::make_unique<LearnableClip>(fp[i], std::vector<int>(size_t((fp[i].cols() + 31) / 32), 2), 32, 4.f, 0.f);
+  };
   ClipTuning t;
   t.epochs = 1;
   BlockTuneReport report;

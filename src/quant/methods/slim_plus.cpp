@@ -80,8 +80,16 @@ formats::PackedTensor quantize_slim_plus(const Tensor& w, const LayerCalibration
 
 const ClipTuning& slim_plus_tuning(const MethodOptions& o) { return o.get<SlimPlusOptions>().tune; }
 
-formats::PackedTensor bake_slim_plus(const LearnableClip& clip, const formats::PackedTensor& first,
+// The clipping of slim's widths and groups.
+std::unique_ptr<TrainableQuantizer> make_slim_plus(const Tensor& w, const formats::PackedTensor& first, const MethodOptions& o) {
+  const ClipTuning& t = o.get<SlimPlusOptions>().tune;
+  return std::make_unique<LearnableClip>(w, formats::SlimFormat::widths(first), first.params_as<formats::SlimParams>().group,
+                                         t.init, t.init_binary);
+}
+
+formats::PackedTensor bake_slim_plus(const TrainableQuantizer& q, const formats::PackedTensor& first,
                                      const LayerCalibration& calib, const MethodOptions& o) {
+  const auto& clip = static_cast<const LearnableClip&>(q);  // make_slim_plus made it
   const auto& recorded = first.params_as<formats::SlimParams>();
   if (!o.get<SlimPlusOptions>().bake_gptq) return clip.bake_slim(recorded);
   std::vector<uint8_t> codes;
@@ -93,7 +101,7 @@ formats::PackedTensor bake_slim_plus(const LearnableClip& clip, const formats::P
 
 bool bakes_with_gptq(const MethodOptions& o) { return o.get<SlimPlusOptions>().bake_gptq; }
 
-const BlockTuning kSlimPlusTuning = {&slim_plus_tuning, &bake_slim_plus, &bakes_with_gptq};
+const BlockTuning kSlimPlusTuning = {&slim_plus_tuning, &make_slim_plus, &bake_slim_plus, &bakes_with_gptq};
 
 }  // namespace
 

@@ -76,13 +76,22 @@ formats::PackedTensor quantize_first(const Tensor& w, const LayerCalibration&, c
 
 const ClipTuning& uniform_plus_tuning(const MethodOptions& o) { return o.get<UniformPlusOptions>().tune; }
 
-formats::PackedTensor bake_rtn_plus(const LearnableClip& clip, const formats::PackedTensor&, const LayerCalibration&,
-                                    const MethodOptions& o) {
-  return clip.bake_uniform(o.get<UniformPlusOptions>().uniform.format);
+// The clipping of every group at the format's bits.
+std::unique_ptr<TrainableQuantizer> make_uniform_plus(const Tensor& w, const formats::PackedTensor&, const MethodOptions& o) {
+  const UniformPlusOptions& p = o.get<UniformPlusOptions>();
+  const formats::UniformParams& f = p.uniform.format;
+  return std::make_unique<LearnableClip>(w, std::vector<int>(size_t(f.groups(w.cols())), f.bits), f.group_size(w.cols()),
+                                         p.tune.init, p.tune.init_binary);
 }
 
-formats::PackedTensor bake_gptq_plus(const LearnableClip& clip, const formats::PackedTensor&, const LayerCalibration& calib,
+formats::PackedTensor bake_rtn_plus(const TrainableQuantizer& q, const formats::PackedTensor&, const LayerCalibration&,
+                                    const MethodOptions& o) {
+  return static_cast<const LearnableClip&>(q).bake_uniform(o.get<UniformPlusOptions>().uniform.format);
+}
+
+formats::PackedTensor bake_gptq_plus(const TrainableQuantizer& q, const formats::PackedTensor&, const LayerCalibration& calib,
                                      const MethodOptions& o) {
+  const auto& clip = static_cast<const LearnableClip&>(q);  // make_uniform_plus made it
   return quantize_gptq(Tensor{{clip.rows(), clip.cols()}, clip.weights()}, calib.hessian, base_part(o, kGptqMethod),
                        clip.grids());
 }
@@ -90,8 +99,9 @@ formats::PackedTensor bake_gptq_plus(const LearnableClip& clip, const formats::P
 bool never(const MethodOptions&) { return false; }
 bool always(const MethodOptions&) { return true; }
 
-const BlockTuning kRtnPlusTuning = {&uniform_plus_tuning, &bake_rtn_plus, /*reads_calibration=*/&never};
-const BlockTuning kGptqPlusTuning = {&uniform_plus_tuning, &bake_gptq_plus, /*reads_calibration=*/&always};
+const BlockTuning kRtnPlusTuning = {&uniform_plus_tuning, &make_uniform_plus, &bake_rtn_plus, /*reads_calibration=*/&never};
+const BlockTuning kGptqPlusTuning = {&uniform_plus_tuning, &make_uniform_plus, &bake_gptq_plus,
+                                     /*reads_calibration=*/&always};
 
 }  // namespace
 

@@ -6,12 +6,17 @@
 #include <memory>
 
 #include "mixq/core/error.hpp"
-#include "mixq/formats/slim.hpp"
-#include "mixq/formats/uniform.hpp"
-#include "mixq/quant/tune/learnable_clip.hpp"
 
 namespace mixq::quant {
 namespace {
+
+using Quantizers = std::vector<std::unique_ptr<TrainableQuantizer>>;
+
+Quantizers fresh_quantizers(const BlockTuneJob& job) {
+  Quantizers q;
+  for (size_t i = 0; i < kBlockLinears; ++i) q.push_back(job.make(i));
+  return q;
+}
 
 // AdamW over one flat parameter vector (OmniQuant's settings: β 0.9/0.999, ε 1e-8, no decay).
 struct AdamW {
@@ -44,17 +49,17 @@ struct Attempt {
 
 // One training run at learning rate `lr` from the initial logits; false in .finite when a loss or
 // gradient was not finite.
-Attempt train(const BlockTuneJob& job, const ClipTuning& opt, double lr, std::vector<LearnableClip>& clips) {
+Attempt train(const BlockTuneJob& job, const ClipTuning& opt, double lr, Quantizers& clips) {
   const io::LlamaConfig& c = *job.config;
   ThreadPool& pool = *job.pool;
   const size_t windows = opt.windows > 0 ? std::min(size_t(opt.windows), job.inputs->windows()) : job.inputs->windows();
   const size_t T = job.inputs->tokens_per_window(), n = T * size_t(c.dim);
   size_t total = 0;
-  for (const auto& cl : clips) total += cl.params().size();
+  for (const auto& cl : clips) total += cl->params().size();
   AdamW adam(lr, total);
   BlockGrad block(c, T);
   std::array<std::vector<float>, kBlockLinears> w_hat;
-  for (size_t i = 0; i < kBlockLinears; ++i) w_hat[i].resize(size_t(clips[i].rows() * clips[i].cols()));
+  for (size_t i = 0; i < kBlockLinears; ++i) w_hat[i].resize(size_t(clips[i]->rows() * clips[i]->cols()));
   BlockWeights bw{job.vectors, {}};
   for (size_t i = 0; i < kBlockLinears; ++i) bw.linear[i] = w_hat[i].data();
   std::vector<float> x, target, aug, y(n), dy(n), dy_aug(n), grad(total), flat(total);
@@ -64,7 +69,7 @@ Attempt train(const BlockTuneJob& job, const ClipTuning& opt, double lr, std::ve
     double epoch_loss = 0;
     for (size_t first = 0; first < windows; first += batch) {
       const size_t last = std::min(windows, first + batch);
-      for (size_t i = 0; i < kBlockLinears; ++i) clips[i].fake_quantize(w_hat[i].data());
+      for (size_t i = 0; i < kBlockLinears; ++i) clips[i]->fake_quantize(w_hat[i].data());
       BlockLinearGrads grads = zero_block_grads(c);
       const float scale = 1.f / float(last - first);  // the batch's mean loss
       for (size_t s = first; s < last; ++s) {
@@ -83,48 +88,22 @@ Attempt train(const BlockTuneJob& job, const ClipTuning& opt, double lr, std::ve
       }
       size_t at = 0;
       for (size_t i = 0; i < kBlockLinears; ++i) {
-        clips[i].backward(grads[i].data(), grad.data() + at);
-        at += clips[i].params().size();
+        clips[i]->backward(grads[i].data(), grad.data() + at);
+        at += clips[i]->params().size();
       }
       if (!all_finite(grad)) return {false};
       // One AdamW over every logit of the block.
       at = 0;
-      for (auto& cl : clips) std::copy(cl.params().begin(), cl.params().end(), flat.begin() + long(at)), at += cl.params().size();
+      for (auto& cl : clips) std::copy(cl->params().begin(), cl->params().end(), flat.begin() + long(at)), at += cl->params().size();
       adam.update(flat, grad);
       at = 0;
-      for (auto& cl : clips) std::copy_n(flat.begin() + long(at), cl.params().size(), cl.params().begin()), at += cl.params().size();
+      for (auto& cl : clips) std::copy_n(flat.begin() + long(at), cl->params().size(), cl->params().begin()), at += cl->params().size();
     }
     const double mean = epoch_loss / double((windows + batch - 1) / batch);
     if (epoch == 0) a.first_loss = mean;
     a.last_loss = mean;
   }
   return a;
-}
-
-// The group widths and group size a first result fixes: slim's own, or uniform's bits in every
-// group (the formats a clipping can be baked into).
-struct ClipLayout {
-  std::vector<int> widths;
-  int64_t group;
-};
-
-ClipLayout clip_layout(const formats::PackedTensor& q, const std::string& where) {
-  if (q.format == formats::SlimFormat::name)
-    return {formats::SlimFormat::widths(q), q.params_as<formats::SlimParams>().group};
-  if (q.format == formats::UniformFormat::name) {
-    const auto& p = q.params_as<formats::UniformParams>();
-    return {std::vector<int>(size_t(p.groups(q.cols)), p.bits), p.group_size(q.cols)};
-  }
-  fail(where, "learnable clipping bakes slim or uniform tensors, not {}", q.format);
-}
-
-std::vector<LearnableClip> initial_clips(const BlockTuneJob& job, const ClipTuning& opt) {
-  std::vector<LearnableClip> clips;
-  for (size_t i = 0; i < kBlockLinears; ++i) {
-    ClipLayout layout = clip_layout(*job.quantized[i], job.where);
-    clips.emplace_back(*job.fp[i], std::move(layout.widths), layout.group, opt.init, opt.init_binary);
-  }
-  return clips;
 }
 
 }  // namespace
@@ -159,14 +138,14 @@ double mse_loss(const float* y, const float* target, size_t n, float scale, floa
   return sum / double(n);
 }
 
-std::vector<LearnableClip> tune_block_clipping(const BlockTuneJob& job, const ClipTuning& opt, BlockTuneReport* report) {
+Quantizers tune_block_clipping(const BlockTuneJob& job, const ClipTuning& opt, BlockTuneReport* report) {
   opt.validate();
-  if (!job.inputs || !job.targets || (opt.aug_loss && !job.aug_targets) || !job.pool || !job.config)
+  if (!job.inputs || !job.targets || (opt.aug_loss && !job.aug_targets) || !job.pool || !job.config || !job.make)
     fail(job.where, "block training without its activations");
   if (job.inputs->windows() == 0) fail(job.where, "block training needs calibration windows");
   double lr = opt.lr;
   for (int attempt = 0;; ++attempt, lr /= 10) {
-    std::vector<LearnableClip> clips = initial_clips(job, opt);
+    Quantizers clips = fresh_quantizers(job);
     const Attempt a = train(job, opt, lr, clips);
     if (!a.finite) {
       if (attempt < 2) continue;

@@ -18,7 +18,7 @@ namespace mixq::quant {
 
 struct MethodOptions;  // methods/method.hpp: the common fields + the method's own options
 struct ClipTuning;     // tune/clip_tuning.hpp
-class LearnableClip;   // tune/learnable_clip.hpp
+class TrainableQuantizer;  // tune/trainable_quantizer.hpp
 struct BlockTuning;    // below
 
 // Scores a linear's candidates on the layer's real inputs (SliM-LLM's SBA), one chunk of
@@ -80,13 +80,16 @@ struct MethodInfo {
   const BlockTuning* tuning;
 };
 
-// What a tuned method adds to its row: its training options, and how a trained clipping is stored.
-// `quantize` gives each linear's first result, whose format and widths the clipping keeps.
+// What a tuned method adds to its row: its training options, the trainable quantizer of a linear,
+// and how a trained one is stored. `quantize` gives each linear's first result, whose layout
+// (format, widths, groups, starting steps) the trainable quantizer takes.
 struct BlockTuning {
   const ClipTuning& (*options)(const MethodOptions& o);
-  // The stored tensor of a trained clipping, in the format of `first`; calib is the linear's
-  // calibration when reads_calibration(o) (GPTQ on the learned grids), else empty.
-  formats::PackedTensor (*bake)(const LearnableClip& clip, const formats::PackedTensor& first, const LayerCalibration& calib,
+  // A fresh trainable quantizer of fp weight `w` whose first result is `first`.
+  std::unique_ptr<TrainableQuantizer> (*make)(const Tensor& w, const formats::PackedTensor& first, const MethodOptions& o);
+  // The stored tensor of a trained quantizer (one `make` made), in the format of `first`; calib is
+  // the linear's calibration when reads_calibration(o) (GPTQ on the learned grids), else empty.
+  formats::PackedTensor (*bake)(const TrainableQuantizer& q, const formats::PackedTensor& first, const LayerCalibration& calib,
                                 const MethodOptions& o);
   bool (*reads_calibration)(const MethodOptions& o);
 };

@@ -7,6 +7,8 @@
 // The layer-sequential driver (quant/pipeline.hpp) hands a tuned method one BlockTuneJob per
 // decoder layer.
 #include <array>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,7 +19,7 @@
 #include "mixq/quant/calib/calibration.hpp"
 #include "mixq/quant/tune/block_grad.hpp"
 #include "mixq/quant/tune/clip_tuning.hpp"
-#include "mixq/quant/tune/learnable_clip.hpp"
+#include "mixq/quant/tune/trainable_quantizer.hpp"
 
 namespace mixq::quant {
 
@@ -25,8 +27,9 @@ namespace mixq::quant {
 struct BlockTuneJob {
   const io::LlamaConfig* config = nullptr;
   const model::LayerWeights* vectors = nullptr;                   // norms, biases (linears unused)
-  std::array<const Tensor*, kBlockLinears> fp{};                  // the linears before quantization
-  std::array<const formats::PackedTensor*, kBlockLinears> quantized{};  // the method's first result (slim or uniform)
+  std::array<const Tensor*, kBlockLinears> fp{};  // the linears before quantization
+  // A fresh trainable quantizer of linear i (slot order), at its starting parameters.
+  std::function<std::unique_ptr<TrainableQuantizer>(size_t i)> make;
   const WindowActivations* inputs = nullptr;       // the block's training inputs
   const WindowActivations* targets = nullptr;      // the fp block's output on the fp inputs
   const WindowActivations* aug_targets = nullptr;  // the fp block's output on `inputs` (aug_loss)
@@ -40,12 +43,11 @@ struct BlockTuneReport {
   size_t activation_floats = 0;          // what one window's forward keeps for backward
 };
 
-// Trains clipping for the job's seven linears, whose group widths come from job.quantized (slim:
-// its widths; uniform: its bits everywhere), and returns the trained clippings (slot order). A
-// non-finite loss or gradient restarts the block at a tenth of the learning rate, twice at most;
-// then Error naming the block.
-std::vector<LearnableClip> tune_block_clipping(const BlockTuneJob& job, const ClipTuning& opt,
-                                               BlockTuneReport* report = nullptr);
+// Trains the job's seven quantizers together (one AdamW over all their parameters) and returns them
+// trained (slot order). A non-finite loss or gradient restarts the block from fresh quantizers at
+// a tenth of the learning rate, twice at most; then Error naming the block.
+std::vector<std::unique_ptr<TrainableQuantizer>> tune_block_clipping(const BlockTuneJob& job, const ClipTuning& opt,
+                                                                     BlockTuneReport* report = nullptr);
 
 // The loss tune_block_clipping minimizes, for one window: mean((y − target)²); writes dL/dy.
 double mse_loss(const float* y, const float* target, size_t n, float scale, float* dy);

@@ -18,10 +18,11 @@
 #include "mixq/formats/packed_tensor.hpp"
 #include "mixq/formats/slim.hpp"
 #include "mixq/formats/uniform.hpp"
+#include "mixq/quant/tune/trainable_quantizer.hpp"
 
 namespace mixq::quant {
 
-class LearnableClip {
+class LearnableClip final : public TrainableQuantizer {
  public:
   // w [rows][cols]; widths[g] ∈ 1…8 for each group of `group` columns; every logit starts at
   // `init` (γ of 1-bit groups at `init_binary`). fp16_scales: scales and means rounded to fp16 as
@@ -30,16 +31,16 @@ class LearnableClip {
   LearnableClip(const Tensor& w, std::vector<int> widths, int64_t group, float init, float init_binary,
                 bool fp16_scales = true);
 
-  int64_t rows() const { return rows_; }
-  int64_t cols() const { return cols_; }
+  int64_t rows() const override { return rows_; }
+  int64_t cols() const override { return cols_; }
   const std::vector<float>& weights() const { return w_; }  // w, as given
-  std::span<float> params() { return params_; }
-  std::span<const float> params() const { return params_; }
+  std::span<float> params() override { return params_; }
+  std::span<const float> params() const override { return params_; }
 
   // ŵ [rows][cols] at the current parameters.
-  void fake_quantize(float* w_hat) const;
+  void fake_quantize(float* w_hat) const override;
   // dL/dparams (params() layout, overwritten) from dL/dŵ [rows][cols].
-  void backward(const float* d_w_hat, float* d_params) const;
+  void backward(const float* d_w_hat, float* d_params) const override;
   // The slim tensor that stores exactly fake_quantize's ŵ (widths and group from this object).
   formats::PackedTensor bake_slim(const formats::SlimParams& p) const;
   // The same as a uniform tensor (every group p.bits wide, groups of p.group_size(cols)).
