@@ -29,7 +29,7 @@ TEST(Determinism, EveryMethodWritesTheSameBytesForAnyThreadCountAndRun) {
   test::TempDir dir;
   // One spec per method (stories260K: dim 64, hidden 172, so groups of 32/48 leave short groups).
   for (const char* spec : {"rtn:2:32", "gptq:3:32", "slim:2:32", "slim+:2:32+epochs=1+bake-gptq", "rtn+:2:48+epochs=1",
-                           "gptq+:3:32+epochs=1", "fineq-rtn:48", "fineq-gptq:row"}) {
+                           "gptq+:3:32+epochs=1", "fineq-rtn:48", "fineq-gptq:row", "fineq-gptq+:48+epochs=1"}) {
     std::vector<std::string> files;
     for (int threads : kThreadCounts) {
       auto m = test::load_model(test::repo_model_path("stories260K/stories260K.bin"), threads);

@@ -14,6 +14,7 @@
 #include "mixq/quant/tune/block_grad.hpp"
 #include "mixq/quant/tune/block_tuning.hpp"
 #include "mixq/quant/tune/learnable_clip.hpp"
+#include "mixq/quant/tune/learnable_step.hpp"
 
 namespace mixq::quant {
 namespace {
@@ -274,6 +275,64 @@ TEST(LearnableClip, SlimGptqBakeOnIdentityHessianIsTheRoundingBake) {
   const formats::PackedTensor rounded = clip.bake_slim(so.format);
   for (const auto& part : rounded.parts) EXPECT_EQ(baked.part(part.suffix).bytes, part.bytes) << part.suffix;
   EXPECT_THROW(quantize_slim_on_grids(w, calib, o, {1, 3}, scales, zeros, so.format), Error);
+}
+
+TEST(LearnableStep, GradientsMatchFiniteDifferencesOfTheStraightThroughSurrogate) {
+  std::mt19937_64 g(31);
+  const int64_t rows = 3, cols = 40;  // 40: a padded last cluster
+  Tensor w{{rows, cols}, random_vector(size_t(rows * cols), g, 1.f)};
+  w.data[7] = 6.f, w.data[50] = -5.f;  // outliers: clamped codes and pruned clusters
+  for (const auto& [group, rule] : {std::pair{0, formats::FineqRule::BestMode}, std::pair{12, formats::FineqRule::Ratio}}) {
+    formats::FineqParams p;
+    p.group = group, p.rule = rule;
+    std::vector<float> steps(size_t(rows * p.groups(cols)));
+    for (float& s : steps) s = std::uniform_real_distribution<float>(0.3f, 0.7f)(g);
+    LearnableStep q(w, p, steps, /*fp16_steps=*/false);
+    for (float& v : q.params()) v = std::normal_distribution<float>(0.f, 0.5f)(g);
+    std::vector<float> dw(size_t(rows * cols)), w_hat(dw.size());
+    for (float& v : dw) v = std::normal_distribution<float>(0.f, 1.f)(g);
+    std::vector<float> dp(q.params().size());
+    q.backward(dw.data(), dp.data());
+    const LearnableStep::Frozen f = q.freeze();
+    std::vector<float> delta0(dw.size());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < cols; ++j) delta0[size_t(r * cols + j)] = q.step_of(r, j);
+    q.fake_quantize(w_hat.data());
+    auto surrogate = [&](size_t k, float delta) -> double {
+      if (!f.kept[k]) return 0.0;
+      if (f.clamped[k]) return f.h[k] * delta / 2;
+      return w.data[k] + (f.h[k] - 2 * w.data[k] / delta0[k]) * delta / 2;
+    };
+    auto loss = [&] {
+      double l = 0;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < cols; ++j) l += dw[size_t(r * cols + j)] * surrogate(size_t(r * cols + j), q.step_of(r, j));
+      return l;
+    };
+    for (size_t k = 0; k < dw.size(); ++k) ASSERT_NEAR(surrogate(k, delta0[k]), w_hat[k], 1e-5f) << k;
+    int nonzero = 0;
+    for (size_t i = 0; i < dp.size(); ++i) {
+      float& v = q.params()[i];
+      const float keep = v, h = 1e-3f;
+      v = keep + h;
+      const double up = loss();
+      v = keep - h;
+      const double down = loss();
+      v = keep;
+      expect_close(dp[i], (up - down) / (2 * double(h)), fmt::format("group {} param {}", group, i));
+      nonzero += dp[i] != 0.f;
+    }
+    EXPECT_EQ(nonzero, int(dp.size()));
+    // The baked tensor stores exactly ŵ (at fp16 steps: a fresh quantizer with them).
+    LearnableStep stored(w, p, steps);
+    for (size_t i = 0; i < dp.size(); ++i) stored.params()[i] = q.params()[i];
+    std::vector<float> want(dw.size()), got(dw.size());
+    stored.fake_quantize(want.data());
+    const formats::PackedTensor t = stored.bake();
+    formats::format_ops(t.format).validate(t);
+    formats::format_ops(t.format).dequantize_rows(t, 0, rows, got.data());
+    EXPECT_EQ(got, want);
+  }
 }
 
 TEST(BlockTuning, OptionsOutOfRangeAreClearErrors) {

@@ -127,4 +127,21 @@ TEST(MethodSpec, RtnPlusAndGptqPlusTakeTuningAndUniformFlagsAndRoundTrip) {
   EXPECT_EQ(parse_method_spec("rtn:2+sym").method, "rtn");
 }
 
+TEST(MethodSpec, FineqPlusTakesTuningAndFineqFlagsAndRoundTrips) {
+  const auto o = parse_method_spec("fineq-gptq+:48+paper+epochs=3+windows=4");
+  EXPECT_EQ(o.method, "fineq-gptq+");
+  EXPECT_EQ(format_name_of(o), "fineq");
+  const auto& p = o.get<FineqPlusOptions>();
+  EXPECT_EQ(p.fineq.format.group, 48);
+  EXPECT_EQ(p.fineq.format.rule, formats::FineqRule::Ratio);
+  EXPECT_EQ(p.tune.epochs, 3);
+  EXPECT_EQ(p.tune.windows, 4);
+  EXPECT_EQ(method_spec(parse_method_spec(method_spec(o))), method_spec(o));
+  EXPECT_EQ(method_spec(parse_method_spec("fineq-rtn+")), "fineq-rtn+:row");
+  EXPECT_EQ(parse_method_spec("fineq-rtn:48").method, "fineq-rtn");
+  EXPECT_THROW(parse_method_spec("fineq-rtn+:47"), Error);         // not a multiple of 3
+  EXPECT_THROW(parse_method_spec("fineq-gptq+:row+lr=0"), Error);  // out of range
+  EXPECT_THROW(parse_method_spec("fineq-rtn+epochs=2"), Error);    // fineq-rtn takes no training flags
+}
+
 }  // namespace mixq::quant

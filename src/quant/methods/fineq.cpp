@@ -15,15 +15,13 @@
 #include "mixq/quant/methods/method.hpp"
 
 namespace mixq::quant {
-namespace {
-
-constexpr int kStepCandidates = 100;
 
 // The cluster's mode under the rule. ratio: magnitudes only. min-error: whichever encoding (three
 // INT2, or the smallest pruned and two INT3) reconstructs it better at Δ. best-mode (ours):
 // the best of all four modes (any weight may be pruned) under the importance-weighted error —
 // with GPTQ the importance of column k is 1/U_kk², GPTQ's own cost of an error there.
-int cluster_mode(const float w[3], float delta, const formats::FineqParams& p, const formats::FineqGrids& g, const float* importance) {
+int fineq_cluster_mode(const float w[3], float delta, const formats::FineqParams& p, const formats::FineqGrids& g,
+                       const float* importance) {
   if (p.rule == formats::FineqRule::Ratio) return formats::fineq_ratio_mode(w, p.threshold);
   if (p.rule == formats::FineqRule::MinError) {
     const float a[3] = {std::fabs(w[0]), std::fabs(w[1]), std::fabs(w[2])};
@@ -42,6 +40,10 @@ int cluster_mode(const float w[3], float delta, const formats::FineqParams& p, c
   }
   return best;
 }
+
+namespace {
+
+constexpr int kStepCandidates = 100;
 
 float round_to_f16(float v) { return f16_to_f32(f32_to_f16(v)); }
 
@@ -63,7 +65,7 @@ float search_step(const float* v, int64_t n, const formats::FineqParams& p, cons
     for (int64_t c = 0; c < n; c += 3) {
       const float* imp = importance ? importance + c : nullptr;
       float e;
-      formats::fineq_encode(v + c, delta, cluster_mode(v + c, delta, p, g, imp), g, &e, imp);
+      formats::fineq_encode(v + c, delta, fineq_cluster_mode(v + c, delta, p, g, imp), g, &e, imp);
       total += e;
     }
     if (total < best_err) best_err = total, best = delta;
@@ -97,12 +99,13 @@ formats::PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<doub
       const float delta = search_step(v, len, p, g, nullptr);
       scales[size_t(r * groups + gi)] = delta;
       for (int64_t c = 0; c < len; c += 3)
-        bytes[size_t(r * cp / 3 + (gi * gs + c) / 3)] = formats::fineq_encode(v + c, delta, cluster_mode(v + c, delta, p, g, nullptr), g);
+        bytes[size_t(r * cp / 3 + (gi * gs + c) / 3)] = formats::fineq_encode(v + c, delta, fineq_cluster_mode(v + c, delta, p, g, nullptr), g);
     }
   return formats::FineqFormat::pack(rows, cols, bytes, scales, p);
 }
 
-formats::PackedTensor quantize_fineq_gptq(const Tensor& w_in, const std::vector<double>& h_in, const MethodOptions& o) {
+formats::PackedTensor quantize_fineq_gptq(const Tensor& w_in, const std::vector<double>& h_in, const MethodOptions& o,
+                                          std::span<const float> fixed_steps) {
   const formats::FineqParams& p = o.get<FineqOptions>().format;
   p.validate();
   check_weight(w_in, "fineq-gptq");
@@ -118,6 +121,10 @@ formats::PackedTensor quantize_fineq_gptq(const Tensor& w_in, const std::vector<
 
   std::vector<uint8_t> bytes(size_t(rows * cp / 3));
   std::vector<float> scales(size_t(rows * groups));
+  const bool fixed = !fixed_steps.empty();
+  if (fixed && fixed_steps.size() != scales.size())
+    fail("fineq-gptq", "{} fixed steps for {} rows × {} groups", fixed_steps.size(), rows, groups);
+  if (fixed) std::copy(fixed_steps.begin(), fixed_steps.end(), scales.begin());
   std::vector<int> mode(static_cast<size_t>(rows));
   std::vector<float> cluster(size_t(rows * 3));  // the cluster's values as they are quantized
   const formats::FineqDecodeTable table = formats::fineq_decode_table(p);
@@ -129,7 +136,7 @@ formats::PackedTensor quantize_fineq_gptq(const Tensor& w_in, const std::vector<
         const int64_t c = j / 3, t = j % 3, gi = j / gs;
         if (j == 0)
           for (int64_t k = 0; k < cp; ++k) importance[size_t(k)] = 1.f / (u_diag[k] * u_diag[k]);
-        if (j % gs == 0)  // a new group: its step from the error-updated weights
+        if (!fixed && j % gs == 0)  // a new group: its step from the error-updated weights
           for (int64_t r = 0; r < rows; ++r)
             scales[size_t(r * groups + gi)] =
                 search_step(&cur[size_t(r * cp + j)], std::min(cp, j + gs) - j, p, g, &importance[size_t(j)]);
@@ -138,7 +145,7 @@ formats::PackedTensor quantize_fineq_gptq(const Tensor& w_in, const std::vector<
           float* cl = &cluster[size_t(r * 3)];
           if (t == 0) {  // the cluster's mode, from the current weights, then frozen
             std::copy_n(&cur[size_t(r * cp + j)], 3, cl);
-            mode[size_t(r)] = cluster_mode(cl, delta, p, g, &importance[size_t(j)]);
+            mode[size_t(r)] = fineq_cluster_mode(cl, delta, p, g, &importance[size_t(j)]);
           }
           cl[t] = cur[size_t(r * cp + j)];  // re-read: earlier columns of the cluster updated it
           // Encode the cluster with the columns so far quantized and this one; take this one's value.

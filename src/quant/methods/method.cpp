@@ -9,7 +9,8 @@ namespace mixq::quant {
 namespace {
 
 constexpr const MethodInfo* kMethods[] = {&kRtnMethod,      &kGptqMethod, &kFineqRtnMethod, &kFineqGptqMethod,
-                                          &kSlimMethod,     &kSlimPlusMethod, &kRtnPlusMethod, &kGptqPlusMethod};
+                                          &kSlimMethod,     &kSlimPlusMethod, &kRtnPlusMethod, &kGptqPlusMethod,
+                                          &kFineqRtnPlusMethod, &kFineqGptqPlusMethod};
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 // (fineq-gptq). Spec: fineq-rtn|fineq-gptq[:GROUP|row][+paper][+ratio|+min-error|+best-mode]
 // [+t=T][+int3-wide|+int3-fine][+int2-twos|+int2-sym][+true-seq] (group default: row; +paper =
 // ratio, wide, twos).
+#include <span>
 #include <vector>
 
 #include "mixq/core/tensor.hpp"
@@ -18,7 +19,14 @@ struct FineqOptions {
 };
 
 formats::PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<double>& h, const MethodOptions& o);
-formats::PackedTensor quantize_fineq_gptq(const Tensor& w, const std::vector<double>& h, const MethodOptions& o);
+// `fixed_steps` (Δ per (row, group), when given) replace the step search (fineq-gptq+: the trained
+// steps); each cluster's mode is still chosen from the error-updated weights.
+formats::PackedTensor quantize_fineq_gptq(const Tensor& w, const std::vector<double>& h, const MethodOptions& o,
+                                          std::span<const float> fixed_steps = {});
+// A cluster's mode (−1: three INT2 codes, else the pruned position) at step Δ under p's rule;
+// importance (best-mode only, may be null) weighs each weight's error.
+int fineq_cluster_mode(const float w[3], float delta, const formats::FineqParams& p, const formats::FineqGrids& g,
+                       const float* importance);
 
 // The method table's rows "fineq-rtn" and "fineq-gptq" (options: FineqOptions).
 extern const MethodInfo kFineqRtnMethod;

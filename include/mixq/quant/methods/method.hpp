@@ -12,6 +12,7 @@
 
 #include "mixq/core/error.hpp"
 #include "mixq/quant/methods/fineq.hpp"
+#include "mixq/quant/methods/fineq_plus.hpp"
 #include "mixq/quant/methods/gptq.hpp"
 #include "mixq/quant/methods/method_row.hpp"
 #include "mixq/quant/methods/rtn.hpp"
@@ -23,7 +24,8 @@
 namespace mixq::quant {
 
 // Each method's own options; its row reads the alternative it wrote.
-using MethodParams = std::variant<UniformOptions, FineqOptions, SlimOptions, SlimPlusOptions, UniformPlusOptions>;
+using MethodParams = std::variant<UniformOptions, FineqOptions, SlimOptions, SlimPlusOptions, UniformPlusOptions,
+                                  FineqPlusOptions>;
 
 struct MethodOptions {
   std::string method = "gptq";  // a row of the method table
