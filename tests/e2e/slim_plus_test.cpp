@@ -19,6 +19,29 @@ namespace {
 const char* kCalib = "data/tinystories/tinystories_train_head_2MiB.txt";
 const char* kValid = "data/tinystories/tinystories_valid_head.txt";
 
+struct Scored {
+  std::map<std::string, double> ppl, bits;  // by spec: perplexity, bits/weight over the decoder linears
+};
+
+// Each spec quantizes stories260K on `samples` × `length` calibration tokens and is scored on the
+// first `windows` evaluation windows.
+Scored quantize_and_score(std::initializer_list<const char*> specs, int samples, int length, size_t windows) {
+  const std::string text = io::read_whole_file(test::shared_path(kValid));
+  Scored out;
+  for (const char* spec : specs) {
+    auto m = test::load_model(test::repo_model_path("stories260K/stories260K.bin"), 2);
+    CalibOptions co;
+    co.samples = samples;
+    co.length = length;
+    const auto calib = prepare_calibration(*m.tok, m.model->config().seq_len, test::shared_path(kCalib), co);
+    quantize_with_record(*m.model, calib, parse_method_spec(spec));
+    out.ppl[spec] = eval::perplexity(*m.model, eval::tokenize_eval_text(*m.tok, text, false), test::quiet_ppl_options(windows)).ppl;
+    out.bits[spec] = decoder_bits_per_weight(*m.model);
+    std::printf("%s: %.4f bits/weight, ppl %.4f\n", spec, out.bits[spec], out.ppl[spec]);
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST(SlimPlus, TrainedClippingBeatsSlimAtTheSameBytesOnStories260K) {
@@ -57,25 +80,12 @@ TEST(SlimPlus, TrainedClippingBeatsSlimAtTheSameBytesOnStories260K) {
 TEST(SlimPlus, TunedUniformMethodsBeatTheirBasesAtTheSameBytesOnStories260K) {
   MIXQ_REQUIRE_FILE(test::shared_path(kCalib));
   MIXQ_REQUIRE_FILE(test::shared_path(kValid));
-  const std::string text = io::read_whole_file(test::shared_path(kValid));
-  const eval::PerplexityOptions po = test::quiet_ppl_options(60);
-  std::map<std::string, double> ppl, bits;
-  for (const char* spec : {"rtn:2:32", "rtn+:2:32+epochs=8", "gptq:2:32", "gptq+:2:32+epochs=8"}) {
-    auto m = test::load_model(test::repo_model_path("stories260K/stories260K.bin"), 2);
-    CalibOptions co;
-    co.samples = 32;
-    co.length = 256;
-    const auto calib = prepare_calibration(*m.tok, m.model->config().seq_len, test::shared_path(kCalib), co);
-    quantize_with_record(*m.model, calib, parse_method_spec(spec));
-    ppl[spec] = eval::perplexity(*m.model, eval::tokenize_eval_text(*m.tok, text, false), po).ppl;
-    bits[spec] = decoder_bits_per_weight(*m.model);
-    std::printf("%s: %.4f bits/weight, ppl %.4f\n", spec, bits[spec], ppl[spec]);
-  }
-  EXPECT_DOUBLE_EQ(bits["rtn+:2:32+epochs=8"], bits["rtn:2:32"]);
-  EXPECT_DOUBLE_EQ(bits["gptq+:2:32+epochs=8"], bits["gptq:2:32"]);
-  EXPECT_LT(ppl["rtn+:2:32+epochs=8"], 0.5 * ppl["rtn:2:32"]);
-  EXPECT_LT(ppl["gptq+:2:32+epochs=8"], 0.5 * ppl["gptq:2:32"]);
-  EXPECT_LT(ppl["gptq+:2:32+epochs=8"], ppl["rtn+:2:32+epochs=8"]);
+  const Scored s = quantize_and_score({"rtn:2:32", "rtn+:2:32+epochs=8", "gptq:2:32", "gptq+:2:32+epochs=8"}, 32, 256, 60);
+  EXPECT_DOUBLE_EQ(s.bits.at("rtn+:2:32+epochs=8"), s.bits.at("rtn:2:32"));
+  EXPECT_DOUBLE_EQ(s.bits.at("gptq+:2:32+epochs=8"), s.bits.at("gptq:2:32"));
+  EXPECT_LT(s.ppl.at("rtn+:2:32+epochs=8"), 0.5 * s.ppl.at("rtn:2:32"));
+  EXPECT_LT(s.ppl.at("gptq+:2:32+epochs=8"), 0.5 * s.ppl.at("gptq:2:32"));
+  EXPECT_LT(s.ppl.at("gptq+:2:32+epochs=8"), s.ppl.at("rtn+:2:32+epochs=8"));
 }
 
 // fineq-rtn+ and fineq-gptq+: the trained steps are stored in the fineq format at exactly the bytes
@@ -85,25 +95,13 @@ TEST(SlimPlus, TunedUniformMethodsBeatTheirBasesAtTheSameBytesOnStories260K) {
 TEST(SlimPlus, FineqStepTrainingKeepsTheBytesOnStories260K) {
   MIXQ_REQUIRE_FILE(test::shared_path(kCalib));
   MIXQ_REQUIRE_FILE(test::shared_path(kValid));
-  const std::string text = io::read_whole_file(test::shared_path(kValid));
-  const eval::PerplexityOptions po = test::quiet_ppl_options(30);
-  std::map<std::string, double> ppl, bits;
-  for (const char* spec : {"fineq-rtn:row", "fineq-rtn+:row+epochs=2", "fineq-gptq:row", "fineq-gptq+:row+epochs=2"}) {
-    auto m = test::load_model(test::repo_model_path("stories260K/stories260K.bin"), 2);
-    CalibOptions co;
-    co.samples = 16;
-    co.length = 128;
-    const auto calib = prepare_calibration(*m.tok, m.model->config().seq_len, test::shared_path(kCalib), co);
-    quantize_with_record(*m.model, calib, parse_method_spec(spec));
-    ppl[spec] = eval::perplexity(*m.model, eval::tokenize_eval_text(*m.tok, text, false), po).ppl;
-    bits[spec] = decoder_bits_per_weight(*m.model);
-    std::printf("%s: %.4f bits/weight, ppl %.4f\n", spec, bits[spec], ppl[spec]);
-  }
-  EXPECT_DOUBLE_EQ(bits["fineq-rtn+:row+epochs=2"], bits["fineq-rtn:row"]);
-  EXPECT_DOUBLE_EQ(bits["fineq-gptq+:row+epochs=2"], bits["fineq-gptq:row"]);
-  EXPECT_LT(ppl["fineq-rtn+:row+epochs=2"], 1.1 * ppl["fineq-rtn:row"]);
-  EXPECT_LT(ppl["fineq-gptq+:row+epochs=2"], 1.1 * ppl["fineq-gptq:row"]);
-  EXPECT_LT(ppl["fineq-gptq+:row+epochs=2"], ppl["fineq-rtn+:row+epochs=2"]);
+  const Scored s =
+      quantize_and_score({"fineq-rtn:row", "fineq-rtn+:row+epochs=2", "fineq-gptq:row", "fineq-gptq+:row+epochs=2"}, 16, 128, 30);
+  EXPECT_DOUBLE_EQ(s.bits.at("fineq-rtn+:row+epochs=2"), s.bits.at("fineq-rtn:row"));
+  EXPECT_DOUBLE_EQ(s.bits.at("fineq-gptq+:row+epochs=2"), s.bits.at("fineq-gptq:row"));
+  EXPECT_LT(s.ppl.at("fineq-rtn+:row+epochs=2"), 1.1 * s.ppl.at("fineq-rtn:row"));
+  EXPECT_LT(s.ppl.at("fineq-gptq+:row+epochs=2"), 1.1 * s.ppl.at("fineq-gptq:row"));
+  EXPECT_LT(s.ppl.at("fineq-gptq+:row+epochs=2"), s.ppl.at("fineq-rtn+:row+epochs=2"));
 }
 
 // Bad input to the training: a block whose loss is not finite (here: a NaN in its inputs) is

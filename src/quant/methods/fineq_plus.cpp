@@ -26,19 +26,7 @@ MethodOptions base_part(const MethodOptions& o) {
 
 void parse_fineq_plus(const MethodArgs& a, MethodOptions& o) {
   const TuneFlags t = parse_tune_flags(a);
-  MethodArgs rest = a;
-  rest.flags.clear();
-  for (const auto& f : t.rest)
-    if (f.text != "official") rest.flags.push_back(f);
-  const MethodInfo& base = base_of(o);
-  MethodOptions b;
-  b.method = base.name;
-  try {
-    base.parse(rest, b);
-  } catch (const Error& e) {
-    fail(a.where, "{} ({} also takes {})", e.what(), o.method, kTuneFlags);
-  }
-  t.tune.validate();
+  const MethodOptions b = parse_untuned_options(a, t, base_of(o), o.method);
   o.true_sequential = b.true_sequential;
   o.params = FineqPlusOptions{b.get<FineqOptions>(), t.tune, t.official};
 }

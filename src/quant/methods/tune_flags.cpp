@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "mixq/quant/methods/method.hpp"
+
 namespace mixq::quant {
 
 TuneFlags parse_tune_flags(const MethodArgs& a) {
@@ -22,6 +24,22 @@ TuneFlags parse_tune_flags(const MethodArgs& a) {
     else out.rest.push_back(f);
   }
   return out;
+}
+
+MethodOptions parse_untuned_options(const MethodArgs& a, const TuneFlags& t, const MethodInfo& base, const std::string& tuned) {
+  MethodArgs rest = a;
+  rest.flags.clear();
+  for (const auto& f : t.rest)
+    if (f.text != "official") rest.flags.push_back(f);
+  MethodOptions b;
+  b.method = base.name;
+  try {
+    base.parse(rest, b);
+  } catch (const Error& e) {
+    fail(a.where, "{} ({} also takes {})", e.what(), tuned, kTuneFlags);
+  }
+  t.tune.validate();
+  return b;
 }
 
 std::string tune_spec_tail(const ClipTuning& t, bool official) {

@@ -26,22 +26,10 @@ const MethodInfo& base_of(const MethodOptions& o) { return o.method == kGptqPlus
 void parse_uniform_plus(const MethodArgs& a, MethodOptions& o) {
   if (!a.bits) fail(a.where, "expected {}:BITS[:GROUP]" MIXQ_TUNE_GRAMMAR ", e.g. {}:2:128", o.method, o.method);
   const TuneFlags t = parse_tune_flags(a);
-  MethodArgs rest = a;
-  rest.flags.clear();
-  for (const auto& f : t.rest) {
+  for (const auto& f : t.rest)
     if (f.text == "sym" || f.text == "mse")
       fail(a.where, "{}: {} trains an asymmetric clipping range; it takes neither +sym nor +mse", f.origin, o.method);
-    if (f.text != "official") rest.flags.push_back(f);
-  }
-  const MethodInfo& base = base_of(o);
-  MethodOptions b;
-  b.method = base.name;
-  try {
-    base.parse(rest, b);
-  } catch (const Error& e) {
-    fail(a.where, "{} ({} also takes {})", e.what(), o.method, kTuneFlags);
-  }
-  t.tune.validate();
+  const MethodOptions b = parse_untuned_options(a, t, base_of(o), o.method);
   o.act_order = b.act_order, o.true_sequential = b.true_sequential;
   o.params = UniformPlusOptions{b.get<UniformOptions>(), t.tune, t.official};
 }

@@ -19,6 +19,10 @@ struct TuneFlags {
 };
 // Reads a's training flags; Error naming a value out of range or not a number.
 TuneFlags parse_tune_flags(const MethodArgs& a);
+// The untuned method's options from a's other flags (+official left out: it names the training
+// recipe), parsed by `base`'s row; Error naming the bad word and the training flags `tuned` also
+// takes.
+MethodOptions parse_untuned_options(const MethodArgs& a, const TuneFlags& t, const MethodInfo& base, const std::string& tuned);
 // "+epochs=E…" for each option that differs from the recipe's defaults (official's when official).
 std::string tune_spec_tail(const ClipTuning& t, bool official);
 
