@@ -120,6 +120,35 @@ TEST(ReadmeResults, SlimTableIsTheResultsFiles) {
   EXPECT_EQ(checked, 12);
 }
 
+TEST(ReadmeResults, TunedMethodsTablesAreTheResultsFiles) {
+  const json small = results("slim_plus_stories260K.json"), tiny = results("slim_plus_tinystories5M.json");
+  int checked = 0;
+  for (const auto& c :
+       readme_rows("| config | stories260K bpw | ppl | KL | | config | tinystories5M bpw | ppl | KL |")) {
+    ASSERT_EQ(c.size(), 9u);
+    const json &s = row_of(small, c[0]), &t = row_of(tiny, c[5]);
+    expect_printed(c[1], s.at("bits_per_weight"), c[0]);
+    expect_printed(c[2], s.at("ppl_gptq"), c[0]);
+    expect_printed(c[3], s.at("kl"), c[0]);
+    expect_printed(c[6], t.at("bits_per_weight"), c[5]);
+    expect_printed(c[7], t.at("ppl_gptq"), c[5]);
+    expect_printed(c[8], t.at("kl"), c[5]);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 12);
+  const json fineq = results("fineq_plus_stories260K.json");
+  checked = 0;
+  for (const auto& c : readme_rows("| fineq config | stories260K bpw | ppl | KL |")) {
+    ASSERT_EQ(c.size(), 4u);
+    const json& r = row_of(fineq, c[0]);
+    expect_printed(c[1], r.at("bits_per_weight"), c[0]);
+    expect_printed(c[2], r.at("ppl_gptq"), c[0]);
+    expect_printed(c[3], r.at("kl"), c[0]);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 4);
+}
+
 // Cycles, TOPS/W and all-in energy as ratios to the baseline PE, array area as a change.
 TEST(ReadmeResults, AcceleratorTableIsTheResultsFiles) {
   const std::map<std::string, std::string> pe_of = {
