@@ -76,11 +76,8 @@ formats::PackedTensor bake_fineq_gptq_plus(const TrainableQuantizer& q, const fo
   return quantize_fineq_gptq(step.weights(), calib.hessian, base_part(o), step.steps());
 }
 
-bool never(const MethodOptions&) { return false; }
-bool always(const MethodOptions&) { return true; }
-
-const BlockTuning kFineqRtnPlusTuning = {&fineq_plus_tuning, &make_fineq_plus, &bake_fineq_rtn_plus, &never};
-const BlockTuning kFineqGptqPlusTuning = {&fineq_plus_tuning, &make_fineq_plus, &bake_fineq_gptq_plus, &always};
+const BlockTuning kFineqRtnPlusTuning = {&fineq_plus_tuning, &make_fineq_plus, &bake_fineq_rtn_plus, &bake_reads_no_calibration};
+const BlockTuning kFineqGptqPlusTuning = {&fineq_plus_tuning, &make_fineq_plus, &bake_fineq_gptq_plus, &bake_runs_gptq};
 
 #define MIXQ_FINEQ_PLUS_GRAMMAR \
   "[:GROUP|row][+paper][+ratio|+min-error|+best-mode][+t=T][+int3-wide|fine][+int2-twos|sym]" MIXQ_TUNE_GRAMMAR

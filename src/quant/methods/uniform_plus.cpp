@@ -84,12 +84,8 @@ formats::PackedTensor bake_gptq_plus(const TrainableQuantizer& q, const formats:
                        clip.grids());
 }
 
-bool never(const MethodOptions&) { return false; }
-bool always(const MethodOptions&) { return true; }
-
-const BlockTuning kRtnPlusTuning = {&uniform_plus_tuning, &make_uniform_plus, &bake_rtn_plus, /*reads_calibration=*/&never};
-const BlockTuning kGptqPlusTuning = {&uniform_plus_tuning, &make_uniform_plus, &bake_gptq_plus,
-                                     /*reads_calibration=*/&always};
+const BlockTuning kRtnPlusTuning = {&uniform_plus_tuning, &make_uniform_plus, &bake_rtn_plus, &bake_reads_no_calibration};
+const BlockTuning kGptqPlusTuning = {&uniform_plus_tuning, &make_uniform_plus, &bake_gptq_plus, &bake_runs_gptq};
 
 }  // namespace
 

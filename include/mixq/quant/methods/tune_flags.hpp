@@ -23,6 +23,9 @@ TuneFlags parse_tune_flags(const MethodArgs& a);
 // recipe), parsed by `base`'s row; Error naming the bad word and the training flags `tuned` also
 // takes.
 MethodOptions parse_untuned_options(const MethodArgs& a, const TuneFlags& t, const MethodInfo& base, const std::string& tuned);
+// BlockTuning::reads_calibration of a row whose bake never / always runs GPTQ.
+inline bool bake_reads_no_calibration(const MethodOptions&) { return false; }
+inline bool bake_runs_gptq(const MethodOptions&) { return true; }
 // "+epochs=E…" for each option that differs from the recipe's defaults (official's when official).
 std::string tune_spec_tail(const ClipTuning& t, bool official);
 
