@@ -135,9 +135,9 @@ WindowActivations copy_activations(const WindowActivations& a, const std::string
   return a;
 }
 
-// Block training of a tuned method (SliM-LLM+, rtn+, gptq+) for decoder layer l, whose linears the
-// method has just quantized: their clipping is trained against the fp layer's outputs and the row
-// bakes them into tensors that replace the first results. `fp` holds the layer's linears before
+// Block training of a tuned method (slim+, rtn+, gptq+, fineq-*+) for decoder layer l, whose
+// linears the method has just quantized: their trainable quantizers are trained against the fp
+// layer's outputs and the row bakes them into tensors that replace the first results. `fp` holds the layer's linears before
 // quantization; `kept` each site's calibration when the row's bake reads it.
 void tune_layer(model::LlamaModel& m, int l, const MethodInfo& method, const MethodOptions& opt,
                 const std::array<Tensor, kBlockLinears>& fp, const WindowActivations& inputs,
