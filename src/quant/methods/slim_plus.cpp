@@ -95,7 +95,7 @@ formats::PackedTensor bake_slim_plus(const TrainableQuantizer& q, const formats:
   std::vector<uint8_t> codes;
   std::vector<float> scales, zeros;
   clip.quantized(codes, scales, zeros);
-  return quantize_slim_on_grids(Tensor{{clip.rows(), clip.cols()}, clip.weights()}, calib, slim_part(o), clip.widths(),
+  return quantize_slim_on_grids(clip.weights(), calib, slim_part(o), clip.widths(),
                                 scales, zeros, recorded);
 }
 

@@ -80,7 +80,7 @@ formats::PackedTensor bake_rtn_plus(const TrainableQuantizer& q, const formats::
 formats::PackedTensor bake_gptq_plus(const TrainableQuantizer& q, const formats::PackedTensor&, const LayerCalibration& calib,
                                      const MethodOptions& o) {
   const auto& clip = static_cast<const LearnableClip&>(q);  // make_uniform_plus made it
-  return quantize_gptq(Tensor{{clip.rows(), clip.cols()}, clip.weights()}, calib.hessian, base_part(o, kGptqMethod),
+  return quantize_gptq(clip.weights(), calib.hessian, base_part(o, kGptqMethod),
                        clip.grids());
 }
 

@@ -19,7 +19,7 @@ float to_f16(float v) { return f16_to_f32(f32_to_f16(v)); }
 
 LearnableClip::LearnableClip(const Tensor& w, std::vector<int> widths, int64_t group, float init, float init_binary,
                              bool fp16_scales)
-    : rows_(w.rows()), cols_(w.cols()), group_(group), fp16_(fp16_scales), widths_(std::move(widths)), w_(w.data) {
+    : rows_(w.rows()), cols_(w.cols()), group_(group), fp16_(fp16_scales), widths_(std::move(widths)), w_(w) {
   if (group_ <= 0 || int64_t(widths_.size()) != (cols_ + group_ - 1) / group_)
     fail("learnable clipping", "{} widths for {} columns in groups of {}", widths_.size(), cols_, group_);
   for (int b : widths_)
@@ -29,7 +29,7 @@ LearnableClip::LearnableClip(const Tensor& w, std::vector<int> widths, int64_t g
   params_.assign(2 * n, init);
   for (int64_t r = 0; r < rows_; ++r)
     for (int64_t g = 0; g < groups(); ++g) {
-      const float* v = &w_[size_t(r * cols_ + g * group_)];
+      const float* v = &w_.data[size_t(r * cols_ + g * group_)];
       const int64_t len = std::min(group_, cols_ - g * group_);
       double sum = 0, abs_sum = 0;
       float mx = v[0], mn = v[0];
@@ -69,7 +69,7 @@ void LearnableClip::fake_quantize(float* w_hat) const {
     for (int64_t g = 0; g < groups(); ++g) {
       const Grid q = grid(r, g);
       const int64_t b = g * group_, e = std::min(cols_, b + group_);
-      const float* v = &w_[size_t(r * cols_)];
+      const float* v = &w_.data[size_t(r * cols_)];
       float* o = w_hat + r * cols_;
       if (q.bits == 1) {
         for (int64_t i = b; i < e; ++i) o[i] = q.zero + (v[i] >= q.zero ? q.scale : -q.scale);
@@ -86,7 +86,7 @@ void LearnableClip::backward(const float* d_w_hat, float* d_params) const {
     for (int64_t g = 0; g < groups(); ++g) {
       const Grid q = grid(r, g);
       const int64_t b = g * group_, e = std::min(cols_, b + group_);
-      const float* v = &w_[size_t(r * cols_)];
+      const float* v = &w_.data[size_t(r * cols_)];
       const float* d = d_w_hat + r * cols_;
       double d_scale = 0;  // dL/dscale = Σ dL/dŵ_i · dŵ_i/dscale
       if (q.bits == 1) {
@@ -107,13 +107,13 @@ void LearnableClip::backward(const float* d_w_hat, float* d_params) const {
 
 float LearnableClip::frozen_rounding(int64_t row, int64_t col) const {
   const Grid q = grid(row, col / group_);
-  const float u = w_[size_t(row * cols_ + col)] / q.scale;
+  const float u = w_.data[size_t(row * cols_ + col)] / q.scale;
   return std::nearbyint(u) - u;
 }
 
 float LearnableClip::surrogate(int64_t row, int64_t col, float frozen) const {
   const Grid q = grid(row, col / group_);
-  const float v = w_[size_t(row * cols_ + col)];
+  const float v = w_.data[size_t(row * cols_ + col)];
   if (q.bits == 1) return q.zero + (v >= q.zero ? q.scale : -q.scale);
   const float qmax = float((1 << q.bits) - 1);
   // Clamped only when the code is outside the grid, as backward (and torch's clamp, whose gradient
@@ -133,7 +133,7 @@ void LearnableClip::quantized(std::vector<uint8_t>& codes, std::vector<float>& s
       const int64_t b = g * group_, e = std::min(cols_, b + group_);
       const float qmax = float((1 << q.bits) - 1);
       for (int64_t i = b; i < e; ++i) {
-        const float v = w_[size_t(r * cols_ + i)];
+        const float v = w_.data[size_t(r * cols_ + i)];
         codes[size_t(r * cols_ + i)] = q.bits == 1 ? uint8_t(v >= q.zero)
                                                    : uint8_t(std::clamp(std::nearbyint(v / q.scale) + q.zero, 0.f, qmax));
       }

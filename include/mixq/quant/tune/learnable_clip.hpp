@@ -33,7 +33,7 @@ class LearnableClip final : public TrainableQuantizer {
 
   int64_t rows() const override { return rows_; }
   int64_t cols() const override { return cols_; }
-  const std::vector<float>& weights() const { return w_; }  // w, as given
+  const Tensor& weights() const { return w_; }  // w, as given
   std::span<float> params() override { return params_; }
   std::span<const float> params() const override { return params_; }
 
@@ -72,7 +72,7 @@ class LearnableClip final : public TrainableQuantizer {
   int64_t rows_, cols_, group_;
   bool fp16_;
   std::vector<int> widths_;
-  std::vector<float> w_;
+  Tensor w_;
   std::vector<float> max_, min_, mean_, abs_mean_;  // per (row, group)
   std::vector<float> params_;
 };
