@@ -33,7 +33,7 @@ trap 'rm -rf "$tmp"' EXIT
 export ASAN_OPTIONS=detect_leaks=0  # the seeding runs only; the fuzzers set their own
 "$mixq" quantize -m "$model" --method rtn --bits 2 --group 32 -o "$tmp/rtn.safetensors" >/dev/null
 "$mixq" quantize -m "$model" --method fineq-rtn -o "$tmp/fineq.safetensors" >/dev/null
-"$mixq" quantize -m "$model" --method slim --bits 2 --group 32 --calib README.md -o "$tmp/slim.safetensors" >/dev/null
+"$mixq" quantize -m "$model" --method slim --bits 2 --group 32 --calib README.md --calib-samples 4 --calib-len 64 -o "$tmp/slim.safetensors" >/dev/null
 "$mixq" convert -m "$model" -o "$tmp/hf" --dtype F16 >/dev/null
 # A stopped run's journal: killed after its first layer.
 (MIXQ_TEST_KILL_AT=layer0 "$mixq" quantize -q -m "$model" --method rtn --bits 3 -o "$tmp/stopped.safetensors" >/dev/null) 2>/dev/null || true

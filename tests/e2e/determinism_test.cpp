@@ -14,11 +14,14 @@ namespace mixq::quant {
 namespace {
 
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-// The sanitizers look for races and stray accesses, which two threads show; their slowdown makes
-// more counts too costly (the release build checks them all).
-const std::vector<int> kThreadCounts = {1, 2, 2};
+// The sanitizers look for races and stray accesses, which one threaded run over fewer, shorter
+// windows shows; their slowdown makes more too costly (the release build checks every count, the
+// repeated run and the longer calibration).
+const std::vector<int> kThreadCounts = {1, 2};
+constexpr int kCalibSamples = 4, kCalibLength = 64;
 #else
 const std::vector<int> kThreadCounts = {1, 2, 3, 7, 0, 2};  // 0: all hardware threads; 2 twice: a repeated run
+constexpr int kCalibSamples = 8, kCalibLength = 128;
 #endif
 
 }  // namespace
@@ -34,8 +37,8 @@ TEST(Determinism, EveryMethodWritesTheSameBytesForAnyThreadCountAndRun) {
     for (int threads : kThreadCounts) {
       auto m = test::load_model(test::repo_model_path("stories260K/stories260K.bin"), threads);
       CalibOptions co;
-      co.samples = 8;
-      co.length = 128;
+      co.samples = kCalibSamples;
+      co.length = kCalibLength;
       const auto calib = prepare_calibration(*m.tok, m.model->config().seq_len, calib_text, co);
       const auto record = quantize_with_record(*m.model, calib, parse_method_spec(spec));
       files.push_back(dir / (std::to_string(files.size()) + ".safetensors"));
@@ -58,7 +61,8 @@ TEST(Determinism, TheCliWritesTheSameBytesForAnyThreadCount) {
     for (int threads : kThreadCounts) {
       const std::string out = dir / ("t" + std::to_string(threads) + ".safetensors");
       const auto r = test::run_mixq("quantize -q -m " + test::repo_model_path("stories260K/stories260K.bin") + " " + method +
-                                    " --calib " + calib_text + " --calib-samples 8 --calib-len 128 -t " +
+                                    " --calib " + calib_text + " --calib-samples " + std::to_string(kCalibSamples) +
+                                    " --calib-len " + std::to_string(kCalibLength) + " -t " +
                                     std::to_string(threads) + " -o " + out);
       ASSERT_EQ(r.exit_code, 0) << r.output;
       const std::string bytes = io::read_whole_file(out);

@@ -113,7 +113,9 @@ TEST(Gptq, OnFixedGridsKeepsThemAndWithIdentityHessianRoundsOnThem) {
         const formats::GridQuantizer& gq = grids[size_t(r * 2 + j / 32)];
         const float v = got[size_t(r * 64 + j)];
         ASSERT_EQ(v, gq.value(gq.code(v))) << "a value off its fixed grid";
-        if (H == &h) ASSERT_EQ(v, gq.value(gq.code(w.data[size_t(r * 64 + j)])));
+        if (H == &h) {
+          ASSERT_EQ(v, gq.value(gq.code(w.data[size_t(r * 64 + j)])));
+        }
       }
   }
   EXPECT_THROW(quantize_gptq(w, h, o, std::span(grids).first(5)), Error);
