@@ -7,6 +7,7 @@
 
 #include "mixq/core/error.hpp"
 #include "mixq/core/memory.hpp"
+#include "mixq/kernels/attention.hpp"
 #include "mixq/model/packed_linear.hpp"
 #include "mixq/model/stored_linear.hpp"
 
@@ -19,16 +20,6 @@ void rmsnorm(float* o, const float* x, const float* w, int size, float eps) {
   for (int j = 0; j < size; ++j) ss += x[j] * x[j];
   ss = 1.f / std::sqrt(ss / float(size) + eps);
   for (int j = 0; j < size; ++j) o[j] = w[j] * (ss * x[j]);
-}
-
-void softmax(float* x, int size) {
-  const float mx = *std::max_element(x, x + size);
-  float sum = 0.f;
-  for (int i = 0; i < size; ++i) {
-    x[i] = std::exp(x[i] - mx);
-    sum += x[i];
-  }
-  for (int i = 0; i < size; ++i) x[i] /= sum;
 }
 
 // RoPE on adjacent pairs (i, i+1) of each head, as llama2.c (HF checkpoints are un-permuted at load).
@@ -48,18 +39,6 @@ void add_bias(float* x, const std::vector<float>& bias, size_t n) {
     for (size_t i = 0; i < bias.size(); ++i) x[t * bias.size() + i] += bias[i];
 }
 
-// Head-sized dot product, inlined: heads are short (8..128), where a dispatched SIMD call costs
-// more than it saves.
-inline float head_dot(const float* a, const float* b, int n) {
-  float s0 = 0.f, s1 = 0.f;
-  int i = 0;
-  for (; i + 1 < n; i += 2) {
-    s0 += a[i] * b[i];
-    s1 += a[i + 1] * b[i + 1];
-  }
-  if (i < n) s0 += a[i] * b[i];
-  return s0 + s1;
-}
 
 
 }  // namespace
@@ -195,35 +174,37 @@ void LlamaModel::ensure_scratch(size_t n) {
   scratch_tokens_ = n;
 }
 
-// Causal attention of the n new tokens (positions pos..pos+n-1) over the cache, one
-// (token, head) pair per work item; with a sliding window, position p sees (p - window, p].
+// Causal attention of the n new tokens (positions pos..pos+n-1) over the cache
+// (kernels/attention.hpp); with a sliding window, position p sees (p - window, p].
 void LlamaModel::attention(int layer, size_t n, int pos, KvCache& cache) {
   const auto& c = config_;
   const int hs = c.head_size(), kv_dim = c.kv_dim(), kv_mul = c.n_heads / c.n_kv_heads;
   const size_t q_dim = size_t(c.q_dim());
+  // Work items of one head and up to 16 queries: the kernel runs a vector's worth of queries (4, 8
+  // or 16 lanes) per key and value it loads. Its bits do not depend on the split.
+  constexpr size_t kTile = 16;
+  const size_t tiles = (n + kTile - 1) / kTile;
+  kernels::HeadAttention base;
+  base.q_stride = q_dim;
+  base.kv_stride = size_t(kv_dim);
+  base.out_stride = q_dim;
+  base.head_size = hs;
+  base.pos = pos;
+  base.window = c.sliding_window;
+  base.scale = 1.f / std::sqrt(float(hs));
   const float* kc = cache.k.data() + cache.offset(layer);
   const float* vc = cache.v.data() + cache.offset(layer);
-  const float inv_sqrt = 1.f / std::sqrt(float(hs));
-  pool_->parallel_for(n * size_t(c.n_heads), [&](size_t b, size_t e) {
-    thread_local std::vector<float> att;
-    att.resize(size_t(cache.capacity));
+  pool_->parallel_for(tiles * size_t(c.n_heads), [&](size_t b, size_t e) {
     for (size_t item = b; item < e; ++item) {
-      const size_t t = item / size_t(c.n_heads);
       const int h = int(item % size_t(c.n_heads));
-      const int p = pos + int(t);
-      const int first = c.sliding_window > 0 ? std::max(0, p - c.sliding_window + 1) : 0;
-      const float* q = q_.data() + t * q_dim + size_t(h * hs);
+      const size_t t0 = (item / size_t(c.n_heads)) * kTile, t1 = std::min(n, t0 + kTile);
+      kernels::HeadAttention a = base;
       const size_t koff = size_t((h / kv_mul) * hs);
-      for (int s = first; s <= p; ++s)
-        att[size_t(s)] = head_dot(q, kc + size_t(s) * size_t(kv_dim) + koff, hs) * inv_sqrt;
-      softmax(att.data() + first, p + 1 - first);
-      float* out = att_out_.data() + t * q_dim + size_t(h * hs);
-      std::fill(out, out + hs, 0.f);
-      for (int s = first; s <= p; ++s) {
-        const float a = att[size_t(s)];
-        const float* vs = vc + size_t(s) * size_t(kv_dim) + koff;
-        for (int i = 0; i < hs; ++i) out[i] += a * vs[i];
-      }
+      a.q = q_.data() + size_t(h * hs);
+      a.k = kc + koff;
+      a.v = vc + koff;
+      a.out = att_out_.data() + size_t(h * hs);
+      kernels::attend(a, int(t0), int(t1));
     }
   });
 }
