@@ -46,4 +46,35 @@ void attend_reference(const HeadAttention& a, int t_begin, int t_end) {
   }
 }
 
+void attend_layer(const LayerAttention& a, size_t n, ThreadPool& pool) {
+  constexpr size_t kTile = 16;  // queries per work item: 1, 2 or 4 vectors of them
+  const size_t tiles = (n + kTile - 1) / kTile, heads = size_t(a.n_heads);
+  const size_t q_dim = size_t(a.n_heads * a.head_size), kv_dim = size_t(a.n_kv_heads * a.head_size);
+  const int kv_mul = a.n_heads / a.n_kv_heads;
+  HeadAttention base;
+  base.q_stride = base.out_stride = q_dim;
+  base.kv_stride = kv_dim;
+  base.head_size = a.head_size;
+  base.pos = a.pos;
+  base.window = a.window;
+  base.scale = 1.f / std::sqrt(float(a.head_size));
+  // A causal tile's work grows with its position and the pool hands out contiguous ranges: the
+  // tiles go in the order first, last, second, second-to-last, … so that every range holds early
+  // and late tiles alike.
+  pool.parallel_for(tiles * heads, [&](size_t b, size_t e) {
+    for (size_t item = b; item < e; ++item) {
+      const size_t slot = item / heads, h = item % heads;
+      const size_t tile = slot % 2 == 0 ? slot / 2 : tiles - 1 - slot / 2;
+      const size_t t0 = tile * kTile, t1 = std::min(n, t0 + kTile);
+      const size_t koff = (h / size_t(kv_mul)) * size_t(a.head_size);
+      HeadAttention head = base;
+      head.q = a.q + h * size_t(a.head_size);
+      head.k = a.k + koff;
+      head.v = a.v + koff;
+      head.out = a.out + h * size_t(a.head_size);
+      attend(head, int(t0), int(t1));
+    }
+  });
+}
+
 }  // namespace mixq::kernels

@@ -177,36 +177,17 @@ void LlamaModel::ensure_scratch(size_t n) {
 // Causal attention of the n new tokens (positions pos..pos+n-1) over the cache
 // (kernels/attention.hpp); with a sliding window, position p sees (p - window, p].
 void LlamaModel::attention(int layer, size_t n, int pos, KvCache& cache) {
-  const auto& c = config_;
-  const int hs = c.head_size(), kv_dim = c.kv_dim(), kv_mul = c.n_heads / c.n_kv_heads;
-  const size_t q_dim = size_t(c.q_dim());
-  // Work items of one head and up to 16 queries: the kernel runs a vector's worth of queries (4, 8
-  // or 16 lanes) per key and value it loads. Its bits do not depend on the split.
-  constexpr size_t kTile = 16;
-  const size_t tiles = (n + kTile - 1) / kTile;
-  kernels::HeadAttention base;
-  base.q_stride = q_dim;
-  base.kv_stride = size_t(kv_dim);
-  base.out_stride = q_dim;
-  base.head_size = hs;
-  base.pos = pos;
-  base.window = c.sliding_window;
-  base.scale = 1.f / std::sqrt(float(hs));
-  const float* kc = cache.k.data() + cache.offset(layer);
-  const float* vc = cache.v.data() + cache.offset(layer);
-  pool_->parallel_for(tiles * size_t(c.n_heads), [&](size_t b, size_t e) {
-    for (size_t item = b; item < e; ++item) {
-      const int h = int(item % size_t(c.n_heads));
-      const size_t t0 = (item / size_t(c.n_heads)) * kTile, t1 = std::min(n, t0 + kTile);
-      kernels::HeadAttention a = base;
-      const size_t koff = size_t((h / kv_mul) * hs);
-      a.q = q_.data() + size_t(h * hs);
-      a.k = kc + koff;
-      a.v = vc + koff;
-      a.out = att_out_.data() + size_t(h * hs);
-      kernels::attend(a, int(t0), int(t1));
-    }
-  });
+  kernels::LayerAttention a;
+  a.q = q_.data();
+  a.k = cache.k.data() + cache.offset(layer);
+  a.v = cache.v.data() + cache.offset(layer);
+  a.out = att_out_.data();
+  a.n_heads = config_.n_heads;
+  a.n_kv_heads = config_.n_kv_heads;
+  a.head_size = config_.head_size();
+  a.pos = pos;
+  a.window = config_.sliding_window;
+  kernels::attend_layer(a, n, *pool_);
 }
 
 void LlamaModel::embed(std::span<const int> tokens, float* x) const {

@@ -96,5 +96,45 @@ TEST(Attention, AWindowOfOneReturnsEachQuerysOwnValue) {
   EXPECT_EQ(out, v);
 }
 
+// A layer's heads on a pool: every query head reads its KV head (GQA), each head equals the
+// reference run alone, and the thread count changes no bit.
+TEST(Attention, LayerOnAnyThreadCountIsEachHeadsReference) {
+  const int hs = 16, heads = 6, kv_heads = 2, pos = 9, n = 45, positions = pos + n;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::vector<float> q(size_t(n * heads * hs)), k(size_t(positions * kv_heads * hs)), v(k.size());
+  for (auto* x : {&q, &k, &v})
+    for (float& e : *x) e = normal(rng);
+  std::vector<float> want(q.size());
+  for (int h = 0; h < heads; ++h) {
+    HeadAttention a;
+    a.q = q.data() + h * hs;
+    a.q_stride = a.out_stride = size_t(heads * hs);
+    a.k = k.data() + (h / (heads / kv_heads)) * hs;
+    a.v = v.data() + (h / (heads / kv_heads)) * hs;
+    a.kv_stride = size_t(kv_heads * hs);
+    a.out = want.data() + h * hs;
+    a.head_size = hs;
+    a.pos = pos;
+    a.scale = 0.25f;
+    attend_reference(a, 0, n);
+  }
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    std::vector<float> got(q.size(), -1.f);
+    LayerAttention l;
+    l.q = q.data();
+    l.k = k.data();
+    l.v = v.data();
+    l.out = got.data();
+    l.n_heads = heads;
+    l.n_kv_heads = kv_heads;
+    l.head_size = hs;
+    l.pos = pos;
+    attend_layer(l, size_t(n), pool);
+    EXPECT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0) << threads << " threads";
+  }
+}
+
 }  // namespace
 }  // namespace mixq::kernels

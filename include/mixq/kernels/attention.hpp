@@ -6,6 +6,8 @@
 // multiply-add, the same libm exp), so a model's outputs do not depend on which one ran.
 #include <cstddef>
 
+#include "mixq/core/thread_pool.hpp"
+
 namespace mixq::kernels {
 
 // One head's queries, keys and values. Query t (at position pos + t) sees positions
@@ -30,5 +32,21 @@ struct HeadAttention {
 void attend_reference(const HeadAttention& a, int t_begin, int t_end);
 // The same bits, one query per vector lane (Highway, best target at run time).
 void attend(const HeadAttention& a, int t_begin, int t_end);
+
+// Every head of one layer for n queries at positions pos..pos+n-1: q and out [n][n_heads·head_size],
+// k and v the cache's rows [positions][n_kv_heads·head_size]; query head h reads KV head
+// h / (n_heads / n_kv_heads) (grouped-query attention).
+struct LayerAttention {
+  const float* q = nullptr;
+  const float* k = nullptr;
+  const float* v = nullptr;
+  float* out = nullptr;
+  int n_heads = 0, n_kv_heads = 0, head_size = 0;
+  int pos = 0;
+  int window = 0;  // sliding window (0: none), as HeadAttention
+};
+// attend() on the pool, one head and up to 16 queries per work item; the same bits for any
+// thread count.
+void attend_layer(const LayerAttention& a, size_t n, ThreadPool& pool);
 
 }  // namespace mixq::kernels
