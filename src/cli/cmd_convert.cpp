@@ -1,4 +1,5 @@
 #include "common.hpp"
+#include "mixq/io/gguf.hpp"
 #include "mixq/io/hf_checkpoint.hpp"
 #include "mixq/quant/model_file.hpp"
 
@@ -6,24 +7,29 @@ namespace mixq::cli {
 
 void add_convert_command(CLI::App& app) {
   struct Options {
-    std::string model, tokenizer, out, dtype = "F32";
+    std::string model, tokenizer, out, dtype = "F32", to = "hf";
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand(
-      "convert", "write a checkpoint (or a quantized file, dequantized) as a Hugging Face directory");
+      "convert", "write a checkpoint (or a quantized file, dequantized) as a Hugging Face directory or a GGUF file");
   cmd->add_option("-m,--model", o->model, "llama2.c checkpoint, HF directory or mixq quantized .safetensors")
       ->required();
   cmd->add_option("--tokenizer", o->tokenizer, "tokenizer to use (default: found beside the model / embedded)");
-  cmd->add_option("-o,--out", o->out, "output directory")->required();
+  cmd->add_option("-o,--out", o->out, "output directory (hf) or file (gguf)")->required();
+  cmd->add_option("--to", o->to, "hf (a Hugging Face directory, default) or gguf (a llama.cpp model file)")
+      ->check(CLI::IsMember({"hf", "gguf"}));
   cmd->add_option("--dtype", o->dtype, "F32, F16 or BF16")->check(CLI::IsMember({"F32", "F16", "BF16"}));
   cmd->callback([o, cmd] {
-    check_outputs(*cmd, {o->model, o->tokenizer}, {{"-o", o->out, true, io::hf_dir_file_names()}});
+    const bool gguf = o->to == "gguf";
+    if (gguf) check_outputs(*cmd, {o->model, o->tokenizer}, {{"-o", o->out}});
+    else check_outputs(*cmd, {o->model, o->tokenizer}, {{"-o", o->out, true, io::hf_dir_file_names()}});
     const io::DType dtype = o->dtype == "F16" ? io::DType::F16 : o->dtype == "BF16" ? io::DType::BF16 : io::DType::F32;
     io::Checkpoint ck = quant::is_quantized_model_file(o->model)
                             ? quant::dequantized_checkpoint(quant::load_quantized_model(o->model, 1), o->model)
                             : io::load_checkpoint(o->model, o->tokenizer);
     if (!o->tokenizer.empty()) ck.tokenizer = io::load_tokenizer(o->tokenizer);
-    io::save_hf_dir(ck, o->out, dtype);
+    if (gguf) io::save_gguf(ck, o->out, dtype);
+    else io::save_hf_dir(ck, o->out, dtype);
     fmt::print("wrote {} ({} tensors, {})\n", o->out, ck.tensors.size(), o->dtype);
   });
 }

@@ -1,4 +1,5 @@
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <queue>
 #include <unordered_map>
@@ -172,6 +173,34 @@ std::string Llama2cTokenizer::decode(int prev, int token) const {
   if (piece.size() == 6 && std::sscanf(std::string(piece).c_str(), "<0x%02X>", &byte) == 1)
     return std::string(1, char(byte));
   return std::string(piece);
+}
+
+std::optional<ScoredVocab> Llama2cTokenizer::scored_vocab() const {
+  ScoredVocab v;
+  v.unk_id = 0;
+  for (size_t id = 0; id < pieces_.size(); ++id) {
+    std::string text = pieces_[id];
+    int32_t type = ScoredVocab::Normal;
+    unsigned byte = 0;
+    char tail = 0;
+    if (id == 0) {
+      text = "<unk>";
+      type = ScoredVocab::Unknown;
+    } else if (id == 1 || id == 2) {
+      text = id == 1 ? "<s>" : "</s>";
+      type = ScoredVocab::Control;
+    } else if (text.empty()) {
+      type = ScoredVocab::Control;
+    } else if (text.size() == 6 && std::sscanf(text.c_str(), "<0x%2X%c", &byte, &tail) == 2 && tail == '>') {
+      type = ScoredVocab::Byte;
+    }
+    std::string escaped;
+    for (char ch : text) escaped += ch == ' ' ? std::string("\xe2\x96\x81") : std::string(1, ch);
+    v.tokens.push_back(std::move(escaped));
+    v.scores.push_back(scores_[id]);
+    v.types.push_back(type);
+  }
+  return v;
 }
 
 }  // namespace mixq::io

@@ -111,4 +111,20 @@ std::string SentencePieceTokenizer::decode(int prev, int token) const {
 
 int SentencePieceTokenizer::vocab_size() const { return impl_->sp.GetPieceSize(); }
 
+std::optional<ScoredVocab> SentencePieceTokenizer::scored_vocab() const {
+  const auto& sp = impl_->sp;
+  ScoredVocab v;
+  v.unk_id = sp.unk_id();
+  for (int id = 0; id < sp.GetPieceSize(); ++id) {
+    v.tokens.push_back(sp.IdToPiece(id));
+    v.scores.push_back(sp.GetScore(id));
+    v.types.push_back(sp.IsUnknown(id)  ? ScoredVocab::Unknown
+                      : sp.IsControl(id) ? ScoredVocab::Control
+                      : sp.IsUnused(id)  ? ScoredVocab::Unused
+                      : sp.IsByte(id)    ? ScoredVocab::Byte
+                                         : ScoredVocab::Normal);
+  }
+  return v;
+}
+
 }  // namespace mixq::io

@@ -2,12 +2,25 @@
 // Text <-> token ids. Three implementations: llama2.c's tokenizer.bin (BPE by merge score with
 // byte fallback, exactly as run.c encodes), SentencePiece's tokenizer.model, and Hugging Face's
 // tokenizer.json (hf_tokenizer.hpp: Llama-3, Qwen, Llama-2/Mistral files).
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace mixq::io {
+
+// A SentencePiece-style vocabulary as llama.cpp's GGUF metadata holds it (tokenizer.ggml.model
+// "llama"): each token's text with spaces as U+2581 "▁", its score, and its type in llama.cpp's
+// (and SentencePiece's) numbering.
+struct ScoredVocab {
+  enum Type : int32_t { Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 };
+  std::vector<std::string> tokens;
+  std::vector<float> scores;
+  std::vector<int32_t> types;
+  int unk_id = -1;
+};
 
 class Tokenizer {
  public:
@@ -41,6 +54,9 @@ class Tokenizer {
     std::string name, bytes;
   };
   virtual std::vector<DirFile> dir_files() const;
+  // The vocabulary as a scored SentencePiece-style list (llama2.c and SentencePiece files);
+  // nullopt for a tokenizer that is not one (tokenizer.json's BPE).
+  virtual std::optional<ScoredVocab> scored_vocab() const { return std::nullopt; }
 
  protected:
   std::string file_bytes_;
@@ -66,6 +82,9 @@ class Llama2cTokenizer final : public Tokenizer {
   int vocab_size() const override { return int(pieces_.size()); }
   const char* kind() const override { return "llama2c"; }
   const std::string& piece(int id) const { return pieces_.at(size_t(id)); }
+  // As llama.cpp's convert-llama2c-to-ggml reads this file: 0 <unk>, 1 <s>, 2 </s>, <0xXX> bytes,
+  // an empty piece a control token, spaces written as ▁.
+  std::optional<ScoredVocab> scored_vocab() const override;
 
  private:
   std::vector<int> initial_tokens(std::string_view text, bool bos) const;
@@ -87,6 +106,7 @@ class SentencePieceTokenizer final : public Tokenizer {
   std::string decode(int prev, int token) const override;
   int vocab_size() const override;
   const char* kind() const override { return "sentencepiece"; }
+  std::optional<ScoredVocab> scored_vocab() const override;
 
  private:
   struct Impl;
