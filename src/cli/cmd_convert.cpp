@@ -1,6 +1,7 @@
 #include "common.hpp"
 #include "mixq/io/gguf.hpp"
 #include "mixq/io/hf_checkpoint.hpp"
+#include "mixq/quant/gguf_export.hpp"
 #include "mixq/quant/model_file.hpp"
 
 namespace mixq::cli {
@@ -8,6 +9,7 @@ namespace mixq::cli {
 void add_convert_command(CLI::App& app) {
   struct Options {
     std::string model, tokenizer, out, dtype = "F32", to = "hf";
+    bool dequantize = false;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand(
@@ -18,12 +20,22 @@ void add_convert_command(CLI::App& app) {
   cmd->add_option("-o,--out", o->out, "output directory (hf) or file (gguf)")->required();
   cmd->add_option("--to", o->to, "hf (a Hugging Face directory, default) or gguf (a llama.cpp model file)")
       ->check(CLI::IsMember({"hf", "gguf"}));
+  cmd->add_flag("--dequantize", o->dequantize,
+                "gguf from a quantized file: write linears that are no ggml type exactly in --dtype (default: refuse them)");
   cmd->add_option("--dtype", o->dtype, "F32, F16 or BF16")->check(CLI::IsMember({"F32", "F16", "BF16"}));
   cmd->callback([o, cmd] {
     const bool gguf = o->to == "gguf";
     if (gguf) check_outputs(*cmd, {o->model, o->tokenizer}, {{"-o", o->out}});
     else check_outputs(*cmd, {o->model, o->tokenizer}, {{"-o", o->out, true, io::hf_dir_file_names()}});
     const io::DType dtype = o->dtype == "F16" ? io::DType::F16 : o->dtype == "BF16" ? io::DType::BF16 : io::DType::F32;
+    if (gguf && quant::is_quantized_model_file(o->model)) {
+      if (!o->tokenizer.empty()) throw CLI::ValidationError("--tokenizer", "a quantized file carries its own tokenizer");
+      const auto report = quant::save_quantized_gguf(o->model, o->out, dtype, o->dequantize);
+      std::string types;
+      for (const auto& [type, n] : report.linears_by_type) types += fmt::format("{}{} × {}", types.empty() ? "" : ", ", n, type);
+      fmt::print("wrote {} (decoder linears: {}; the rest {})\n", o->out, types.empty() ? "none packed" : types, o->dtype);
+      return;
+    }
     io::Checkpoint ck = quant::is_quantized_model_file(o->model)
                             ? quant::dequantized_checkpoint(quant::load_quantized_model(o->model, 1), o->model)
                             : io::load_checkpoint(o->model, o->tokenizer);

@@ -22,7 +22,8 @@ template <PackedFormat Format>
 constexpr FormatOps ops_of() {
   return {Format::name.data(),     &parse_params<Format>, &params_json<Format>,     &Format::validate,
           &Format::code_histogram, &Format::code_label,   &Format::layout,          &Format::dequantize_rows,
-          &Format::gemm_reference, &Format::affine_form,  &Format::stored_bytes,    &Format::random};
+          &Format::gemm_reference, &Format::affine_form,  &Format::stored_bytes,    &Format::random,
+          &Format::ggml_blocks};
 }
 
 static_assert(PackedFormat<UniformFormat>);

@@ -99,7 +99,8 @@ void add_weight(GgufWriter& w, const std::string& gguf_name, const Tensor& t, DT
 
 }  // namespace
 
-void save_gguf(const Checkpoint& ck, const std::string& path, DType dtype) {
+void save_gguf(const Checkpoint& ck, const std::string& path, DType dtype,
+               const std::map<std::string, GgmlTensorBytes>& encoded) {
   const LlamaConfig& c = ck.config;
   c.validate(path);
   refuse_what_llama_cannot_express(c, path);
@@ -113,8 +114,15 @@ void save_gguf(const Checkpoint& ck, const std::string& path, DType dtype) {
   add_weight(w, "output_norm.weight", ck.at(names::final_norm()), DType::F32);
   if (!c.tied_classifier) add_weight(w, "output.weight", ck.at(names::classifier()), dtype);
   for (int l = 0; l < c.n_layers; ++l)
-    for (const LayerTensor& lt : kLayerTensors)
-      add_weight(w, "blk." + std::to_string(l) + "." + lt.gguf + ".weight", ck.at(lt.name(l)), lt.vector ? DType::F32 : dtype);
+    for (const LayerTensor& lt : kLayerTensors) {
+      const std::string name = "blk." + std::to_string(l) + "." + lt.gguf + ".weight";
+      const Tensor& t = ck.at(lt.name(l));
+      if (auto it = encoded.find(lt.name(l)); it != encoded.end())
+        w.add_tensor(name, t.shape, it->second.type, it->second.bytes.size(),
+                     [&b = it->second.bytes](std::string& out) { out += b; });
+      else
+        add_weight(w, name, t, lt.vector ? DType::F32 : dtype);
+    }
   w.write(path);
 }
 

@@ -34,6 +34,7 @@ const char* ggml_type_name(GgmlType t) {
   switch (t) {
     case GgmlType::F32: return "F32";
     case GgmlType::F16: return "F16";
+    case GgmlType::Q4_0: return "Q4_0";
     case GgmlType::Q8_0: return "Q8_0";
     case GgmlType::BF16: return "BF16";
   }

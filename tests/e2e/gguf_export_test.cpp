@@ -15,6 +15,7 @@
 #include "mixq/io/checkpoint.hpp"
 #include "mixq/io/gguf.hpp"
 #include "mixq/io/mapped_file.hpp"
+#include "mixq/quant/model_file.hpp"
 #include "test_paths.hpp"
 
 namespace mixq {
@@ -220,6 +221,48 @@ TEST_P(GgufExport, FileHoldsLlamaCppsKeysVocabularyAndTheWeights) {
 
 INSTANTIATE_TEST_SUITE_P(RealModels, GgufExport, ::testing::ValuesIn(test::kRealModels),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// A quantized file: 8-bit g32 symmetric linears become Q8_0 blocks that decode to mixq's weights
+// bit for bit; a 2-bit file is refused naming the tensor, or written dequantized when asked.
+TEST(GgufExportQuantized, ExactGridsBecomeGgmlBlocksOthersNeedDequantize) {
+  const std::string model = test::model_file(test::kRealModels[1]);  // tinystories5M: widths of whole 32-blocks
+  MIXQ_REQUIRE_FILE(model);
+  test::TempDir dir;
+  ASSERT_EQ(test::run_mixq("quantize -q -m " + model + " --method rtn --bits 8 --group 32 --sym -o " + (dir / "q8.safetensors")).exit_code, 0);
+  auto r = test::run_mixq("convert -m " + (dir / "q8.safetensors") + " --to gguf -o " + (dir / "q8.gguf"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("42 × Q8_0"), std::string::npos) << r.output;
+  const GgufRead g = read_gguf(dir / "q8.gguf");
+  const auto& t = g.tensors.at("blk.2.ffn_down.weight");
+  EXPECT_EQ(t.type, 8u);
+  EXPECT_EQ(t.offset % 32, 0u);
+  const io::Checkpoint deq = quant::dequantized_checkpoint(quant::load_quantized_model(dir / "q8.safetensors", 1), "q8");
+  const auto& want = deq.at(io::names::w2(2));
+  ASSERT_EQ(t.ne, (std::vector<uint64_t>{uint64_t(want.cols()), uint64_t(want.rows())}));
+  ASSERT_EQ(want.cols() % 32, 0);
+  const char* p = g.bytes.data() + g.data_start + t.offset;
+  for (size_t i = 0; i < want.data.size(); ++i) {
+    const char* block = p + (i / 32) * 34;
+    uint16_t h;
+    std::memcpy(&h, block, 2);
+    ASSERT_EQ(f16_to_f32(h) * float(int8_t(block[2 + i % 32])), want.data[i]) << "weight " << i;
+  }
+
+  ASSERT_EQ(test::run_mixq("quantize -q -m " + model + " --method rtn --bits 2 --group 32 -o " + (dir / "q2.safetensors")).exit_code, 0);
+  r = test::run_mixq("convert -m " + (dir / "q2.safetensors") + " --to gguf -o " + (dir / "q2.gguf"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("model.layers.0.self_attn.q_proj.weight"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--dequantize"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "q2.gguf"));
+  r = test::run_mixq("convert -m " + (dir / "q2.safetensors") + " --to gguf --dequantize -o " + (dir / "q2.gguf"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_gguf(dir / "q2.gguf").tensors.at("blk.0.attn_q.weight").type, 0u);
+  // stories260K's MLP width (172) is no whole number of blocks: named as the reason.
+  ASSERT_EQ(test::run_mixq("quantize -q -m " + test::repo_model_path("stories260K/stories260K.bin") +
+                           " --method rtn --bits 8 --group 32 --sym -o " + (dir / "s8.safetensors")).exit_code, 0);
+  r = test::run_mixq("convert -m " + (dir / "s8.safetensors") + " --to gguf -o " + (dir / "s8.gguf"));
+  EXPECT_NE(r.output.find("172 columns"), std::string::npos) << r.output;
+}
 
 // What llama.cpp's llama architecture cannot hold is refused by name, and nothing is written.
 TEST(GgufExportRefuses, FeaturesOutsideLlamaAndOutputsThatAreNotFiles) {

@@ -1,7 +1,11 @@
 // Golden vectors pin the `uniform` bit layout documented in formats/uniform.hpp.
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <random>
+
 #include "mixq/core/error.hpp"
+#include "mixq/core/half.hpp"
 #include "mixq/formats/grid_quantizer.hpp"
 #include "mixq/formats/registry.hpp"
 #include "mixq/formats/uniform.hpp"
@@ -116,4 +120,65 @@ TEST(GridQuantizer, KeepsZeroExactAndFitsTheRange) {
   EXPECT_LE(e_mse, e_minmax);
 }
 
+}  // namespace mixq::formats
+
+namespace mixq::formats {
+namespace {
+
+// ggml's own decoding of a block (ggml-quants.c dequantize_row_q8_0 / q4_0): y = d · q and
+// y = d · (q − 8) with the low nibbles first.
+std::vector<float> ggml_decode(const GgmlBlocks& b, int64_t rows, int64_t cols) {
+  std::vector<float> y(size_t(rows * cols));
+  const bool q8 = b.type == io::GgmlType::Q8_0;
+  const size_t block_bytes = q8 ? 34 : 18;
+  for (size_t blk = 0; blk < size_t(rows * cols / 32); ++blk) {
+    const char* p = b.bytes.data() + blk * block_bytes;
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    const float d = f16_to_f32(h);
+    for (int j = 0; j < 32; ++j) {
+      int q;
+      if (q8) q = int8_t(p[2 + j]);
+      else q = (j < 16 ? (uint8_t(p[2 + j]) & 15) : (uint8_t(p[2 + j - 16]) >> 4)) - 8;
+      y[blk * 32 + size_t(j)] = d * float(q);
+    }
+  }
+  return y;
+}
+
+TEST(UniformFormat, SymmetricG32EightAndFourBitAreQ8_0AndQ4_0BitForBit) {
+  for (int bits : {8, 4}) {
+    UniformParams p;
+    p.bits = bits;
+    p.group = 32;
+    p.symmetric = true;
+    const int64_t rows = 5, cols = 96;
+    std::mt19937 rng{uint32_t(bits)};
+    std::vector<uint8_t> codes(size_t(rows * cols));
+    for (auto& c : codes) c = uint8_t(rng() % (1u << bits));
+    std::vector<float> scales(size_t(rows * 3));
+    for (auto& s : scales) s = f16_to_f32(f32_to_f16(std::uniform_real_distribution<float>(1e-4f, 0.1f)(rng)));
+    const PackedTensor t = UniformFormat::pack(rows, cols, codes, scales, {}, p);
+    std::string why;
+    const auto b = UniformFormat::ggml_blocks(t, &why);
+    ASSERT_TRUE(b) << why;
+    EXPECT_EQ(b->type, bits == 8 ? io::GgmlType::Q8_0 : io::GgmlType::Q4_0);
+    EXPECT_EQ(b->bytes.size(), size_t(rows * 3 * (bits == 8 ? 34 : 18)));
+    std::vector<float> ours(size_t(rows * cols));
+    UniformFormat::dequantize_rows(t, 0, rows, ours.data());
+    EXPECT_EQ(ggml_decode(*b, rows, cols), ours) << bits << "-bit";
+  }
+  // Anything else says why, naming the exact ones.
+  UniformParams p;
+  p.bits = 4;
+  p.group = 32;
+  std::vector<uint8_t> codes(64, 3);
+  std::vector<float> scales(2, 0.5f), zeros(2, 7.f);
+  std::string why;
+  EXPECT_FALSE(UniformFormat::ggml_blocks(UniformFormat::pack(1, 64, codes, scales, zeros, p), &why));
+  EXPECT_NE(why.find("asymmetric"), std::string::npos) << why;
+  EXPECT_NE(why.find("Q4_0"), std::string::npos) << why;
+}
+
+}  // namespace
 }  // namespace mixq::formats

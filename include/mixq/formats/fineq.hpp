@@ -15,6 +15,7 @@
 //   part "scales" F16 [rows, groups]
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,6 +23,7 @@
 
 #include "mixq/core/enum_names.hpp"
 #include "mixq/formats/affine_form.hpp"
+#include "mixq/formats/ggml_blocks.hpp"
 #include "mixq/formats/packed_tensor.hpp"
 
 namespace mixq::formats {
@@ -128,6 +130,10 @@ struct FineqFormat {
   static void gemm_reference(const PackedTensor& t, const float* x, size_t n, float* y, int64_t row_begin,
                              int64_t row_end);
   static AffineForm affine_form(const PackedTensor& t);
+  static std::optional<GgmlBlocks> ggml_blocks(const PackedTensor&, std::string* why) {
+    *why = "fineq's 3-weight clusters with an outlier mode have no ggml type";
+    return std::nullopt;
+  }
 };
 
 }  // namespace mixq::formats

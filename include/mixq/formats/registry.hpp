@@ -4,6 +4,7 @@
 // PackedFormat below) plus one line in registry.cpp; tests/unit/format_contract_test.cpp then
 // checks it with every other format.
 #include <any>
+#include <optional>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mixq/formats/affine_form.hpp"
+#include "mixq/formats/ggml_blocks.hpp"
 #include "mixq/formats/packed_tensor.hpp"
 
 namespace mixq::formats {
@@ -43,12 +45,15 @@ struct FormatOps {
   // tensor of random codes and parameters drawn from a seed (the contract test's input).
   size_t (*stored_bytes)(const PackedTensor&);
   PackedTensor (*random)(int64_t rows, int64_t cols, uint64_t seed);
+  // The tensor as ggml blocks when its grid is exactly a ggml type's (formats/ggml_blocks.hpp);
+  // nullopt, with *why saying what differs, when it is not.
+  std::optional<GgmlBlocks> (*ggml_blocks)(const PackedTensor&, std::string* why);
 };
 
 // What a row of the table needs of a format: checked by a static_assert beside each row.
 template <typename F>
 concept PackedFormat = requires(const PackedTensor& t, const typename F::Params& p, const nlohmann::json& j,
-                                const float* x, float* y, int64_t row, size_t n, uint64_t seed) {
+                                const float* x, float* y, int64_t row, size_t n, uint64_t seed, std::string why) {
   { F::name } -> std::convertible_to<std::string_view>;
   { F::Params::from_json(j) } -> std::same_as<typename F::Params>;
   { p.to_json() } -> std::same_as<nlohmann::json>;
@@ -60,6 +65,7 @@ concept PackedFormat = requires(const PackedTensor& t, const typename F::Params&
   { F::dequantize_rows(t, row, row, y) } -> std::same_as<void>;
   { F::gemm_reference(t, x, n, y, row, row) } -> std::same_as<void>;
   { F::affine_form(t) } -> std::same_as<AffineForm>;
+  { F::ggml_blocks(t, &why) } -> std::same_as<std::optional<GgmlBlocks>>;
   { F::stored_bytes(t) } -> std::same_as<size_t>;
   { F::random(row, row, seed) } -> std::same_as<PackedTensor>;
 };

@@ -21,12 +21,14 @@
 //                  kernel drops it; see docs/DESIGN.md "SliM-LLM published code versus mixq").
 // Bits/weight count every byte: codes, scales, zeros and the width map.
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "mixq/formats/affine_form.hpp"
+#include "mixq/formats/ggml_blocks.hpp"
 #include "mixq/formats/packed_tensor.hpp"
 
 namespace mixq::formats {
@@ -76,6 +78,10 @@ struct SlimFormat {
   static void gemm_reference(const PackedTensor& t, const float* x, size_t n, float* y, int64_t row_begin,
                              int64_t row_end);
   static AffineForm affine_form(const PackedTensor& t);
+  static std::optional<GgmlBlocks> ggml_blocks(const PackedTensor&, std::string* why) {
+    *why = "slim's per-group widths have no ggml type";
+    return std::nullopt;
+  }
 };
 
 // 32 three-bit codes fill exactly 3 words, so with G a multiple of 32 a group at N ± 1 bits

@@ -12,12 +12,14 @@
 //   part "zeros"  F16 [rows, groups] — asymmetric only; symmetric grids use zero = 2^(b−1).
 //   weight = scale · (code − zero).
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
 
 #include "mixq/core/tensor.hpp"
 #include "mixq/formats/affine_form.hpp"
+#include "mixq/formats/ggml_blocks.hpp"
 #include "mixq/formats/packed_tensor.hpp"
 
 namespace mixq::formats {
@@ -67,6 +69,9 @@ struct UniformFormat {
   static void gemm_reference(const PackedTensor& t, const float* x, size_t n, float* y, int64_t row_begin,
                              int64_t row_end);
   static AffineForm affine_form(const PackedTensor& t);
+  // Exact: 8-bit g32 symmetric as Q8_0 (d · q, q = code − 128) and 4-bit g32 symmetric as Q4_0
+  // (d · (q − 8), q = code), d = the stored fp16 scale (uniform_ggml.cpp).
+  static std::optional<GgmlBlocks> ggml_blocks(const PackedTensor& t, std::string* why);
 };
 
 // k = ⌊32 / b⌋ codes per word, never straddling: 3-bit codes leave 2 spare bits.

@@ -4,6 +4,7 @@
 // save_gguf writes a checkpoint as llama.cpp's "llama" architecture.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,14 @@
 namespace mixq::io {
 
 // The ggml tensor types mixq writes (ggml.h's numbering).
-enum class GgmlType : uint32_t { F32 = 0, F16 = 1, Q8_0 = 8, BF16 = 30 };
+enum class GgmlType : uint32_t { F32 = 0, F16 = 1, Q4_0 = 2, Q8_0 = 8, BF16 = 30 };
 const char* ggml_type_name(GgmlType t);
+
+// A tensor already encoded as a ggml type (rows of blocks), written as it is.
+struct GgmlTensorBytes {
+  GgmlType type;
+  std::string bytes;
+};
 
 class GgufWriter {
  public:
@@ -57,7 +64,9 @@ class GgufWriter {
 // scored vocabulary under tokenizer.ggml.*, the weights in `dtype` (F32, F16 or BF16; the norm
 // vectors always F32) under llama.cpp's tensor names. Error naming what llama.cpp's llama
 // architecture cannot express (q/k/v biases, q/k norms, a sliding window, RoPE scaling, a
-// tokenizer.json vocabulary).
-void save_gguf(const Checkpoint& ck, const std::string& path, DType dtype);
+// tokenizer.json vocabulary). A tensor named in `encoded` (mixq's canonical names) is written as
+// those bytes instead (a quantized linear whose grid is exactly a ggml type's).
+void save_gguf(const Checkpoint& ck, const std::string& path, DType dtype,
+               const std::map<std::string, GgmlTensorBytes>& encoded = {});
 
 }  // namespace mixq::io
