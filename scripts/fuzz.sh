@@ -85,4 +85,18 @@ for t in "${targets[@]}"; do
   printf '%-16s %10s %12s %8s  %s\n' "$t" "${secs:-?}" "${runs:-?}" "$(( ${runs:-0} / (${secs:-1} > 0 ? ${secs:-1} : 1) ))" \
     "$( [ "$found" -eq 0 ] && echo none || find "$b/findings/$t" -type f | tr '\n' ' ')"
 done
+# A finding on a CI machine is gone with the machine: print what it needs to be fixed here — the
+# sanitizer's report and stack, and the input itself (base64, gzip'd) when it is not too large.
+for t in "${targets[@]}"; do
+  grep -q 'stat::number_of_executed_units' "$b/logs/$t.log" || { echo "=== $t died without its final stats:"; tail -40 "$b/logs/$t.log"; }
+  for f in $(find "$b/findings/$t" -type f); do
+    echo "=== $t: $f"
+    grep -n -m1 -E 'ERROR: |runtime error|deadly signal|out-of-memory|timeout' "$b/logs/$t.log" | head -1 || true
+    sed -n '/ERROR: \|runtime error\|deadly signal/,/^SUMMARY/p' "$b/logs/$t.log" | head -60
+    if [ "$(gzip -c "$f" | wc -c)" -le 200000 ]; then
+      echo "--- input ($(wc -c < "$f") bytes), base64 of gzip; decode: base64 -d | gunzip > input"
+      gzip -c "$f" | base64 -w 120
+    fi
+  done
+done
 exit $status
