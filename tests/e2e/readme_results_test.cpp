@@ -150,6 +150,26 @@ TEST(ReadmeResults, TunedMethodsTablesAreTheResultsFiles) {
 }
 
 // Cycles, TOPS/W and all-in energy as ratios to the baseline PE, array area as a change.
+// The llama.cpp interop table is the peer script's output, row for row.
+TEST(ReadmeResults, LlamaCppInteropTableIsTheResultsFile) {
+  const auto rows = readme_rows("| model | dtype | ctx | llama-ppl |");
+  std::istringstream in(io::read_whole_file(repo_file("docs/results/gguf_vs_llamacpp.txt")));
+  std::vector<std::vector<std::string>> file_rows;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line.starts_with("#") || line.starts_with(" ") || line.starts_with("model ")) continue;
+    std::istringstream cells(line);
+    std::vector<std::string> row;
+    for (std::string c; cells >> c;) row.push_back(c);
+    file_rows.push_back(row);
+  }
+  ASSERT_EQ(rows.size(), file_rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::vector<std::string> readme(rows[i].begin(), rows[i].end());
+    while (!readme.empty() && readme.back().empty()) readme.pop_back();
+    EXPECT_EQ(readme, file_rows[i]) << "row " << i;
+  }
+}
+
 TEST(ReadmeResults, AcceleratorTableIsTheResultsFiles) {
   const std::map<std::string, std::string> pe_of = {
       {"baseline int8×int4", "baseline"}, {"FineQ select (a)", "select"}, {"FineQ unary (b)", "unary"}};
