@@ -13,6 +13,21 @@
 namespace mixq::kernels {
 namespace {
 
+// One head reading q (rows q_stride apart), k and v (kv_stride apart), writing out (out_stride apart).
+HeadAttention head_of(const float* q, size_t q_stride, const float* k, const float* v, size_t kv_stride, float* out,
+                      size_t out_stride, int head_size) {
+  HeadAttention a;
+  a.q = q;
+  a.q_stride = q_stride;
+  a.k = k;
+  a.v = v;
+  a.kv_stride = kv_stride;
+  a.out = out;
+  a.out_stride = out_stride;
+  a.head_size = head_size;
+  return a;
+}
+
 struct Case {
   int head_size, n_queries, pos, window, kv_stride_extra;
 };
@@ -27,14 +42,7 @@ void expect_same_bits(const Case& c, uint32_t seed) {
   for (float& x : q) x = 3.f * normal(rng);
   for (float& x : k) x = normal(rng);
   for (float& x : v) x = normal(rng);
-  HeadAttention a;
-  a.q = q.data();
-  a.q_stride = q_stride;
-  a.k = k.data();
-  a.v = v.data();
-  a.kv_stride = kv_stride;
-  a.out_stride = size_t(c.head_size) + 5;
-  a.head_size = c.head_size;
+  HeadAttention a = head_of(q.data(), q_stride, k.data(), v.data(), kv_stride, nullptr, size_t(c.head_size) + 5, c.head_size);
   a.pos = c.pos;
   a.window = c.window;
   a.scale = 0.37f;
@@ -82,15 +90,7 @@ TEST(Attention, AWindowOfOneReturnsEachQuerysOwnValue) {
     k[i] = float(i % 7) - 3.f;
     v[i] = float(i) * 0.25f;
   }
-  HeadAttention a;
-  a.q = q.data();
-  a.q_stride = hs;
-  a.k = k.data();
-  a.v = v.data();
-  a.kv_stride = hs;
-  a.out = out.data();
-  a.out_stride = hs;
-  a.head_size = hs;
+  HeadAttention a = head_of(q.data(), hs, k.data(), v.data(), hs, out.data(), hs, hs);
   a.window = 1;
   attend(a, 0, n);
   EXPECT_EQ(out, v);
@@ -107,14 +107,9 @@ TEST(Attention, LayerOnAnyThreadCountIsEachHeadsReference) {
     for (float& e : *x) e = normal(rng);
   std::vector<float> want(q.size());
   for (int h = 0; h < heads; ++h) {
-    HeadAttention a;
-    a.q = q.data() + h * hs;
-    a.q_stride = a.out_stride = size_t(heads * hs);
-    a.k = k.data() + (h / (heads / kv_heads)) * hs;
-    a.v = v.data() + (h / (heads / kv_heads)) * hs;
-    a.kv_stride = size_t(kv_heads * hs);
-    a.out = want.data() + h * hs;
-    a.head_size = hs;
+    const size_t kv = size_t((h / (heads / kv_heads)) * hs);
+    HeadAttention a = head_of(q.data() + h * hs, size_t(heads * hs), k.data() + kv, v.data() + kv, size_t(kv_heads * hs),
+                              want.data() + h * hs, size_t(heads * hs), hs);
     a.pos = pos;
     a.scale = 0.25f;
     attend_reference(a, 0, n);
