@@ -25,8 +25,8 @@ void add_convert_command(CLI::App& app) {
   cmd->add_option("--dtype", o->dtype, "F32, F16 or BF16")->check(CLI::IsMember({"F32", "F16", "BF16"}));
   cmd->callback([o, cmd] {
     const bool gguf = o->to == "gguf";
-    if (gguf) check_outputs(*cmd, {o->model, o->tokenizer}, {{"-o", o->out}});
-    else check_outputs(*cmd, {o->model, o->tokenizer}, {{"-o", o->out, true, io::hf_dir_file_names()}});
+    check_outputs(*cmd, {o->model, o->tokenizer},
+                  {gguf ? OutputPath{"-o", o->out} : OutputPath{"-o", o->out, true, io::hf_dir_file_names()}});
     const io::DType dtype = o->dtype == "F16" ? io::DType::F16 : o->dtype == "BF16" ? io::DType::BF16 : io::DType::F32;
     if (gguf && quant::is_quantized_model_file(o->model)) {
       if (!o->tokenizer.empty()) throw CLI::ValidationError("--tokenizer", "a quantized file carries its own tokenizer");

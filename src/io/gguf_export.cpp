@@ -90,7 +90,7 @@ void add_tokenizer(GgufWriter& w, const Tokenizer& tok, const LlamaConfig& c, co
 
 void add_weight(GgufWriter& w, const std::string& gguf_name, const Tensor& t, DType dtype) {
   const GgmlType type = ggml_type_of(dtype, gguf_name);
-  const uint64_t bytes = uint64_t(t.numel()) * (dtype == DType::F32 ? 4 : 2);
+  const uint64_t bytes = uint64_t(t.numel()) * dtype_size(dtype);
   w.add_tensor(gguf_name, t.shape, type, bytes, [&t, dtype](std::string& out) {
     const auto b = encode_f32_as(t.data, dtype);
     out.append(reinterpret_cast<const char*>(b.data()), b.size());

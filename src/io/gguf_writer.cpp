@@ -41,35 +41,33 @@ const char* ggml_type_name(GgmlType t) {
   return "?";
 }
 
-void GgufWriter::add_u32(const std::string& key, uint32_t v) {
-  put_string(kv_, key), put<uint32_t>(kv_, U32), put(kv_, v), ++kv_count_;
-}
-void GgufWriter::add_i32(const std::string& key, int32_t v) {
-  put_string(kv_, key), put<uint32_t>(kv_, I32), put(kv_, v), ++kv_count_;
-}
-void GgufWriter::add_f32(const std::string& key, float v) {
-  put_string(kv_, key), put<uint32_t>(kv_, F32), put(kv_, v), ++kv_count_;
-}
-void GgufWriter::add_bool(const std::string& key, bool v) {
-  put_string(kv_, key), put<uint32_t>(kv_, BOOL), put<uint8_t>(kv_, v ? 1 : 0), ++kv_count_;
-}
-void GgufWriter::add_string(const std::string& key, const std::string& v) {
-  put_string(kv_, key), put<uint32_t>(kv_, STRING), put_string(kv_, v), ++kv_count_;
-}
-void GgufWriter::add_strings(const std::string& key, const std::vector<std::string>& v) {
-  put_string(kv_, key), put<uint32_t>(kv_, ARRAY), put<uint32_t>(kv_, STRING), put<uint64_t>(kv_, v.size());
-  for (const auto& s : v) put_string(kv_, s);
+void GgufWriter::put_key(const std::string& key, uint32_t type) {
+  put_string(kv_, key);
+  put<uint32_t>(kv_, type);
   ++kv_count_;
+}
+void GgufWriter::put_array_key(const std::string& key, uint32_t element_type, uint64_t count) {
+  put_key(key, ARRAY);
+  put<uint32_t>(kv_, element_type);
+  put<uint64_t>(kv_, count);
+}
+
+void GgufWriter::add_u32(const std::string& key, uint32_t v) { put_key(key, U32); put(kv_, v); }
+void GgufWriter::add_i32(const std::string& key, int32_t v) { put_key(key, I32); put(kv_, v); }
+void GgufWriter::add_f32(const std::string& key, float v) { put_key(key, F32); put(kv_, v); }
+void GgufWriter::add_bool(const std::string& key, bool v) { put_key(key, BOOL); put<uint8_t>(kv_, v ? 1 : 0); }
+void GgufWriter::add_string(const std::string& key, const std::string& v) { put_key(key, STRING); put_string(kv_, v); }
+void GgufWriter::add_strings(const std::string& key, const std::vector<std::string>& v) {
+  put_array_key(key, STRING, v.size());
+  for (const auto& s : v) put_string(kv_, s);
 }
 void GgufWriter::add_f32s(const std::string& key, const std::vector<float>& v) {
-  put_string(kv_, key), put<uint32_t>(kv_, ARRAY), put<uint32_t>(kv_, F32), put<uint64_t>(kv_, v.size());
+  put_array_key(key, F32, v.size());
   for (float x : v) put(kv_, x);
-  ++kv_count_;
 }
 void GgufWriter::add_i32s(const std::string& key, const std::vector<int32_t>& v) {
-  put_string(kv_, key), put<uint32_t>(kv_, ARRAY), put<uint32_t>(kv_, I32), put<uint64_t>(kv_, v.size());
+  put_array_key(key, I32, v.size());
   for (int32_t x : v) put(kv_, x);
-  ++kv_count_;
 }
 
 void GgufWriter::add_tensor(const std::string& name, const std::vector<int64_t>& shape, GgmlType type, uint64_t bytes,

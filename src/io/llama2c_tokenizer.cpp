@@ -7,6 +7,7 @@
 #include "mixq/core/error.hpp"
 #include "mixq/io/mapped_file.hpp"
 #include "mixq/io/tokenizer.hpp"
+#include "text_util.hpp"
 
 namespace mixq::io {
 namespace {
@@ -194,9 +195,8 @@ std::optional<ScoredVocab> Llama2cTokenizer::scored_vocab() const {
     } else if (text.size() == 6 && std::sscanf(text.c_str(), "<0x%2X%c", &byte, &tail) == 2 && tail == '>') {
       type = ScoredVocab::Byte;
     }
-    std::string escaped;
-    for (char ch : text) escaped += ch == ' ' ? std::string("\xe2\x96\x81") : std::string(1, ch);
-    v.tokens.push_back(std::move(escaped));
+    replace_all(text, " ", "\xE2\x96\x81");  // SentencePiece's space mark, U+2581 "▁"
+    v.tokens.push_back(std::move(text));
     v.scores.push_back(scores_[id]);
     v.types.push_back(type);
   }

@@ -48,6 +48,10 @@ class GgufWriter {
   void write(const std::string& path) const;
 
  private:
+  // A pair's key and value type (an array's: then its element type and count), counted.
+  void put_key(const std::string& key, uint32_t type);
+  void put_array_key(const std::string& key, uint32_t element_type, uint64_t count);
+
   struct Tensor {
     std::string name;
     std::vector<int64_t> shape;
