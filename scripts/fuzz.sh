@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (preset `fuzz`: clang, ASan + UBSan), seeds a corpus for each from
 # real files (the repository's stories260K, its quantized files in every format, its HF export,
-# ../shared's tokenizers, a small tokenizer.json, the chat-template fixtures, the accelerator config, a stopped quantize run's journal) and runs every target for SECONDS, two at a time.
+# ../shared's tokenizers, a small tokenizer.json, the chat-template fixtures, the accelerator config, a stopped quantize run's journal,
+# its GGUF exports and the GGUF of every ggml type that ggml itself wrote) and runs every target for SECONDS, two at a time.
 # Findings land in build/fuzz/findings/<target>/ (fixed ones are kept in fuzz/regressions/<target>/
 # and replayed first); logs with executions and exec/s in build/fuzz/logs/. Exit status 1 when any
 # target found something.
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors llama2c tokenizer hf_config quantized_file packed_format accel_config run_journal chat_template)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors llama2c tokenizer hf_config quantized_file packed_format accel_config run_journal chat_template gguf)
 
 if ! command -v clang++ >/dev/null || [ ! -e "$(clang++ -print-file-name=libclang_rt.fuzzer-x86_64.a)" ]; then
   sudo=""
@@ -35,6 +36,7 @@ export ASAN_OPTIONS=detect_leaks=0  # the seeding runs only; the fuzzers set the
 "$mixq" quantize -m "$model" --method fineq-rtn -o "$tmp/fineq.safetensors" >/dev/null
 "$mixq" quantize -m "$model" --method slim --bits 2 --group 32 --calib README.md --calib-samples 4 --calib-len 64 -o "$tmp/slim.safetensors" >/dev/null
 "$mixq" convert -m "$model" -o "$tmp/hf" --dtype F16 >/dev/null
+"$mixq" convert -m "$model" --to gguf --dtype F16 -o "$tmp/model.gguf" >/dev/null
 # A stopped run's journal: killed after its first layer.
 (MIXQ_TEST_KILL_AT=layer0 "$mixq" quantize -q -m "$model" --method rtn --bits 3 -o "$tmp/stopped.safetensors" >/dev/null) 2>/dev/null || true
 "$mixq" simulate -m "$tmp/fineq.safetensors" --text README.md --tokens 4 --dump-config "$tmp/accel.json" >/dev/null
@@ -43,6 +45,7 @@ cp "$tmp/rtn.safetensors" "$tmp/hf/model.safetensors" "$seeds/safetensors/" 2>/d
 cp "$model" "$seeds/llama2c/" 2>/dev/null || true
 cp "$tmp/hf/config.json" "$seeds/hf_config/" 2>/dev/null || true
 cp "$tmp/accel.json" "$seeds/accel_config/" 2>/dev/null || true
+cp "$tmp/model.gguf" tests/data/ggml_types.gguf "$seeds/gguf/" 2>/dev/null || true
 cp "$tmp/stopped.safetensors.partial.json" "$seeds/run_journal/" 2>/dev/null || true
 [ -d "$seeds/chat_template" ] && cp tests/data/chat_templates/*.jinja "$seeds/chat_template/"
 if [ -d "$seeds/tokenizer" ]; then

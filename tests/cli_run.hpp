@@ -27,6 +27,15 @@ inline Run run_command(const std::string& command) {
   return r;
 }
 
+// The last line a setup script prints (the folder it installed into), or "" when it failed.
+inline std::string script_output_dir(const std::string& command) {
+  const Run r = run_command(command);
+  if (r.exit_code != 0) return "";
+  std::string out = r.output;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out.substr(out.rfind('\n') + 1);
+}
+
 // `args` go through the shell (quote paths with spaces).
 inline Run run_mixq(const std::string& args) { return run_command(std::string(MIXQ_BINARY) + " " + args); }
 

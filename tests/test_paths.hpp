@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "mixq/core/error.hpp"
 #include "mixq/io/checkpoint.hpp"
 #include "mixq/model/llama.hpp"
 
@@ -61,6 +62,19 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// Opening `path` with `open(path)` must throw mixq::Error whose message names the file and
+// contains `needle`.
+template <typename Open>
+void expect_open_error(Open&& open, const std::string& path, const std::string& needle) {
+  try {
+    open(path);
+    ADD_FAILURE() << "no error, expected one containing: " << needle;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << "error must name the file: " << e.what();
+  }
+}
 
 }  // namespace mixq::test
 

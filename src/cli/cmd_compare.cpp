@@ -26,7 +26,7 @@ void add_compare_command(CLI::App& app) {
   auto o = std::make_shared<Options>();
   o->compare.configs = {"rtn:2:128", "rtn:3:128", "rtn:4:128", "gptq:2:128", "gptq:3:128", "gptq:4:128"};
   auto* cmd = app.add_subcommand("compare", "quantize a model several ways and compare them in one table");
-  cmd->add_option("-m,--model", o->compare.model, "llama2.c checkpoint or Hugging Face directory")->required();
+  cmd->add_option("-m,--model", o->compare.model, "llama2.c checkpoint, Hugging Face directory or GGUF file")->required();
   cmd->add_option("--tokenizer", o->compare.tokenizer, "tokenizer file (default: found beside the model)");
   cmd->add_option("-t,--threads", o->compare.threads, "worker threads (0: all cores)")->check(non_negative_number());
   cmd->add_option("--configs", o->compare.configs,

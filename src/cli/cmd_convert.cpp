@@ -14,7 +14,7 @@ void add_convert_command(CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand(
       "convert", "write a checkpoint (or a quantized file, dequantized) as a Hugging Face directory or a GGUF file");
-  cmd->add_option("-m,--model", o->model, "llama2.c checkpoint, HF directory or mixq quantized .safetensors")
+  cmd->add_option("-m,--model", o->model, "llama2.c checkpoint, HF directory, GGUF file or mixq quantized .safetensors")
       ->required();
   cmd->add_option("--tokenizer", o->tokenizer, "tokenizer to use (default: found beside the model / embedded)");
   cmd->add_option("-o,--out", o->out, "output directory (hf) or file (gguf)")->required();

@@ -15,7 +15,7 @@ void add_tokenize_command(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("tokenize", "print the token ids of a text (as llama.cpp's llama-tokenize)");
-  cmd->add_option("--tokenizer", o->tokenizer, "tokenizer.json, tokenizer.model or llama2.c tokenizer.bin")->required();
+  cmd->add_option("--tokenizer", o->tokenizer, "tokenizer.json, tokenizer.model, llama2.c tokenizer.bin, or a GGUF model (its tokenizer)")->required();
   auto* text = cmd->add_option("--text", o->text, "file holding the text");
   cmd->add_option("-p,--prompt", o->prompt, "the text itself")->excludes(text);
   cmd->add_flag("--json", o->json, "print {\"ids\": [...]}");

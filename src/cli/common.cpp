@@ -11,7 +11,7 @@ namespace mixq::cli {
 
 void add_model_options(CLI::App& cmd, ModelOptions& o) {
   cmd.add_option("-m,--model", o.model,
-                 "llama2.c checkpoint, Hugging Face directory, or a mixq quantized .safetensors file")
+                 "llama2.c checkpoint, Hugging Face directory, GGUF file, or a mixq quantized .safetensors file")
       ->required();
   cmd.add_option("--tokenizer", o.tokenizer, "tokenizer file (default: found beside the model)");
   cmd.add_option("-t,--threads", o.threads, "worker threads (0: all cores)")->check(non_negative_number());

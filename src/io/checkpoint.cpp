@@ -10,6 +10,7 @@
 
 #include "mixq/core/error.hpp"
 #include "mixq/core/memory.hpp"
+#include "mixq/io/gguf.hpp"
 #include "mixq/io/hf_checkpoint.hpp"
 #include "mixq/io/mapped_file.hpp"
 #include "mixq/io/safetensors.hpp"
@@ -102,6 +103,7 @@ ModelPathKind model_path_kind(const std::string& path) {
   if (S_ISDIR(st.st_mode)) return ModelPathKind::Directory;
   const MappedFile file(path);  // refuses FIFOs and devices without reading them
   const auto b = file.bytes();
+  if (b.size() >= 4 && std::memcmp(b.data(), "GGUF", 4) == 0) return ModelPathKind::Gguf;
   if (b.size() < 9 || b[8] != '{') return ModelPathKind::Llama2c;
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = n << 8 | b[size_t(i)];
@@ -114,6 +116,14 @@ StoredCheckpoint open_checkpoint(const std::string& path, const std::string& tok
   if (kind == ModelPathKind::Safetensors)
     fail(path, "is a safetensors file: a Hugging Face model is read from its directory (config.json beside "
                "model.safetensors); a mixq quantized file carries mixq.version in its metadata");
+  if (kind == ModelPathKind::Gguf) {
+    StoredCheckpoint ck = open_gguf(path, /*tokenizer=*/tokenizer_path.empty());
+    if (!tokenizer_path.empty()) {
+      ck.tokenizer = load_tokenizer(tokenizer_path);
+      check_tokenizer_fits(*ck.tokenizer, ck.config.vocab_size, tokenizer_path);
+    }
+    return ck;
+  }
   const bool is_dir = kind == ModelPathKind::Directory;
   StoredCheckpoint ck = is_dir ? open_hf_dir(path) : open_llama2c(path);
   std::string tok = tokenizer_path;

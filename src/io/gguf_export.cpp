@@ -5,22 +5,12 @@
 
 #include "mixq/core/error.hpp"
 #include "mixq/io/gguf.hpp"
+#include "mixq/io/gguf_vocab.hpp"
 #include "mixq/io/run_files.hpp"
+#include "gguf_names.hpp"
 
 namespace mixq::io {
 namespace {
-
-// mixq's name of each per-layer tensor beside llama.cpp's.
-struct LayerTensor {
-  std::string (*name)(int layer);
-  const char* gguf;
-  bool vector;  // a norm: stored F32 whatever the weights' dtype
-};
-const LayerTensor kLayerTensors[] = {
-    {names::attn_norm, "attn_norm", true}, {names::wq, "attn_q", false},   {names::wk, "attn_k", false},
-    {names::wv, "attn_v", false},          {names::wo, "attn_output", false}, {names::ffn_norm, "ffn_norm", true},
-    {names::w1, "ffn_gate", false},        {names::w2, "ffn_down", false}, {names::w3, "ffn_up", false},
-};
 
 GgmlType ggml_type_of(DType d, const std::string& where) {
   switch (d) {
@@ -65,29 +55,6 @@ void add_hyperparameters(GgufWriter& w, const LlamaConfig& c, const std::string&
   w.add_f32("llama.rope.freq_base", c.rope_theta);
 }
 
-// tokenizer.ggml.*: the scored vocabulary, padded with unused tokens up to the embedding's rows
-// (llama.cpp wants one token per row, as its converter pads Qwen's).
-void add_tokenizer(GgufWriter& w, const Tokenizer& tok, const LlamaConfig& c, const std::string& where) {
-  auto vocab = tok.scored_vocab();
-  if (!vocab)
-    fail(where, "its {} tokenizer is not a scored SentencePiece-style vocabulary; GGUF export writes llama2.c and "
-         "SentencePiece vocabularies", tok.kind());
-  for (int i = int(vocab->tokens.size()); i < c.vocab_size; ++i) {
-    vocab->tokens.push_back("[PAD" + std::to_string(i) + "]");
-    vocab->scores.push_back(0.f);
-    vocab->types.push_back(ScoredVocab::Unused);
-  }
-  w.add_string("tokenizer.ggml.model", "llama");
-  w.add_strings("tokenizer.ggml.tokens", vocab->tokens);
-  w.add_f32s("tokenizer.ggml.scores", vocab->scores);
-  w.add_i32s("tokenizer.ggml.token_type", vocab->types);
-  if (tok.bos_id() >= 0) w.add_u32("tokenizer.ggml.bos_token_id", uint32_t(tok.bos_id()));
-  if (tok.eos_id() >= 0) w.add_u32("tokenizer.ggml.eos_token_id", uint32_t(tok.eos_id()));
-  if (vocab->unk_id >= 0) w.add_u32("tokenizer.ggml.unknown_token_id", uint32_t(vocab->unk_id));
-  w.add_bool("tokenizer.ggml.add_bos_token", tok.bos_id() >= 0);
-  w.add_bool("tokenizer.ggml.add_eos_token", false);
-}
-
 void add_weight(GgufWriter& w, const std::string& gguf_name, const Tensor& t, DType dtype) {
   const GgmlType type = ggml_type_of(dtype, gguf_name);
   const uint64_t bytes = uint64_t(t.numel()) * dtype_size(dtype);
@@ -109,13 +76,13 @@ void save_gguf(const Checkpoint& ck, const std::string& path, DType dtype,
   check_output_file(path);
   GgufWriter w;
   add_hyperparameters(w, c, std::filesystem::path(ck.source).stem().string(), ggml_type_of(dtype, path));
-  add_tokenizer(w, *ck.tokenizer, c, path);
-  add_weight(w, "token_embd.weight", ck.at(names::embedding()), dtype);
-  add_weight(w, "output_norm.weight", ck.at(names::final_norm()), DType::F32);
-  if (!c.tied_classifier) add_weight(w, "output.weight", ck.at(names::classifier()), dtype);
+  write_gguf_vocab(w, gguf_vocab_of(*ck.tokenizer, path), c.vocab_size);
+  add_weight(w, gguf_names::kEmbedding, ck.at(names::embedding()), dtype);
+  add_weight(w, gguf_names::kFinalNorm, ck.at(names::final_norm()), DType::F32);
+  if (!c.tied_classifier) add_weight(w, gguf_names::kClassifier, ck.at(names::classifier()), dtype);
   for (int l = 0; l < c.n_layers; ++l)
-    for (const LayerTensor& lt : kLayerTensors) {
-      const std::string name = "blk." + std::to_string(l) + "." + lt.gguf + ".weight";
+    for (const gguf_names::LayerTensor& lt : gguf_names::kLayerTensors) {
+      const std::string name = gguf_names::layer_name(l, lt);
       const Tensor& t = ck.at(lt.name(l));
       if (auto it = encoded.find(lt.name(l)); it != encoded.end())
         w.add_tensor(name, t.shape, it->second.type, it->second.bytes.size(),

@@ -12,7 +12,9 @@
 namespace mixq::io {
 namespace {
 
-enum ValueType : uint32_t { U32 = 4, I32 = 5, F32 = 6, BOOL = 7, STRING = 8, ARRAY = 9, U64 = 10 };
+constexpr uint32_t U32 = uint32_t(GgufValueType::U32), I32 = uint32_t(GgufValueType::I32),
+                   F32 = uint32_t(GgufValueType::F32), BOOL = uint32_t(GgufValueType::BOOL),
+                   STRING = uint32_t(GgufValueType::STRING), ARRAY = uint32_t(GgufValueType::ARRAY);
 
 template <typename T>
 void put(std::string& out, T v) {
@@ -29,17 +31,6 @@ void put_string(std::string& out, const std::string& s) {
 uint64_t padded(uint64_t n, uint64_t alignment) { return (n + alignment - 1) / alignment * alignment; }
 
 }  // namespace
-
-const char* ggml_type_name(GgmlType t) {
-  switch (t) {
-    case GgmlType::F32: return "F32";
-    case GgmlType::F16: return "F16";
-    case GgmlType::Q4_0: return "Q4_0";
-    case GgmlType::Q8_0: return "Q8_0";
-    case GgmlType::BF16: return "BF16";
-  }
-  return "?";
-}
 
 void GgufWriter::put_key(const std::string& key, uint32_t type) {
   put_string(kv_, key);

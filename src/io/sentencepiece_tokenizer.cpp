@@ -78,6 +78,9 @@ SentencePieceTokenizer::SentencePieceTokenizer(std::string bytes, const std::str
   check_pieces(file_bytes_, where);
   const auto status = impl_->sp.LoadFromSerializedProto(file_bytes_);
   if (!status.ok()) fail(where, "cannot load SentencePiece model: {}", status.ToString());
+  // The model names its BOS/EOS pieces (Llama's "<s>"/"</s>": ids 1 and 2, the defaults).
+  if (impl_->sp.bos_id() >= 0) bos_id_ = impl_->sp.bos_id();
+  if (impl_->sp.eos_id() >= 0) eos_id_ = impl_->sp.eos_id();
 }
 
 SentencePieceTokenizer::~SentencePieceTokenizer() = default;

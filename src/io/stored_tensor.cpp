@@ -16,9 +16,37 @@ StoredTensor::StoredTensor(std::string source, std::string name, DType dtype, st
     : source_(std::move(source)), name_(std::move(name)), dtype_(dtype), shape_(std::move(shape)), bytes_(bytes), file_(std::move(file)) {
   if (dtype_ != DType::F32 && dtype_ != DType::F16 && dtype_ != DType::BF16)
     fail(source_, "tensor '{}' has unsupported dtype {} (expected F32, F16 or BF16)", name_, dtype_name(dtype_));
-  if (uint64_t(numel()) * dtype_size(dtype_) != bytes_.size())
-    fail(source_, "tensor '{}': shape {} of {} needs {} bytes, {} stored", name_, shape_string(shape_), dtype_name(dtype_),
-         uint64_t(numel()) * dtype_size(dtype_), bytes_.size());
+  codec_ = &ggml_type_info(dtype_ == DType::F32 ? GgmlType::F32 : dtype_ == DType::F16 ? GgmlType::F16 : GgmlType::BF16);
+  check_byte_count();
+}
+
+StoredTensor StoredTensor::ggml(std::string source, std::string name, GgmlType type, std::vector<int64_t> shape,
+                                std::span<const uint8_t> bytes, std::shared_ptr<const MappedFile> file) {
+  StoredTensor s;
+  s.source_ = std::move(source);
+  s.name_ = std::move(name);
+  s.dtype_ = type == GgmlType::F16 ? DType::F16 : type == GgmlType::BF16 ? DType::BF16 : DType::F32;
+  s.codec_ = &ggml_type_info(type);
+  s.shape_ = std::move(shape);
+  s.bytes_ = bytes;
+  s.file_ = std::move(file);
+  if (s.cols() % s.codec_->block_elems != 0)
+    fail(s.source_, "tensor '{}' of {} has rows of {} values, not a multiple of its {}-value blocks", s.name_, s.codec_->name,
+         s.cols(), s.codec_->block_elems);
+  s.check_byte_count();
+  return s;
+}
+
+size_t StoredTensor::row_bytes() const {
+  if (!codec_) return 0;  // default-constructed: no rows
+  return size_t(cols() / codec_->block_elems * codec_->block_bytes);
+}
+
+void StoredTensor::check_byte_count() const {
+  const uint64_t need = uint64_t(rows()) * row_bytes();
+  if (need != bytes_.size())
+    fail(source_, "tensor '{}': shape {} of {} needs {} bytes, {} stored", name_, shape_string(shape_), codec_->name, need,
+         bytes_.size());
 }
 
 StoredTensor StoredTensor::from_f32(std::string source, std::string name, Tensor t) {
@@ -42,25 +70,15 @@ void StoredTensor::set_row_order(std::vector<int64_t> order) {
 
 const float* StoredTensor::f32_data() const {
   const bool aligned = reinterpret_cast<uintptr_t>(bytes_.data()) % alignof(float) == 0;
-  return dtype_ == DType::F32 && row_order_.empty() && aligned ? reinterpret_cast<const float*>(bytes_.data()) : nullptr;
+  return codec_ && codec_->type == GgmlType::F32 && row_order_.empty() && aligned ? reinterpret_cast<const float*>(bytes_.data()) : nullptr;
 }
 
 void StoredTensor::rows_f32(int64_t r0, int64_t r1, float* out) const {
   const int64_t c = cols();
-  const size_t elem = dtype_size(dtype_);
+  const size_t row = row_bytes();
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t src = row_order_.empty() ? r : row_order_[size_t(r)];
-    const uint8_t* p = bytes_.data() + size_t(src * c) * elem;
-    float* o = out + size_t((r - r0) * c);
-    if (dtype_ == DType::F32) {
-      std::memcpy(o, p, size_t(c) * sizeof(float));
-      continue;
-    }
-    for (int64_t j = 0; j < c; ++j) {
-      uint16_t h;
-      std::memcpy(&h, p + 2 * j, 2);
-      o[j] = dtype_ == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
-    }
+    codec_->to_f32(bytes_.data() + size_t(src) * row, c, out + size_t((r - r0) * c));
   }
 }
 
@@ -90,7 +108,7 @@ void StoredTensor::check_finite() const {
 }
 
 std::vector<uint8_t> StoredTensor::encode_as(DType dtype) const {
-  if (dtype == dtype_ && row_order_.empty()) return {bytes_.begin(), bytes_.end()};
+  if (dtype == dtype_ && row_order_.empty() && !block_coded()) return {bytes_.begin(), bytes_.end()};
   return encode_f32_as(to_f32().data, dtype);
 }
 

@@ -1,6 +1,7 @@
 #include "mixq/io/tokenizer.hpp"
 
 #include "mixq/core/error.hpp"
+#include "mixq/io/gguf_vocab.hpp"
 #include "mixq/io/hf_tokenizer.hpp"
 #include "text_util.hpp"
 
@@ -60,6 +61,8 @@ std::string Tokenizer::decode_all(const std::vector<int>& ids) const {
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
+  // A GGUF model's tokenizer is rebuilt from its keys into one of the kinds below.
+  if (path.ends_with(".gguf")) return gguf_vocab_tokenizer(read_gguf_vocab(GgufFile(path)), path);
   for (const auto& k : kKinds)
     if (!*k.suffix || path.ends_with(k.suffix)) return k.from_file(path);
   fail(path, "no tokenizer kind reads this file");

@@ -13,7 +13,7 @@ StoredLinear::StoredLinear(io::StoredTensor w) : w_(std::move(w)) {
 }
 
 std::string StoredLinear::format_name() const {
-  std::string s = io::dtype_name(w_.dtype());
+  std::string s = w_.type_name();
   for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }

@@ -215,7 +215,8 @@ void QuantizedFileWriter::add_f32(const std::string& name, std::span<const float
 }
 
 void QuantizedFileWriter::add_stored(const std::string& name, const io::StoredTensor& t) {
-  if (t.reordered()) add(name, t.dtype(), t.shape(), t.encode_as(t.dtype()));
+  // Reordered rows and ggml blocks (a GGUF source) are re-encoded: as F32 for blocks, exactly.
+  if (t.reordered() || t.block_coded()) add(name, t.dtype(), t.shape(), t.encode_as(t.dtype()));
   else add(name, t.dtype(), t.shape(), t.bytes());  // straight from the mapping, no copy
   t.release_pages();
 }

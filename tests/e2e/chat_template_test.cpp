@@ -17,13 +17,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string npm_dir() {
-  const auto r = test::run_command("bash " MIXQ_SOURCE_DIR "/scripts/npm_assets.sh");
-  if (r.exit_code != 0) return "";
-  std::string out = r.output;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out.substr(out.rfind('\n') + 1);
-}
+std::string npm_dir() { return test::script_output_dir("bash " MIXQ_SOURCE_DIR "/scripts/npm_assets.sh"); }
 
 const std::string kConversations = MIXQ_SOURCE_DIR "/tests/data/chat_conversations.json";
 

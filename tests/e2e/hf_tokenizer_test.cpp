@@ -8,6 +8,7 @@
 
 #include "cli_run.hpp"
 #include "mixq/io/atomic_file.hpp"
+#include "mixq/io/gguf_vocab.hpp"
 #include "mixq/io/hf_tokenizer.hpp"
 #include "mixq/io/mapped_file.hpp"
 #include "io/hf_normalizer.hpp"
@@ -20,13 +21,7 @@ using nlohmann::json;
 
 // The cache folder scripts/npm_assets.sh installed the reference packages into (once per run).
 const std::string& npm_dir() {
-  static const std::string dir = [] {
-    const auto r = test::run_command("bash " MIXQ_SOURCE_DIR "/scripts/npm_assets.sh");
-    if (r.exit_code != 0) return std::string();
-    std::string out = r.output;
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out.substr(out.rfind('\n') + 1);
-  }();
+  static const std::string dir = test::script_output_dir("bash " MIXQ_SOURCE_DIR "/scripts/npm_assets.sh");
   return dir;
 }
 
@@ -138,4 +133,50 @@ TEST(RealTokenizerJson, TokenizeCommandPrintsIds) {
 }
 
 }  // namespace
+}  // namespace mixq
+
+namespace mixq {
+
+// A byte-level BPE tokenizer.json through GGUF's keys (tokenizer.ggml.model "gpt2", its pre-tokenizer
+// by llama.cpp's name, tokens, token types, merges, BOS/EOS) and back: the rebuilt tokenizer.json
+// encodes every text as the original (itself equal to the tokenizers library above) and decodes alike.
+class GgufVocabRoundTrip : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(GgufVocabRoundTrip, Gpt2KeysRebuildATokenizerWithTheSameIds) {
+  ASSERT_FALSE(npm_dir().empty()) << "scripts/npm_assets.sh failed (npm needed)";
+  const io::HfTokenizer tok(tokenizer_file(GetParam()));
+  const io::GgufVocab v = io::gguf_vocab_of(tok, "test");
+  EXPECT_EQ(v.model, "gpt2");
+  EXPECT_EQ(v.pre, std::string(GetParam()) == "qwen3" ? "qwen2" : "llama-bpe");
+  test::TempDir tmp;
+  io::GgufWriter w;
+  io::write_gguf_vocab(w, v, tok.vocab_size() + 5);  // padded like an embedding with spare rows
+  w.write(tmp / "vocab.gguf");
+  const auto back = io::gguf_vocab_tokenizer(io::read_gguf_vocab(io::GgufFile(tmp / "vocab.gguf")), "rebuilt");
+  EXPECT_EQ(back->bos_id(), tok.bos_id());
+  EXPECT_EQ(back->eos_id(), tok.eos_id());
+  for (const auto& path : texts()) {
+    if (path.find("train_head") != std::string::npos) continue;  // 2 MiB: the other three suffice
+    MIXQ_REQUIRE_FILE(path);
+    SCOPED_TRACE(path);
+    const std::string text = io::read_whole_file(path);
+    for (bool bos : {true, false}) {
+      const auto ids = tok.encode(text, bos);
+      EXPECT_TRUE(same_ids(back->encode(text, bos), ids));
+      EXPECT_EQ(back->decode_all(ids), tok.decode_all(ids));
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, GgufVocabRoundTrip, ::testing::Values("llama3_1", "qwen3"));
+
+// Llama-2's tokenizer.json is SentencePiece-style BPE with byte fallback, which GGUF holds as a
+// scored "llama" vocabulary that tokenizer.json does not carry: refused by name, not approximated.
+TEST(GgufVocabRoundTrip, ByteFallbackTokenizerJsonIsRefused) {
+  ASSERT_FALSE(npm_dir().empty()) << "scripts/npm_assets.sh failed (npm needed)";
+  const io::HfTokenizer tok(tokenizer_file("llama2"));
+  test::expect_open_error([&](const std::string& where) { (void)io::gguf_vocab_of(tok, where); }, "llama2 tokenizer",
+                          "byte-level BPE");
+}
+
 }  // namespace mixq

@@ -151,9 +151,13 @@ TEST(ReadmeResults, TunedMethodsTablesAreTheResultsFiles) {
 
 // Cycles, TOPS/W and all-in energy as ratios to the baseline PE, array area as a change.
 // The llama.cpp interop table is the peer script's output, row for row.
-TEST(ReadmeResults, LlamaCppInteropTableIsTheResultsFile) {
-  const auto rows = readme_rows("| model | dtype | ctx | llama-ppl |");
-  std::istringstream in(io::read_whole_file(repo_file("docs/results/gguf_vs_llamacpp.txt")));
+namespace {
+
+// The README table starting with `header` holds, word for word, the rows of the results file
+// (its comment, continuation and column-name lines aside).
+void expect_readme_table_is_file(const std::string& header, const std::string& file) {
+  const auto rows = readme_rows(header);
+  std::istringstream in(io::read_whole_file(repo_file(file)));
   std::vector<std::vector<std::string>> file_rows;
   for (std::string line; std::getline(in, line);) {
     if (line.empty() || line.starts_with("#") || line.starts_with(" ") || line.starts_with("model ")) continue;
@@ -162,12 +166,25 @@ TEST(ReadmeResults, LlamaCppInteropTableIsTheResultsFile) {
     for (std::string c; cells >> c;) row.push_back(c);
     file_rows.push_back(row);
   }
-  ASSERT_EQ(rows.size(), file_rows.size());
+  ASSERT_EQ(rows.size(), file_rows.size()) << file;
   for (size_t i = 0; i < rows.size(); ++i) {
-    std::vector<std::string> readme(rows[i].begin(), rows[i].end());
-    while (!readme.empty() && readme.back().empty()) readme.pop_back();
-    EXPECT_EQ(readme, file_rows[i]) << "row " << i;
+    std::vector<std::string> readme;  // each cell's words
+    for (const std::string& cell : rows[i]) {
+      std::istringstream words(cell);
+      for (std::string w; words >> w;) readme.push_back(w);
+    }
+    EXPECT_EQ(readme, file_rows[i]) << file << " row " << i;
   }
+}
+
+}  // namespace
+
+TEST(ReadmeResults, LlamaCppInteropTableIsTheResultsFile) {
+  expect_readme_table_is_file("| model | dtype | ctx | llama-ppl |", "docs/results/gguf_vs_llamacpp.txt");
+}
+
+TEST(ReadmeResults, GgufImportTableIsTheResultsFile) {
+  expect_readme_table_is_file("| model | type | ctx | llama-ppl |", "docs/results/gguf_import_vs_llamacpp.txt");
 }
 
 TEST(ReadmeResults, AcceleratorTableIsTheResultsFiles) {

@@ -91,6 +91,37 @@ TEST(SentencePieceTokenizer, AgreesWithLlama2cExportOfTheSameVocabulary) {
   EXPECT_EQ(sp.decode_all(ids), kUnicode);
 }
 
+// A GGUF "llama" vocabulary becomes a SentencePiece model rebuilt from pieces, scores and types
+// (sentencepiece_model_from_vocab): rebuilt from Llama-2's own vocabulary it must encode the
+// evaluation texts and the stress text exactly as the original tokenizer.model does.
+TEST(SentencePieceTokenizer, RebuiltFromItsScoredVocabularyEncodesAsTheOriginal) {
+  MIXQ_REQUIRE_FILE(test::shared_path("models/llama2-tokenizer-32k/tokenizer.model"));
+  SentencePieceTokenizer sp(test::shared_path("models/llama2-tokenizer-32k/tokenizer.model"));
+  const auto vocab = sp.scored_vocab();
+  ASSERT_TRUE(vocab.has_value());
+  const auto rebuilt = tokenizer_from_bytes(
+      "sentencepiece", sentencepiece_model_from_vocab(*vocab, sp.bos_id(), sp.eos_id(), true, "llama2 vocabulary"), "rebuilt");
+  EXPECT_EQ(rebuilt->vocab_size(), sp.vocab_size());
+  EXPECT_EQ(rebuilt->bos_id(), 1);
+  EXPECT_EQ(rebuilt->eos_id(), 2);
+  EXPECT_EQ(rebuilt->scored_vocab()->tokens, vocab->tokens);
+  EXPECT_EQ(rebuilt->scored_vocab()->types, vocab->types);
+  std::vector<std::string> texts = {kLily, kUnicode, "", " ", "  two  spaces\n\ttab", read_whole_file(MIXQ_SOURCE_DIR "/tests/data/tokenizer_stress.txt")};
+  for (const char* rel : {"data/wikitext-2-raw/wiki.test.raw", "data/tinystories/tinystories_valid_head.txt"})
+    if (std::ifstream(test::shared_path(rel))) texts.push_back(read_whole_file(test::shared_path(rel)).substr(0, 60000));
+  for (const std::string& text : texts) {
+    const auto ids = sp.encode(text, true);
+    EXPECT_EQ(rebuilt->encode(text, true), ids) << text.substr(0, 80);
+    EXPECT_EQ(rebuilt->decode_all(ids), sp.decode_all(ids));
+  }
+  ScoredVocab no_unk = *vocab;
+  no_unk.unk_id = -1;
+  EXPECT_THROW(sentencepiece_model_from_vocab(no_unk, 1, 2, true, "v"), Error);
+  ScoredVocab twice = *vocab;
+  twice.tokens[300] = twice.tokens[301];
+  EXPECT_THROW(sentencepiece_model_from_vocab(twice, 1, 2, true, "v"), Error);
+}
+
 // Fuzzer finding (fuzz_tokenizer): a well-formed file with fewer than 259 tokens made the byte
 // fallback of encode() index past the vocabulary. Such a file is now refused when loaded.
 TEST(Llama2cTokenizer, VocabularyWithoutByteTokensIsRefused) {

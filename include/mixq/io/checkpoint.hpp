@@ -53,14 +53,16 @@ void validate_llama_tensors(const Checkpoint& ckpt);
 void check_tensor(const Tensor& t, const TensorSpec& spec, const std::string& where);
 
 // What a model path holds, judged from its type and first bytes: a directory (Hugging Face), a
-// safetensors file (8-byte header length, then '{'), or anything else, read as llama2.c. Anything
+// safetensors file (8-byte header length, then '{'), a GGUF file ("GGUF"), or anything else, read
+// as llama2.c. Anything
 // but a directory or a regular file (a FIFO, a device) is an error, before a byte is read.
-enum class ModelPathKind { Directory, Safetensors, Llama2c };
+enum class ModelPathKind { Directory, Safetensors, Gguf, Llama2c };
 ModelPathKind model_path_kind(const std::string& path);
 
-// Opens a llama2.c checkpoint (a file) or a Hugging Face directory (config.json +
-// model.safetensors[.index.json]). The tokenizer comes from `tokenizer_path` when given, else from
-// beside the model (tokenizer.model, tokenizer.bin or tok512.bin).
+// Opens a llama2.c checkpoint (a file), a Hugging Face directory (config.json +
+// model.safetensors[.index.json]) or a GGUF file (gguf.hpp). The tokenizer comes from
+// `tokenizer_path` when given, else from the GGUF's metadata or from beside the model
+// (tokenizer.json, tokenizer.model, tokenizer.bin or tok512.bin).
 StoredCheckpoint open_checkpoint(const std::string& path, const std::string& tokenizer_path = "");
 // The same, every tensor loaded as fp32.
 Checkpoint load_checkpoint(const std::string& path, const std::string& tokenizer_path = "");

@@ -113,8 +113,15 @@ class SentencePieceTokenizer final : public Tokenizer {
   std::unique_ptr<Impl> impl_;
 };
 
-// Opens `path` as Hugging Face tokenizer.json (.json), SentencePiece (.model) or llama2.c
-// (anything else).
+// A SentencePiece BPE model with byte fallback (a serialized ModelProto, what
+// SentencePieceTokenizer loads) holding `vocab`'s pieces, scores and types: how a GGUF "llama"
+// vocabulary becomes a tokenizer that encodes as the original tokenizer.model did. Error naming
+// `where` for a vocabulary SentencePiece cannot hold (no unknown token, duplicate pieces).
+std::string sentencepiece_model_from_vocab(const ScoredVocab& vocab, int bos_id, int eos_id, bool add_dummy_prefix,
+                                           const std::string& where);
+
+// Opens `path` as Hugging Face tokenizer.json (.json), SentencePiece (.model), the tokenizer of a
+// GGUF model (.gguf, gguf_vocab.hpp) or llama2.c (anything else).
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
 // Every file name a tokenizer may have in a model directory (dir_files of every kind).
 std::vector<std::string> tokenizer_dir_file_names();

@@ -1,0 +1,94 @@
+// A GGUF model as a StoredCheckpoint: the inverse of gguf_export.cpp, for files llama.cpp's
+// converters and llama-quantize write. llama.cpp stores a "llama" model's q/k rows in the order
+// its RoPE expects, adjacent pairs, which is mixq's own: no rows are reordered.
+#include "mixq/core/error.hpp"
+#include "mixq/io/gguf.hpp"
+#include "mixq/io/gguf_vocab.hpp"
+#include "gguf_names.hpp"
+
+namespace mixq::io {
+namespace {
+
+int int_key(const GgufFile& f, const std::string& key, std::optional<int64_t> fallback = std::nullopt) {
+  auto v = f.get_int(key);
+  if (!v) v = fallback;
+  if (!v) fail(f.path(), "GGUF key '{}' is missing", key);
+  if (*v < 0 || *v > INT32_MAX) fail(f.path(), "GGUF key '{}' is {}, outside what a model can have", key, *v);
+  return int(*v);
+}
+
+float float_key(const GgufFile& f, const std::string& key, float fallback) {
+  const auto v = f.get_float(key);
+  return v ? float(*v) : fallback;
+}
+
+LlamaConfig read_config(const GgufFile& f) {
+  const std::string a = "llama.";
+  LlamaConfig c;
+  c.dim = int_key(f, a + "embedding_length");
+  c.hidden_dim = int_key(f, a + "feed_forward_length");
+  c.n_layers = int_key(f, a + "block_count");
+  c.n_heads = int_key(f, a + "attention.head_count");
+  c.n_kv_heads = int_key(f, a + "attention.head_count_kv", c.n_heads);
+  c.seq_len = int_key(f, a + "context_length", 2048);
+  c.rope_theta = float_key(f, a + "rope.freq_base", 10000.f);
+  c.rms_norm_eps = float_key(f, a + "attention.layer_norm_rms_epsilon", 1e-5f);
+  if (c.n_heads <= 0) fail(f.path(), "GGUF key '{}attention.head_count' is 0", a);
+  const int key_length = int_key(f, a + "attention.key_length", c.dim / c.n_heads);
+  if (int_key(f, a + "attention.value_length", key_length) != key_length)
+    fail(f.path(), "GGUF attention.key_length and value_length differ; a Llama head has one width");
+  if (key_length != c.dim / c.n_heads || c.dim % c.n_heads != 0) c.head_dim = key_length;
+  if (int_key(f, a + "rope.dimension_count", key_length) != key_length)
+    fail(f.path(), "GGUF rope.dimension_count {} is not the head width {}: partial rotary embeddings are not supported",
+         int_key(f, a + "rope.dimension_count"), key_length);
+  if (const auto type = f.get_string(a + "rope.scaling.type"); type && *type != "none") {
+    if (*type != "linear") fail(f.path(), "GGUF rope.scaling.type '{}' is not supported (mixq reads 'linear')", *type);
+    c.rope_scaling.type = RopeScaling::Type::Linear;
+    c.rope_scaling.factor = float_key(f, a + "rope.scaling.factor", 1.f);
+  }
+  return c;
+}
+
+// mixq's name of each llama.cpp tensor name.
+std::map<std::string, std::string> canonical_names(int n_layers) {
+  std::map<std::string, std::string> m{{gguf_names::kEmbedding, names::embedding()},
+                                       {gguf_names::kFinalNorm, names::final_norm()},
+                                       {gguf_names::kClassifier, names::classifier()}};
+  for (int l = 0; l < n_layers; ++l)
+    for (const auto& t : gguf_names::kLayerTensors) m[gguf_names::layer_name(l, t)] = t.name(l);
+  return m;
+}
+
+}  // namespace
+
+StoredCheckpoint open_gguf(const std::string& path, bool tokenizer) {
+  const GgufFile f(path);
+  const auto arch = f.get_string("general.architecture");
+  if (!arch) fail(path, "GGUF key 'general.architecture' is missing");
+  if (*arch != "llama")
+    fail(path, "GGUF architecture '{}' is not read by mixq yet (it reads 'llama': Llama and Mistral models)", *arch);
+  StoredCheckpoint ck;
+  ck.source = path;
+  ck.config = read_config(f);
+  const auto names = canonical_names(ck.config.n_layers);
+  for (const GgufFile::TensorInfo& t : f.tensors()) {
+    if (t.name == "rope_freqs.weight")
+      fail(path, "GGUF holds rope_freqs.weight (Llama-3.1's RoPE scaling as per-frequency factors), which mixq does not read yet");
+    auto it = names.find(t.name);
+    if (it == names.end()) fail(path, "GGUF tensor '{}' is not part of a Llama model", t.name);
+    ck.tensors.emplace(it->second, StoredTensor::ggml(path, it->second, t.type, t.shape, t.bytes, f.file()));
+  }
+  const auto embedding = ck.tensors.find(names::embedding());
+  if (embedding == ck.tensors.end()) fail(path, "GGUF tensor '{}' is missing", gguf_names::kEmbedding);
+  ck.config.vocab_size = int(embedding->second.rows());
+  ck.config.tied_classifier = !ck.tensors.count(names::classifier());
+  ck.config.validate(path);
+  validate_llama_shapes(ck, /*exact=*/true);
+  if (tokenizer) {
+    ck.tokenizer = gguf_vocab_tokenizer(read_gguf_vocab(f), path);
+    check_tokenizer_fits(*ck.tokenizer, ck.config.vocab_size, path);
+  }
+  return ck;
+}
+
+}  // namespace mixq::io

@@ -1,0 +1,113 @@
+// llama.cpp itself in CI: node-llama-cpp's prebuilt libllama (scripts/llamacpp_prebuilt.sh, the
+// release scripts/peer/llamacpp.sh builds) loads mixq's GGUF exports, tokenizes a real text and
+// returns its logits at every position (tests/reference/llamacpp_logits.mjs). Its ids must be
+// mixq's, and its logits mixq's within what llama.cpp's F16 KV cache and Q8_0 activation rounding
+// allow. The full comparison (perplexity over 100 chunks, greedy text, every ggml type, the import
+// direction) needs a llama.cpp build and is scripts/peer/gguf_vs_llamacpp.sh's.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "cli_run.hpp"
+#include "mixq/io/gguf.hpp"
+#include "mixq/io/mapped_file.hpp"
+#include "mixq/quant/model_file.hpp"
+#include "test_paths.hpp"
+
+namespace mixq {
+namespace {
+
+const std::string& prebuilt_dir() {
+  static const std::string dir = test::script_output_dir("bash " MIXQ_SOURCE_DIR "/scripts/llamacpp_prebuilt.sh");
+  return dir;
+}
+
+struct LlamaCppRun {
+  int bos = -1;
+  std::vector<int> ids;
+  std::vector<std::vector<float>> logits;  // after BOS, then after each id
+};
+
+LlamaCppRun llamacpp_logits(const std::string& gguf, const std::string& text_file, int tokens, const test::TempDir& tmp) {
+  const auto r = test::run_command("node " MIXQ_SOURCE_DIR "/tests/reference/llamacpp_logits.mjs '" + prebuilt_dir() + "' '" +
+                                   gguf + "' '" + text_file + "' " + std::to_string(tokens) + " > '" + tmp / "ref.json" + "'");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const auto j = nlohmann::json::parse(io::read_whole_file(tmp / "ref.json"));
+  return {j.at("bos").get<int>(), j.at("ids").get<std::vector<int>>(), j.at("logits").get<std::vector<std::vector<float>>>()};
+}
+
+struct Agreement {
+  float max_abs_diff = 0;
+  double top1 = 0;  // fraction of positions whose largest logit is the same token
+};
+
+// mixq's logits for BOS + ids beside llama.cpp's.
+Agreement agreement(model::LlamaModel& m, const LlamaCppRun& ref) {
+  std::vector<int> seq = {ref.bos};
+  seq.insert(seq.end(), ref.ids.begin(), ref.ids.end());
+  const size_t V = size_t(m.config().vocab_size);
+  std::vector<float> logits(seq.size() * V);
+  model::KvCache cache(m.config(), int(seq.size()));
+  m.forward(seq, 0, cache, logits.data());
+  Agreement a;
+  size_t same = 0;
+  for (size_t i = 0; i < seq.size(); ++i) {
+    const float* ours = &logits[i * V];
+    const auto& theirs = ref.logits.at(i);
+    for (size_t v = 0; v < V; ++v) a.max_abs_diff = std::max(a.max_abs_diff, std::fabs(ours[v] - theirs[v]));
+    same += std::max_element(ours, ours + V) - ours == std::max_element(theirs.begin(), theirs.end()) - theirs.begin();
+  }
+  a.top1 = double(same) / double(seq.size());
+  return a;
+}
+
+std::string text_head(const test::TempDir& tmp) {
+  const std::string path = tmp / "text.txt";
+  std::ofstream(path) << io::read_whole_file(test::shared_path("data/tinystories/tinystories_valid_head.txt")).substr(0, 2000);
+  return path;
+}
+
+}  // namespace
+
+TEST(LlamaCppSmoke, ExportedModelsGiveMixqsTokensAndLogitsInLlamaCpp) {
+  ASSERT_FALSE(prebuilt_dir().empty()) << "scripts/llamacpp_prebuilt.sh failed (npm needed)";
+  for (const auto& m : test::kRealModels) {
+    MIXQ_REQUIRE_FILE(test::model_file(m));
+    SCOPED_TRACE(m.name);
+    test::TempDir tmp;
+    io::Checkpoint ck = io::load_checkpoint(test::model_file(m));
+    io::save_gguf(ck, tmp / "m.gguf", io::DType::F32);
+    const std::string text = text_head(tmp);
+    const LlamaCppRun ref = llamacpp_logits(tmp / "m.gguf", text, 64, tmp);
+    auto ids = ck.tokenizer->encode(io::read_whole_file(text), false);
+    ids.resize(std::min<size_t>(ids.size(), 64));
+    EXPECT_EQ(ref.ids, ids);
+    EXPECT_EQ(ref.bos, ck.tokenizer->bos_id());
+    model::LlamaModel model = model::LlamaModel::from_checkpoint(ck, 1);
+    const Agreement a = agreement(model, ref);
+    EXPECT_LE(a.max_abs_diff, 0.02f);  // measured 0.018 and 0.003; llama.cpp keeps K and V in F16
+    EXPECT_EQ(a.top1, 1.0);
+  }
+}
+
+// A quantized linear exported as Q4_0 blocks: llama.cpp computes with the very weights mixq's file
+// holds (activations rounded to Q8_0 on its side).
+TEST(LlamaCppSmoke, Q4BlocksComputeInLlamaCppAsInMixq) {
+  ASSERT_FALSE(prebuilt_dir().empty()) << "scripts/llamacpp_prebuilt.sh failed (npm needed)";
+  const std::string model_path = test::model_file(test::kRealModels[1]);
+  MIXQ_REQUIRE_FILE(model_path);
+  test::TempDir tmp;
+  const std::string q = tmp / "q4.safetensors";
+  auto r = test::run_mixq("quantize -q -m " + model_path + " --method rtn --bits 4 --group 32 --sym -o " + q);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_mixq("convert -m " + q + " --to gguf -o " + tmp / "q4.gguf");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const LlamaCppRun ref = llamacpp_logits(tmp / "q4.gguf", text_head(tmp), 64, tmp);
+  quant::QuantizedModel qm = quant::load_quantized_model(q, 1);
+  const Agreement a = agreement(*qm.model, ref);
+  EXPECT_LE(a.max_abs_diff, 0.25f);  // measured 0.10: Q8_0-rounded activations on llama.cpp's side
+  EXPECT_GE(a.top1, 0.95);
+}
+
+}  // namespace mixq
