@@ -5,9 +5,11 @@
 
 #include <cstring>
 #include <fstream>
+#include <functional>
 
 #include "mixq/core/error.hpp"
 #include "mixq/io/gguf.hpp"
+#include "mixq/io/gguf_vocab.hpp"
 #include "mixq/io/stored_tensor.hpp"
 #include "test_paths.hpp"
 
@@ -175,6 +177,58 @@ TEST(GgufReader, EveryTruncationIsAnError) {
     const std::string path = write(dir, full.substr(0, n), "cut.gguf");
     EXPECT_THROW(GgufFile{path}, Error) << "cut at " << n << " of " << full.size();
   }
+}
+
+}  // namespace mixq::io
+
+namespace mixq::io {
+
+// The tokenizer keys of a hostile or inconsistent GGUF are errors naming the file, never a crash or
+// a tokenizer that indexes past its tokens.
+TEST(GgufVocab, InconsistentTokenizerKeysAreClearErrors) {
+  test::TempDir dir;
+  int n = 0;
+  auto check = [&](const std::function<void(GgufWriter&)>& keys, const std::string& needle) {
+    GgufWriter w;
+    keys(w);
+    const std::string path = dir / ("v" + std::to_string(n++) + ".gguf");
+    w.write(path);
+    test::expect_open_error([](const std::string& p) { (void)gguf_vocab_tokenizer(read_gguf_vocab(GgufFile(p)), p); }, path,
+                            needle);
+  };
+  const std::vector<std::string> tokens = {"<unk>", "<s>", "</s>", "a"};
+  check([](GgufWriter&) {}, "no tokenizer");
+  check([&](GgufWriter& w) { w.add_string("tokenizer.ggml.model", "bert"); }, "'bert'");
+  check([&](GgufWriter& w) { w.add_string("tokenizer.ggml.model", "llama"); }, "tokenizer.ggml.tokens");
+  check([&](GgufWriter& w) {
+    w.add_string("tokenizer.ggml.model", "llama");
+    w.add_strings("tokenizer.ggml.tokens", tokens);
+    w.add_f32s("tokenizer.ggml.scores", {0.f, 0.f});
+  }, "4 tokens, 2 scores");
+  check([&](GgufWriter& w) {
+    w.add_string("tokenizer.ggml.model", "llama");
+    w.add_strings("tokenizer.ggml.tokens", tokens);
+    w.add_i32s("tokenizer.ggml.token_type", {1, 1, 1, 9});
+  }, "unknown token type 9");
+  check([&](GgufWriter& w) {
+    w.add_string("tokenizer.ggml.model", "llama");
+    w.add_strings("tokenizer.ggml.tokens", tokens);
+    w.add_u32("tokenizer.ggml.eos_token_id", 4);
+  }, "past the 4 tokens");
+  check([&](GgufWriter& w) {
+    w.add_string("tokenizer.ggml.model", "llama");
+    w.add_strings("tokenizer.ggml.tokens", {"<unk>", "<s>", "a", "a"});
+  }, "appears twice");
+  check([&](GgufWriter& w) {
+    w.add_string("tokenizer.ggml.model", "gpt2");
+    w.add_string("tokenizer.ggml.pre", "falcon");
+    w.add_strings("tokenizer.ggml.tokens", tokens);
+  }, "'falcon'");
+  check([&](GgufWriter& w) {  // a token that is not UTF-8 cannot be a tokenizer.json key
+    w.add_string("tokenizer.ggml.model", "gpt2");
+    w.add_string("tokenizer.ggml.pre", "llama-bpe");
+    w.add_strings("tokenizer.ggml.tokens", {"a", "\xff\xfe"});
+  }, "cannot be rebuilt");
 }
 
 }  // namespace mixq::io
