@@ -3,6 +3,7 @@
 // tokenizer rebuilt (a SentencePiece model made from the vocabulary) and used.
 #include "fuzz_input.hpp"
 #include "mixq/io/gguf.hpp"
+#include "mixq/io/gguf_vocab.hpp"
 #include "mixq/io/stored_tensor.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -19,6 +20,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       mixq::fuzz::expect_clean([&] { (void)f.get_floats(key); });
       mixq::fuzz::expect_clean([&] { (void)f.get_ints(key); });
     }
+    // The tokenizer alone (a seed holds only its keys), then the whole model.
+    mixq::fuzz::expect_clean([&] {
+      const auto tok = mixq::io::gguf_vocab_tokenizer(mixq::io::read_gguf_vocab(f), path);
+      (void)tok->decode_all(tok->encode("Once upon a time, the café 日本 <|begin_of_text|>", true));
+    });
     for (const auto& t : f.tensors())
       mixq::fuzz::expect_clean([&] {
         (void)mixq::io::StoredTensor::ggml(path, t.name, t.type, t.shape, t.bytes, f.file()).to_f32();

@@ -46,6 +46,7 @@ cp "$model" "$seeds/llama2c/" 2>/dev/null || true
 cp "$tmp/hf/config.json" "$seeds/hf_config/" 2>/dev/null || true
 cp "$tmp/accel.json" "$seeds/accel_config/" 2>/dev/null || true
 cp "$tmp/model.gguf" tests/data/ggml_types.gguf "$seeds/gguf/" 2>/dev/null || true
+[ -d "$seeds/gguf" ] && python3 scripts/fuzz_gguf_seeds.py "$seeds/gguf"
 cp "$tmp/stopped.safetensors.partial.json" "$seeds/run_journal/" 2>/dev/null || true
 [ -d "$seeds/chat_template" ] && cp tests/data/chat_templates/*.jinja "$seeds/chat_template/"
 if [ -d "$seeds/tokenizer" ]; then
