@@ -159,7 +159,10 @@ TEST_P(GgufVocabRoundTrip, Gpt2KeysRebuildATokenizerWithTheSameIds) {
     if (path.find("train_head") != std::string::npos) continue;  // 2 MiB: the other three suffice
     MIXQ_REQUIRE_FILE(path);
     SCOPED_TRACE(path);
-    const std::string text = io::read_whole_file(path);
+    std::string text = io::read_whole_file(path);
+    size_t cut = std::min<size_t>(text.size(), 300000);  // enough of every kind of text, cut between characters
+    while (cut < text.size() && (uint8_t(text[cut]) & 0xC0) == 0x80) --cut;
+    text.resize(cut);
     for (bool bos : {true, false}) {
       const auto ids = tok.encode(text, bos);
       EXPECT_TRUE(same_ids(back->encode(text, bos), ids));
