@@ -43,7 +43,8 @@ size_t StoredTensor::row_bytes() const {
 }
 
 void StoredTensor::check_byte_count() const {
-  const uint64_t need = uint64_t(rows()) * row_bytes();
+  // From the element count, as before blocks existed: a tensor of any rank (whole blocks per row).
+  const uint64_t need = uint64_t(numel()) / uint64_t(codec_->block_elems) * uint64_t(codec_->block_bytes);
   if (need != bytes_.size())
     fail(source_, "tensor '{}': shape {} of {} needs {} bytes, {} stored", name_, shape_string(shape_), codec_->name, need,
          bytes_.size());
