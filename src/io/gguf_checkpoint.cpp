@@ -1,9 +1,11 @@
 // A GGUF model as a StoredCheckpoint: the inverse of gguf_export.cpp, for files llama.cpp's
 // converters and llama-quantize write. llama.cpp stores a "llama" model's q/k rows in the order
-// its RoPE expects, adjacent pairs, which is mixq's own: no rows are reordered.
+// its RoPE expects, adjacent pairs, which is mixq's own: no rows are reordered. Llama-3.1's RoPE
+// scaling arrives as the tensor rope_freqs.weight and becomes the config's rope_scaling.
 #include "mixq/core/error.hpp"
 #include "mixq/io/gguf.hpp"
 #include "mixq/io/gguf_vocab.hpp"
+#include "mixq/io/rope_freq_factors.hpp"
 #include "gguf_names.hpp"
 
 namespace mixq::io {
@@ -49,6 +51,17 @@ LlamaConfig read_config(const GgufFile& f) {
   return c;
 }
 
+// rope_freqs.weight: one divisor per rotation pair, which becomes the config's rope_scaling.
+void read_rope_freqs(const StoredTensor& t, LlamaConfig& c) {
+  if (t.shape() != std::vector<int64_t>{c.head_size() / 2})
+    fail(t.source(), "GGUF tensor '{}' has shape {}, not the head's {} rotation pairs", t.name(), shape_string(t.shape()),
+         c.head_size() / 2);
+  if (c.rope_scaling.type != RopeScaling::Type::None)
+    fail(t.source(), "GGUF has both rope.scaling.type '{}' and '{}'; mixq applies one RoPE scaling", "linear", t.name());
+  c.rope_scaling = rope_scaling_of_freq_factors(t.to_f32().data, c);
+  c.validate(t.source());
+}
+
 // mixq's name of each llama.cpp tensor name.
 std::map<std::string, std::string> canonical_names(int n_layers) {
   std::map<std::string, std::string> m{{gguf_names::kEmbedding, names::embedding()},
@@ -71,9 +84,12 @@ StoredCheckpoint open_gguf(const std::string& path, bool tokenizer) {
   ck.source = path;
   ck.config = read_config(f);
   const auto names = canonical_names(ck.config.n_layers);
+  std::optional<StoredTensor> rope_freqs;
   for (const GgufFile::TensorInfo& t : f.tensors()) {
-    if (t.name == "rope_freqs.weight")
-      fail(path, "GGUF holds rope_freqs.weight (Llama-3.1's RoPE scaling as per-frequency factors), which mixq does not read yet");
+    if (t.name == kRopeFreqsTensor) {
+      rope_freqs = StoredTensor::ggml(path, t.name, t.type, t.shape, t.bytes, f.file());
+      continue;
+    }
     auto it = names.find(t.name);
     if (it == names.end()) fail(path, "GGUF tensor '{}' is not part of a Llama model", t.name);
     ck.tensors.emplace(it->second, StoredTensor::ggml(path, it->second, t.type, t.shape, t.bytes, f.file()));
@@ -83,6 +99,7 @@ StoredCheckpoint open_gguf(const std::string& path, bool tokenizer) {
   ck.config.vocab_size = int(embedding->second.rows());
   ck.config.tied_classifier = !ck.tensors.count(names::classifier());
   ck.config.validate(path);
+  if (rope_freqs) read_rope_freqs(*rope_freqs, ck.config);  // needs the validated head size
   validate_llama_shapes(ck, /*exact=*/true);
   if (tokenizer) {
     ck.tokenizer = gguf_vocab_tokenizer(read_gguf_vocab(f), path);

@@ -6,6 +6,7 @@
 #include "mixq/core/error.hpp"
 #include "mixq/io/gguf.hpp"
 #include "mixq/io/gguf_vocab.hpp"
+#include "mixq/io/rope_freq_factors.hpp"
 #include "mixq/io/run_files.hpp"
 #include "gguf_names.hpp"
 
@@ -31,7 +32,19 @@ void refuse_what_llama_cannot_express(const LlamaConfig& c, const std::string& w
   if (c.qkv_bias) refuse("q/k/v biases (Qwen2)");
   if (c.qk_norm) refuse("per-head q/k norms (Qwen3)");
   if (c.sliding_window > 0) refuse("a sliding attention window (Mistral)");
-  if (c.rope_scaling.type != RopeScaling::Type::None) refuse("RoPE scaling");
+}
+
+// Linear scaling is said with keys; Llama-3's rule (and divisors read from a GGUF) as the
+// rope_freqs.weight tensor llama.cpp's converter writes.
+void add_rope_scaling(GgufWriter& w, const LlamaConfig& c) {
+  if (c.rope_scaling.type == RopeScaling::Type::Linear) {
+    w.add_string("llama.rope.scaling.type", "linear");
+    w.add_f32("llama.rope.scaling.factor", c.rope_scaling.factor);
+  }
+  const std::vector<float> factors = rope_freq_factors(c);
+  if (factors.empty()) return;
+  w.add_tensor(kRopeFreqsTensor, {int64_t(factors.size())}, GgmlType::F32, factors.size() * sizeof(float),
+               [factors](std::string& out) { out.append(reinterpret_cast<const char*>(factors.data()), factors.size() * sizeof(float)); });
 }
 
 void add_hyperparameters(GgufWriter& w, const LlamaConfig& c, const std::string& name, GgmlType type) {
@@ -76,6 +89,7 @@ void save_gguf(const Checkpoint& ck, const std::string& path, DType dtype,
   check_output_file(path);
   GgufWriter w;
   add_hyperparameters(w, c, std::filesystem::path(ck.source).stem().string(), ggml_type_of(dtype, path));
+  add_rope_scaling(w, c);
   write_gguf_vocab(w, gguf_vocab_of(*ck.tokenizer, path), c.vocab_size);
   add_weight(w, gguf_names::kEmbedding, ck.at(names::embedding()), dtype);
   add_weight(w, gguf_names::kFinalNorm, ck.at(names::final_norm()), DType::F32);

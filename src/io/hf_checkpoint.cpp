@@ -171,6 +171,9 @@ std::vector<std::string> hf_dir_file_names() {
 void save_hf_dir(const Checkpoint& ck, const std::string& dir, DType dtype) {
   if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16)
     fail(dir, "unsupported output dtype {} (F32, F16 or BF16)", dtype_name(dtype));
+  if (ck.config.rope_scaling.type == RopeScaling::Type::FreqFactors)
+    fail(dir, "the model's RoPE scaling is a GGUF's rope_freqs.weight matching no Llama-3 rope_scaling; "
+              "config.json cannot say it (export to GGUF keeps it)");
   check_hf_output(ck, dir);
   std::error_code ec;
   const bool created = fs::create_directories(dir, ec);

@@ -78,6 +78,19 @@ bool get_bool(const json& j, const char* key, bool fallback, const std::string& 
   return v->get<bool>();
 }
 
+// mixq's own rope_scaling type, written only into mixq's files (quantized models, run journals)
+// for RoPE divisors read from a GGUF that no Llama-3 rule explains.
+constexpr const char* kFreqFactorsType = "mixq_freq_factors";
+
+RopeScaling parse_freq_factors(const json& rs, const std::string& where) {
+  const json* f = find_set(rs, "freq_factors");
+  if (!f || !f->is_array()) fail(where, "rope_scaling '{}' needs a list 'freq_factors'", kFreqFactorsType);
+  RopeScaling r;
+  r.type = RopeScaling::Type::FreqFactors;
+  for (const auto& v : *f) r.freq_factors.push_back(json_float(v, where, "freq_factors"));
+  return r;
+}
+
 // "rope_scaling": null, {"rope_type": "default"}, "linear" (factor) or "llama3"; any other type
 // (dynamic, yarn, longrope, ...) would change every position's rotation, so it is refused by name.
 RopeScaling parse_rope_scaling(const json& j, const std::string& where) {
@@ -90,6 +103,7 @@ RopeScaling parse_rope_scaling(const json& j, const std::string& where) {
   const std::string t = !type ? "default" : type->is_string() ? type->get<std::string>() : type->dump();
   const std::string w = where + " (rope_scaling)";
   if (t == "default") return r;
+  if (t == kFreqFactorsType) return parse_freq_factors(*rs, where);
   if (t != "linear" && t != "llama3")
     fail(where, "rope_scaling type '{}' is not supported (supported: linear, llama3)", t);
   r.type = t == "linear" ? RopeScaling::Type::Linear : RopeScaling::Type::Llama3;
@@ -199,6 +213,7 @@ std::string hf_config_json(const LlamaConfig& c, DType dtype) {
   if (r.type == RopeScaling::Type::Llama3)
     j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", r.factor}, {"low_freq_factor", r.low_freq_factor},
                          {"high_freq_factor", r.high_freq_factor}, {"original_max_position_embeddings", r.original_context}};
+  if (r.type == RopeScaling::Type::FreqFactors) j["rope_scaling"] = {{"rope_type", kFreqFactorsType}, {"freq_factors", r.freq_factors}};
   return j.dump(2) + "\n";
 }
 

@@ -32,7 +32,13 @@ void LlamaConfig::validate(const std::string& where) const {
     fail(where, "rms_norm_eps must be positive, got {}", rms_norm_eps);
   if (sliding_window < 0) fail(where, "sliding_window must be positive, got {}", sliding_window);
   const RopeScaling& r = rope_scaling;
-  if (r.type != RopeScaling::Type::None) {
+  if (r.type == RopeScaling::Type::FreqFactors) {
+    if (r.freq_factors.size() != size_t(head_size() / 2))
+      fail(where, "RoPE frequency factors: {} given, the head has {} rotation pairs", r.freq_factors.size(), head_size() / 2);
+    for (size_t j = 0; j < r.freq_factors.size(); ++j)
+      if (!(r.freq_factors[j] > 0.f) || !std::isfinite(r.freq_factors[j]))
+        fail(where, "RoPE frequency factor {} is {}; each must be finite and positive", j, r.freq_factors[j]);
+  } else if (r.type != RopeScaling::Type::None) {
     if (!(r.factor >= 1.f) || !std::isfinite(r.factor))
       fail(where, "rope_scaling factor must be at least 1, got {}", r.factor);
     if (r.type == RopeScaling::Type::Llama3 &&
@@ -51,6 +57,7 @@ std::vector<float> rope_inv_freq(const LlamaConfig& c) {
     // The unscaled frequency exactly as llama2.c's run.c computes it (the golden outputs depend on it).
     float f = 1.0f / std::pow(c.rope_theta, float(2 * j) / float(hs));
     if (r.type == RopeScaling::Type::Linear) f /= r.factor;
+    if (r.type == RopeScaling::Type::FreqFactors) f /= r.freq_factors[size_t(j)];  // llama.cpp's theta / ff
     if (r.type == RopeScaling::Type::Llama3) {
       // transformers' _compute_llama3_parameters: long wavelengths slowed by `factor`, short ones
       // kept, the band between blended by how many wavelengths fit the original context.

@@ -115,7 +115,7 @@ const std::vector<SynthShape>& synth_shapes() {
       {"llama3.2-1b", shape(2048, 8192, 16, 32, 8, 128256, 131072, 500000.f, 1e-5f, true)},
       {"mistral-7b", shape(4096, 14336, 32, 32, 8, 32000, 32768, 1000000.f, 1e-5f, false)},
       {"llama3.1-8b", family(shape(4096, 14336, 32, 32, 8, 128256, 131072, 500000.f, 1e-5f, false), Architecture::Llama,
-                             {RopeScaling::Type::Llama3, 8.f, 1.f, 4.f, 8192})},
+                             {RopeScaling::Type::Llama3, 8.f, 1.f, 4.f, 8192, {}})},
       {"qwen2.5-7b", family(shape(3584, 18944, 28, 28, 4, 152064, 32768, 1000000.f, 1e-6f, false), Architecture::Qwen2)},
       {"qwen3-8b", family(shape(4096, 12288, 36, 32, 8, 151936, 40960, 1000000.f, 1e-6f, false), Architecture::Qwen3, {}, 128)},
   };

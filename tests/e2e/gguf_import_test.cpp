@@ -119,7 +119,8 @@ TEST(GgufImportQuantized, QuantizingTheImportedGgufGivesTheSameLinears) {
 }
 
 // What a GGUF holds that mixq cannot read is named: the architecture, tensors outside a Llama
-// model, Llama-3.1's rope_freqs, a tokenizer it does not rebuild (then --tokenizer works).
+// model, RoPE divisors (rope_freqs.weight) that are zero, a tokenizer it does not rebuild (then
+// --tokenizer works).
 TEST(GgufImportRefuses, WhatMixqCannotReadIsNamed) {
   const std::string model = test::repo_model_path("stories260K/stories260K.bin");
   MIXQ_REQUIRE_FILE(model);
@@ -153,7 +154,7 @@ TEST(GgufImportRefuses, WhatMixqCannotReadIsNamed) {
   test::expect_clean_error(test::run_mixq("eval -m " + variant("q.gguf", "qwen2", "llama", false) + " --text " MIXQ_SOURCE_DIR "/README.md"),
                            "architecture 'qwen2'");
   test::expect_clean_error(test::run_mixq("eval -m " + variant("r.gguf", "llama", "llama", true) + " --text " MIXQ_SOURCE_DIR "/README.md"),
-                           "rope_freqs.weight");
+                           "frequency factor 0 is 0");
   const std::string bert = variant("b.gguf", "llama", "bert", false);
   test::expect_clean_error(test::run_mixq("eval -m " + bert + " --text " MIXQ_SOURCE_DIR "/README.md"), "tokenizer 'bert'");
   // The tokenizer given beside it is used instead.

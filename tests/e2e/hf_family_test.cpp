@@ -269,7 +269,7 @@ TEST(HfFamilyConfig, Llama3RopeFrequenciesFollowTheScalingRule) {
   c.dim = 4096, c.hidden_dim = 14336, c.n_layers = 1, c.n_heads = 32, c.n_kv_heads = 8, c.vocab_size = 128256;
   c.seq_len = 131072, c.rope_theta = 500000.f;
   const auto plain = io::rope_inv_freq(c);
-  c.rope_scaling = {io::RopeScaling::Type::Llama3, 8.f, 1.f, 4.f, 8192};
+  c.rope_scaling = {io::RopeScaling::Type::Llama3, 8.f, 1.f, 4.f, 8192, {}};
   const auto scaled = io::rope_inv_freq(c);
   ASSERT_EQ(scaled.size(), 64u);
   // Wavelengths under 8192 / 4 = 2048 positions are kept, over 8192 slowed 8×, the band between blended.

@@ -91,6 +91,32 @@ TEST(LlamaCppSmoke, ExportedModelsGiveMixqsTokensAndLogitsInLlamaCpp) {
   }
 }
 
+// RoPE scaling in llama.cpp's terms: Llama-3's rule as rope_freqs.weight divisors (here with an
+// original context of 64, so that 3 of stories260K's 4 rotation pairs are slowed within 64
+// tokens) and linear scaling as keys. llama.cpp computes what mixq computes, and not what the
+// unscaled model computes.
+TEST(LlamaCppSmoke, RopeScalingComputesInLlamaCppAsInMixq) {
+  ASSERT_FALSE(prebuilt_dir().empty()) << "scripts/llamacpp_prebuilt.sh failed (npm needed)";
+  const std::string model_path = test::repo_model_path("stories260K/stories260K.bin");
+  MIXQ_REQUIRE_FILE(model_path);
+  using T = io::RopeScaling::Type;
+  for (const io::RopeScaling& scaling : {io::RopeScaling{T::Llama3, 4.f, 1.f, 4.f, 64, {}}, io::RopeScaling{T::Linear, 2.f, 1.f, 4.f, 8192, {}}}) {
+    SCOPED_TRACE(int(scaling.type));
+    test::TempDir tmp;
+    io::Checkpoint ck = io::load_checkpoint(model_path);
+    ck.config.rope_scaling = scaling;
+    io::save_gguf(ck, tmp / "m.gguf", io::DType::F32);
+    const LlamaCppRun ref = llamacpp_logits(tmp / "m.gguf", text_head(tmp), 64, tmp);
+    model::LlamaModel scaled = model::LlamaModel::from_checkpoint(ck, 1);
+    const Agreement a = agreement(scaled, ref);
+    EXPECT_LE(a.max_abs_diff, 0.05f);  // measured 0.040 (llama3 rule) and 0.034 (linear): F16 K and V
+    EXPECT_EQ(a.top1, 1.0);
+    io::Checkpoint plain_ck = io::load_checkpoint(model_path);
+    model::LlamaModel plain = model::LlamaModel::from_checkpoint(plain_ck, 1);
+    EXPECT_GT(agreement(plain, ref).max_abs_diff, 1.f);  // measured 11 and 16
+  }
+}
+
 // A quantized linear exported as Q4_0 blocks: llama.cpp computes with the very weights mixq's file
 // holds (activations rounded to Q8_0 on its side).
 TEST(LlamaCppSmoke, Q4BlocksComputeInLlamaCppAsInMixq) {

@@ -8,13 +8,16 @@ namespace mixq::io {
 
 // How RoPE's frequencies are rescaled for contexts longer than the model was trained on
 // (config.json "rope_scaling"): Linear divides every frequency by `factor`; Llama3 divides only the
-// low frequencies and blends the middle band (Llama-3.1's rule).
+// low frequencies and blends the middle band (Llama-3.1's rule); FreqFactors divides rotation pair
+// j's frequency by freq_factors[j], as llama.cpp does with a GGUF's rope_freqs.weight when the
+// factors match no Llama-3 parameters (rope_freq_factors.hpp).
 struct RopeScaling {
-  enum class Type { None, Linear, Llama3 };
+  enum class Type { None, Linear, Llama3, FreqFactors };
   Type type = Type::None;
   float factor = 1.f;
   float low_freq_factor = 1.f, high_freq_factor = 4.f;
-  int original_context = 8192;  // original_max_position_embeddings
+  int original_context = 8192;     // original_max_position_embeddings
+  std::vector<float> freq_factors;  // FreqFactors: one per rotation pair of a head
 };
 
 // Which Hugging Face architecture a config describes, and so which optional parts each decoder
@@ -48,7 +51,8 @@ struct LlamaConfig {
   // Throws Error(where, ...) when any value is impossible: every size must be positive and at
   // most the limits below (n_heads ≤ dim, n_kv_heads ≤ n_heads), heads must divide dim (unless
   // head_dim is explicit) and kv heads divide heads, the head size must be even, rope_theta and
-  // rms_norm_eps positive, a rope scaling factor ≥ 1.
+  // rms_norm_eps positive, a rope scaling factor ≥ 1, frequency factors one per rotation pair,
+  // finite and positive.
   static constexpr long kMaxDim = 1L << 20, kMaxLayers = 4096, kMaxVocab = 1L << 22, kMaxContext = 1L << 24;
   void validate(const std::string& where) const;
 };
