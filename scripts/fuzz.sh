@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets (preset `fuzz`: clang, ASan + UBSan), seeds a corpus for each from
 # real files (the repository's stories260K, its quantized files in every format, its HF export,
 # ../shared's tokenizers, a small tokenizer.json, the chat-template fixtures, the accelerator config, a stopped quantize run's journal,
-# its GGUF exports (one with Llama-3's RoPE scaling) and the GGUF of every ggml type that ggml itself wrote) and runs every target for SECONDS, two at a time.
+# its GGUF exports (one with Llama-3's RoPE scaling, a qwen2 one) and the GGUF of every ggml type that ggml itself wrote) and runs every target for SECONDS, two at a time.
 # Findings land in build/fuzz/findings/<target>/ (fixed ones are kept in fuzz/regressions/<target>/
 # and replayed first); logs with executions and exec/s in build/fuzz/logs/. Exit status 1 when any
 # target found something.
@@ -41,6 +41,9 @@ export ASAN_OPTIONS=detect_leaks=0  # the seeding runs only; the fuzzers set the
 cp -r "$tmp/hf" "$tmp/hf_rope"
 python3 -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c["rope_scaling"] = {"rope_type": "llama3", "factor": 4.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 64}; json.dump(c, open(p, "w"))' "$tmp/hf_rope/config.json"
 "$mixq" convert -m "$tmp/hf_rope" --to gguf -o "$tmp/rope.gguf" >/dev/null
+# A qwen2 GGUF (q/k/v biases, rows in rotate-half order).
+"$mixq" synth --shape qwen2.5-7b --layers 1 --dim 64 --hidden 128 --heads 4 --kv-heads 2 --vocab 300 --ctx 64 --dtype F32 -o "$tmp/qwen2" >/dev/null
+"$mixq" convert -m "$tmp/qwen2" --to gguf -o "$tmp/qwen2.gguf" >/dev/null
 # A stopped run's journal: killed after its first layer.
 (MIXQ_TEST_KILL_AT=layer0 "$mixq" quantize -q -m "$model" --method rtn --bits 3 -o "$tmp/stopped.safetensors" >/dev/null) 2>/dev/null || true
 "$mixq" simulate -m "$tmp/fineq.safetensors" --text README.md --tokens 4 --dump-config "$tmp/accel.json" >/dev/null
@@ -50,7 +53,7 @@ cp "$model" "$seeds/llama2c/" 2>/dev/null || true
 cp "$tmp/hf/config.json" "$seeds/hf_config/" 2>/dev/null || true
 cp "$tmp/hf_rope/config.json" "$seeds/hf_config/rope_config.json" 2>/dev/null || true
 cp "$tmp/accel.json" "$seeds/accel_config/" 2>/dev/null || true
-cp "$tmp/model.gguf" "$tmp/rope.gguf" tests/data/ggml_types.gguf "$seeds/gguf/" 2>/dev/null || true
+cp "$tmp/model.gguf" "$tmp/rope.gguf" "$tmp/qwen2.gguf" tests/data/ggml_types.gguf "$seeds/gguf/" 2>/dev/null || true
 [ -d "$seeds/gguf" ] && python3 scripts/fuzz_gguf_seeds.py "$seeds/gguf"
 cp "$tmp/stopped.safetensors.partial.json" "$seeds/run_journal/" 2>/dev/null || true
 [ -d "$seeds/chat_template" ] && cp tests/data/chat_templates/*.jinja "$seeds/chat_template/"

@@ -1,10 +1,13 @@
 // A GGUF model as a StoredCheckpoint: the inverse of gguf_export.cpp, for files llama.cpp's
-// converters and llama-quantize write. llama.cpp stores a "llama" model's q/k rows in the order
-// its RoPE expects, adjacent pairs, which is mixq's own: no rows are reordered. Llama-3.1's RoPE
-// scaling arrives as the tensor rope_freqs.weight and becomes the config's rope_scaling.
+// converters and llama-quantize write, of the architectures gguf_names.hpp lists. llama.cpp
+// stores a "llama" model's q/k rows in the order its RoPE expects, adjacent pairs, which is mixq's
+// own; qwen2/qwen3 rotate halves, so their q/k weights, biases and norms are read in HF's order
+// and reordered as an HF checkpoint's are. Llama-3.1's RoPE scaling arrives as the tensor
+// rope_freqs.weight and becomes the config's rope_scaling.
 #include "mixq/core/error.hpp"
 #include "mixq/io/gguf.hpp"
 #include "mixq/io/gguf_vocab.hpp"
+#include "mixq/io/hf_checkpoint.hpp"
 #include "mixq/io/rope_freq_factors.hpp"
 #include "gguf_names.hpp"
 
@@ -24,9 +27,23 @@ float float_key(const GgufFile& f, const std::string& key, float fallback) {
   return v ? float(*v) : fallback;
 }
 
-LlamaConfig read_config(const GgufFile& f) {
-  const std::string a = "llama.";
+const gguf_names::Architecture& architecture_of(const GgufFile& f) {
+  const auto arch = f.get_string("general.architecture");
+  if (!arch) fail(f.path(), "GGUF key 'general.architecture' is missing");
+  std::string names;
+  for (const auto& a : gguf_names::kArchitectures) {
+    if (*arch == a.name) return a;
+    names += std::string(names.empty() ? "" : ", ") + a.name;
+  }
+  fail(f.path(), "GGUF architecture '{}' is not read by mixq yet (it reads {})", *arch, names);
+}
+
+LlamaConfig read_config(const GgufFile& f, const gguf_names::Architecture& arch) {
+  const std::string a = std::string(arch.name) + ".";
   LlamaConfig c;
+  c.architecture = arch.family;
+  c.qkv_bias = arch.qkv_bias;
+  c.qk_norm = arch.qk_norm;
   c.dim = int_key(f, a + "embedding_length");
   c.hidden_dim = int_key(f, a + "feed_forward_length");
   c.n_layers = int_key(f, a + "block_count");
@@ -62,28 +79,38 @@ void read_rope_freqs(const StoredTensor& t, LlamaConfig& c) {
   c.validate(t.source());
 }
 
-// mixq's name of each llama.cpp tensor name.
-std::map<std::string, std::string> canonical_names(int n_layers) {
+// mixq's name of each llama.cpp tensor name a model of `c` has.
+std::map<std::string, std::string> canonical_names(const LlamaConfig& c) {
   std::map<std::string, std::string> m{{gguf_names::kEmbedding, names::embedding()},
                                        {gguf_names::kFinalNorm, names::final_norm()},
                                        {gguf_names::kClassifier, names::classifier()}};
-  for (int l = 0; l < n_layers; ++l)
-    for (const auto& t : gguf_names::kLayerTensors) m[gguf_names::layer_name(l, t)] = t.name(l);
+  for (int l = 0; l < c.n_layers; ++l)
+    for (const auto& t : gguf_names::kLayerTensors)
+      if (t.present(c)) m[gguf_names::layer_name(l, t)] = t.name(l);
   return m;
+}
+
+// Rotate-half architectures: q/k rows (weights, biases, norms) read in mixq's order from HF's.
+void read_rows_in_rope_order(StoredCheckpoint& ck) {
+  for (int l = 0; l < ck.config.n_layers; ++l)
+    for (const auto& [name, heads] : rope_permuted_tensors(ck.config, l)) {
+      auto it = ck.tensors.find(name);
+      if (it == ck.tensors.end()) continue;  // validate_llama_shapes reports it
+      if (it->second.rows() % (2 * heads) != 0)
+        fail(ck.source, "tensor '{}' has shape {}, not whole heads of {}", name, shape_string(it->second.shape()), heads);
+      it->second.set_row_order(hf_rows_of_llama2c_rows(it->second.rows(), heads));
+    }
 }
 
 }  // namespace
 
 StoredCheckpoint open_gguf(const std::string& path, bool tokenizer) {
   const GgufFile f(path);
-  const auto arch = f.get_string("general.architecture");
-  if (!arch) fail(path, "GGUF key 'general.architecture' is missing");
-  if (*arch != "llama")
-    fail(path, "GGUF architecture '{}' is not read by mixq yet (it reads 'llama': Llama and Mistral models)", *arch);
+  const gguf_names::Architecture& arch = architecture_of(f);
   StoredCheckpoint ck;
   ck.source = path;
-  ck.config = read_config(f);
-  const auto names = canonical_names(ck.config.n_layers);
+  ck.config = read_config(f, arch);
+  const auto names = canonical_names(ck.config);
   std::optional<StoredTensor> rope_freqs;
   for (const GgufFile::TensorInfo& t : f.tensors()) {
     if (t.name == kRopeFreqsTensor) {
@@ -91,7 +118,7 @@ StoredCheckpoint open_gguf(const std::string& path, bool tokenizer) {
       continue;
     }
     auto it = names.find(t.name);
-    if (it == names.end()) fail(path, "GGUF tensor '{}' is not part of a Llama model", t.name);
+    if (it == names.end()) fail(path, "GGUF tensor '{}' is not part of a '{}' model", t.name, arch.name);
     ck.tensors.emplace(it->second, StoredTensor::ggml(path, it->second, t.type, t.shape, t.bytes, f.file()));
   }
   const auto embedding = ck.tensors.find(names::embedding());
@@ -101,6 +128,7 @@ StoredCheckpoint open_gguf(const std::string& path, bool tokenizer) {
   ck.config.validate(path);
   if (rope_freqs) read_rope_freqs(*rope_freqs, ck.config);  // needs the validated head size
   validate_llama_shapes(ck, /*exact=*/true);
+  if (arch.rotate_half) read_rows_in_rope_order(ck);
   if (tokenizer) {
     ck.tokenizer = gguf_vocab_tokenizer(read_gguf_vocab(f), path);
     check_tokenizer_fits(*ck.tokenizer, ck.config.vocab_size, path);

@@ -10,10 +10,14 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_run.hpp"
+#include "llamacpp_run.hpp"
 #include "mixq/io/atomic_file.hpp"
 #include "mixq/io/chat_template.hpp"
+#include "mixq/io/gguf.hpp"
 #include "mixq/io/hf_checkpoint.hpp"
 #include "mixq/io/mapped_file.hpp"
+#include "mixq/io/safetensors.hpp"
+#include "mixq/io/synth_checkpoint.hpp"
 #include "mixq/model/llama.hpp"
 #include "mixq/quant/model_file.hpp"
 #include "test_paths.hpp"
@@ -146,6 +150,81 @@ TEST_P(HfFamily, EveryMethodQuantizesIt) {
     const auto e = test::run_mixq("eval -m " + out + " --text " + calib + " --ctx 64 --max-windows 4 --json");
     EXPECT_EQ(e.exit_code, 0) << e.output;
   }
+}
+
+// GGUF export in llama.cpp's architecture for the family ("llama" for Llama-3 and linear scaling,
+// "qwen2" with q/k/v biases, "qwen3" with q/k norms; Mistral's sliding window is refused by name):
+// the file holds q/k rows where llama.cpp's converter puts them (HF's order for Qwen's rotate-half
+// RoPE, so the bytes of the HF tensors), reads back as the same model, and llama.cpp computes
+// mixq's logits on it. The tokenizer.json here has a pre-tokenizer llama.cpp does not name, so a
+// llama2.c vocabulary of the model's size stands in for it.
+TEST_P(HfFamily, GgufExportReadsBackAndComputesInLlamaCppAsInMixq) {
+  test::TempDir dir;
+  const Reference ref = write_family(GetParam(), dir / "src");
+  ASSERT_FALSE(ref.tokens.empty());
+  io::Checkpoint ck = io::load_checkpoint(dir / "src");
+  io::write_file_atomic(dir / "tokenizer.bin", io::synth_tokenizer_bytes(ck.config.vocab_size));
+  ck.tokenizer = io::load_tokenizer(dir / "tokenizer.bin");
+  const std::string gguf = dir / "m.gguf";
+  if (std::string(GetParam()) == "mistral") {
+    EXPECT_THROW(io::save_gguf(ck, gguf, io::DType::F32), Error);
+    return;
+  }
+  io::save_gguf(ck, gguf, io::DType::F32);
+  const std::string family = GetParam();
+  const std::string arch = family.rfind("qwen", 0) == 0 ? family : "llama";
+  const io::GgufFile f(gguf);
+  EXPECT_EQ(f.get_string("general.architecture"), arch);
+  const io::SafetensorsFile hf(dir / "src/model.safetensors");
+  for (const auto& t : f.tensors()) {
+    const std::string hf_name = t.name == "blk.0.attn_q.weight" ? "model.layers.0.self_attn.q_proj.weight"
+                                : t.name == "blk.0.attn_k.bias"  ? "model.layers.0.self_attn.k_proj.bias"
+                                : t.name == "blk.0.attn_k_norm.weight" ? "model.layers.0.self_attn.k_norm.weight"
+                                                                       : "";
+    if (hf_name.empty() || arch == "llama") continue;
+    const io::SafetensorsEntry* e = hf.find(hf_name);
+    ASSERT_NE(e, nullptr) << hf_name;
+    EXPECT_TRUE(std::equal(t.bytes.begin(), t.bytes.end(), e->bytes.begin(), e->bytes.end())) << t.name;
+  }
+  const io::StoredCheckpoint back = io::open_checkpoint(gguf);
+  EXPECT_EQ(back.config.architecture, ck.config.architecture);
+  EXPECT_EQ(back.config.qkv_bias, ck.config.qkv_bias);
+  EXPECT_EQ(back.config.qk_norm, ck.config.qk_norm);
+  EXPECT_EQ(back.config.head_size(), ck.config.head_size());
+  EXPECT_EQ(back.config.rope_scaling.type, ck.config.rope_scaling.type);
+  model::LlamaModel from_gguf = model::LlamaModel::from_stored(back, 2);
+  EXPECT_LE(max_abs_diff(logits_of(from_gguf, ref.tokens), ref.logits), 1e-3f);
+
+  ASSERT_FALSE(test::prebuilt_dir().empty()) << "scripts/llamacpp_prebuilt.sh failed (npm needed)";
+  const std::string text = dir / "text.txt";
+  io::write_file_atomic(text, "Once upon a time, there was a little girl named Lily. She liked to play outside in the sun.");
+  const test::LlamaCppRun theirs = test::llamacpp_logits(gguf, text, 32, dir);
+  const test::Agreement a = test::agreement(from_gguf, theirs);
+  // Control: the model with its q/k rows in the other RoPE order is far from llama.cpp's logits.
+  io::Checkpoint swapped = io::load_checkpoint(dir / "src");
+  for (int l = 0; l < swapped.config.n_layers; ++l)
+    for (const auto& [name, heads] : io::rope_permuted_tensors(swapped.config, l))
+      swapped.at(name) = io::permute_rows_to_hf(swapped.at(name), heads);
+  model::LlamaModel wrong = model::LlamaModel::from_checkpoint(swapped, 2);
+  const float wrong_diff = test::agreement(wrong, theirs).max_abs_diff;
+  EXPECT_LE(a.max_abs_diff, 0.05f);  // measured 0.0015-0.022: llama.cpp keeps K and V in F16
+  EXPECT_GT(wrong_diff, 10 * a.max_abs_diff);
+  EXPECT_EQ(a.top1, 1.0);
+  std::printf("family %-12s llama.cpp %s: max |Δlogit| %.3g over %zu positions (q/k rows in the other order: %.3g)\n",
+              GetParam(), arch.c_str(), double(a.max_abs_diff), theirs.ids.size() + 1, double(wrong_diff));
+
+  // The GGUF quantized (a llama.cpp user's path), exported again with q/k rows as Q8_0 blocks,
+  // which move with their rows: it reads back as the quantized file's weights. (The reading's row
+  // order is the one llama.cpp confirmed above; llama.cpp's own logits on Q8_0 carry its Q8_0
+  // activation rounding, 0.3-0.4 here on random weights, too coarse to tell row orders apart.)
+  const std::string q = dir / "q.safetensors", qg = dir / "q.gguf";
+  auto r = test::run_mixq("quantize -q -m " + gguf + " --method rtn --bits 8 --group 32 --sym -o " + q);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_mixq("convert -m " + q + " --to gguf -o " + qg);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  quant::QuantizedModel qm = quant::load_quantized_model(q, 2);
+  model::LlamaModel q_from_gguf = model::LlamaModel::from_stored(io::open_checkpoint(qg), 2);
+  EXPECT_LE(max_abs_diff(logits_of(q_from_gguf, ref.tokens), logits_of(*qm.model, ref.tokens)), 1e-4f);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, HfFamily, ::testing::Values("llama3", "llama-linear", "qwen2", "qwen3", "mistral"),
