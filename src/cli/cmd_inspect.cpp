@@ -3,6 +3,8 @@
 #include "common.hpp"
 #include "mixq/core/error.hpp"
 #include "mixq/formats/registry.hpp"
+#include "mixq/io/checkpoint.hpp"
+#include "mixq/io/gguf_report.hpp"
 #include "mixq/quant/file_report.hpp"
 #include "mixq/quant/model_file.hpp"
 
@@ -19,6 +21,38 @@ std::string histogram_line(const std::vector<int64_t>& counts, const formats::Fo
   return s;
 }
 
+// A llama.cpp user's GGUF: its model in mixq's terms, bits counted from its bytes, its tensors.
+void print_gguf(const std::string& path, bool json) {
+  const nlohmann::json r = io::describe_gguf(path);
+  if (json) {
+    fmt::print("{}\n", r.dump(2));
+    return;
+  }
+  const auto& c = r.at("config");
+  const auto& size = r.at("size");
+  fmt::print("{}  (GGUF version {}, architecture {})\n", path, r.at("gguf_version").get<int>(), r.at("architecture").get<std::string>());
+  fmt::print("  {:<22} {} layers, dim {}, hidden {}, heads {}/{}, vocab {}, context {}\n", "model",
+             c.at("num_hidden_layers").get<int>(), c.at("hidden_size").get<int>(), c.at("intermediate_size").get<int>(),
+             c.at("num_attention_heads").get<int>(), c.at("num_key_value_heads").get<int>(), c.at("vocab_size").get<int>(),
+             c.at("max_position_embeddings").get<int>());
+  if (c.contains("rope_scaling")) fmt::print("  {:<22} {}\n", "rope_scaling", c.at("rope_scaling").dump());
+  const auto& tok = r.at("tokenizer");
+  fmt::print("  {:<22} {} {} ({} tokens)\n", "tokenizer", tok.at("model").get<std::string>(), tok.at("pre").get<std::string>(),
+             tok.at("tokens").get<size_t>());
+  std::string types;
+  for (const auto& [type, n] : r.at("decoder_linear_types").items()) types += fmt::format(" {}×{}", n.get<int>(), type);
+  fmt::print("  {:<22} {:.4f} ({})\n", "bits/weight, linears", size.at("decoder_linear_bits_per_weight").get<double>(), types.substr(1));
+  fmt::print("  {:<22} {:.4f} ({} bytes ÷ {} parameters)\n", "bits/weight, file", size.at("bits_per_weight").get<double>(),
+             size.at("bytes").get<size_t>(), size.at("parameters").get<int64_t>());
+  fmt::print("\n{:<32} {:<6} {:<14} {:>10} {:>7}\n", "tensor", "type", "shape", "bytes", "bpw");
+  for (const auto& t : r.at("tensors")) {
+    std::string shape;
+    for (int64_t d : t.at("shape").get<std::vector<int64_t>>()) shape += (shape.empty() ? "" : "x") + std::to_string(d);
+    fmt::print("{:<32} {:<6} {:<14} {:>10} {:>7.3f}\n", t.at("name").get<std::string>(), t.at("type").get<std::string>(), shape,
+               t.at("bytes").get<size_t>(), t.at("bits_per_weight").get<double>());
+  }
+}
+
 }  // namespace
 
 void add_inspect_command(CLI::App& app) {
@@ -27,8 +61,8 @@ void add_inspect_command(CLI::App& app) {
     bool json = false, verify = false, formats = false;
   };
   auto o = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("inspect", "show what a mixq quantized file holds");
-  cmd->add_option("file", o->file, "quantized .safetensors file");
+  auto* cmd = app.add_subcommand("inspect", "show what a mixq quantized file (or a llama.cpp GGUF) holds");
+  cmd->add_option("file", o->file, "quantized .safetensors file, or a GGUF file");
   cmd->add_flag("--formats", o->formats, "list the registered packed formats and quantization methods (JSON)");
   cmd->add_flag("--json", o->json, "print as JSON");
   cmd->add_flag("--verify", o->verify, "check every tensor's bytes against its stored checksum (exit 1 on damage)");
@@ -38,6 +72,11 @@ void add_inspect_command(CLI::App& app) {
       return;
     }
     if (o->file.empty()) throw CLI::RequiredError("file");
+    if (io::model_path_kind(o->file) == io::ModelPathKind::Gguf) {
+      if (o->verify) fail(o->file, "--verify checks a mixq file's checksums; a GGUF has none");
+      print_gguf(o->file, o->json);
+      return;
+    }
     const io::SafetensorsFile file(o->file);
     if (!file.metadata().count("mixq.version")) fail(o->file, "not a mixq quantized file (no mixq.version in its metadata)");
     if (o->verify) {

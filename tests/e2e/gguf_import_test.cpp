@@ -164,3 +164,40 @@ TEST(GgufImportRefuses, WhatMixqCannotReadIsNamed) {
 }
 
 }  // namespace mixq
+
+namespace mixq {
+
+// `mixq inspect` on a GGUF: the model in mixq's terms and bits counted from the bytes (Q4_0 is 18
+// bytes per 32 weights: 4.5 bits), in text and JSON; --verify, which checks mixq's checksums, is
+// refused by name.
+TEST(GgufInspect, DescribesTheModelAndCountsBitsFromBytes) {
+  const std::string model = test::model_file(test::kRealModels[1]);
+  MIXQ_REQUIRE_FILE(model);
+  test::TempDir dir;
+  auto r = test::run_mixq("quantize -q -m " + model + " --method rtn --bits 4 --group 32 --sym -o " + dir / "q.safetensors");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_mixq("convert -m " + dir / "q.safetensors" + " --to gguf -o " + dir / "q.gguf");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_mixq("inspect --json " + dir / "q.gguf");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  const io::Checkpoint ck = io::load_checkpoint(model);
+  EXPECT_EQ(j["architecture"], "llama");
+  EXPECT_EQ(j["config"]["hidden_size"], ck.config.dim);
+  EXPECT_EQ(j["config"]["num_hidden_layers"], ck.config.n_layers);
+  EXPECT_EQ(j["decoder_linear_types"], nlohmann::json({{"Q4_0", 7 * ck.config.n_layers}}));
+  EXPECT_DOUBLE_EQ(j["size"]["decoder_linear_bits_per_weight"].get<double>(), 4.5);
+  EXPECT_EQ(j["size"]["bytes"], std::filesystem::file_size(dir / "q.gguf"));
+  EXPECT_EQ(j["tokenizer"]["model"], "llama");
+  size_t bytes = 0;
+  for (const auto& t : j["tensors"]) bytes += t["bytes"].get<size_t>();
+  EXPECT_LT(bytes, j["size"]["bytes"].get<size_t>());  // plus the header and the vocabulary
+  r = test::run_mixq("inspect " + dir / "q.gguf");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("architecture llama"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("4.5000 (" + std::to_string(7 * ck.config.n_layers) + "×Q4_0)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("blk.0.attn_q.weight"), std::string::npos) << r.output;
+  test::expect_clean_error(test::run_mixq("inspect --verify " + dir / "q.gguf"), "a GGUF has none");
+}
+
+}  // namespace mixq
