@@ -260,6 +260,7 @@ void quantize_model(model::LlamaModel& m, const Calibration& calib, const Method
           linear_calib = last_of_site(i, in_stage) ? site.take_calibration(m.pool()) : site.calibration(m.pool());
         }
         linear_calib.scorer = scorers[i];
+        linear_calib.pool = &m.pool();
         formats::PackedTensor packed = quantize_checked(method, *w, linear_calib, opt, slot.name(l));
         reports.push_back({slot.name(l), packed.rows, packed.cols, packed.bits_per_weight(), seconds_since(start),
                            formats::format_ops(packed.format).layout(packed)});

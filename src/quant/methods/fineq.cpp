@@ -10,6 +10,7 @@
 #include "mixq/core/error.hpp"
 #include "mixq/core/half.hpp"
 #include "mixq/core/enum_names.hpp"
+#include "mixq/kernels/fineq_step.hpp"
 #include "mixq/quant/methods/gptq.hpp"
 #include "quant/methods/input_checks.hpp"
 #include "mixq/quant/methods/method.hpp"
@@ -62,11 +63,14 @@ float search_step(const float* v, int64_t n, const formats::FineqParams& p, cons
     const float delta = round_to_f16(base * (0.3f + 1.3f * float(k) / float(kStepCandidates - 1)));
     if (delta <= 0) continue;
     float total = 0;
-    for (int64_t c = 0; c < n; c += 3) {
-      const float* imp = importance ? importance + c : nullptr;
-      float e;
-      formats::fineq_encode(v + c, delta, fineq_cluster_mode(v + c, delta, p, g, imp), g, &e, imp);
-      total += e;
+    if (p.rule == formats::FineqRule::BestMode) {
+      total = kernels::fineq_best_mode_error(v, n, delta, g, importance);  // the same bits, vectorized
+    } else {
+      for (int64_t c = 0; c < n; c += 3) {
+        float e;
+        formats::fineq_encode(v + c, delta, fineq_cluster_mode(v + c, delta, p, g, nullptr), g, &e);
+        total += e;
+      }
     }
     if (total < best_err) best_err = total, best = delta;
   }
@@ -83,7 +87,7 @@ std::vector<float> padded(const Tensor& w, int64_t cp) {
 
 }  // namespace
 
-formats::PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<double>&, const MethodOptions& o) {
+formats::PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<double>&, const MethodOptions& o, ThreadPool* pool) {
   const formats::FineqParams& p = o.get<FineqOptions>().format;
   p.validate();
   check_weight(w, "fineq-rtn");
@@ -92,20 +96,24 @@ formats::PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<doub
   const auto wp = padded(w, cp);
   std::vector<uint8_t> bytes(size_t(rows * cp / 3));
   std::vector<float> scales(size_t(rows * groups));
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t gi = 0; gi < groups; ++gi) {
-      const float* v = &wp[size_t(r * cp + gi * gs)];
-      const int64_t len = std::min(cp, (gi + 1) * gs) - gi * gs;
-      const float delta = search_step(v, len, p, g, nullptr);
-      scales[size_t(r * groups + gi)] = delta;
-      for (int64_t c = 0; c < len; c += 3)
-        bytes[size_t(r * cp / 3 + (gi * gs + c) / 3)] = formats::fineq_encode(v + c, delta, fineq_cluster_mode(v + c, delta, p, g, nullptr), g);
-    }
+  auto quantize_rows = [&](size_t r0, size_t r1) {
+    for (int64_t r = int64_t(r0); r < int64_t(r1); ++r)
+      for (int64_t gi = 0; gi < groups; ++gi) {
+        const float* v = &wp[size_t(r * cp + gi * gs)];
+        const int64_t len = std::min(cp, (gi + 1) * gs) - gi * gs;
+        const float delta = search_step(v, len, p, g, nullptr);
+        scales[size_t(r * groups + gi)] = delta;
+        for (int64_t c = 0; c < len; c += 3)
+          bytes[size_t(r * cp / 3 + (gi * gs + c) / 3)] = formats::fineq_encode(v + c, delta, fineq_cluster_mode(v + c, delta, p, g, nullptr), g);
+      }
+  };
+  if (pool) pool->parallel_for(size_t(rows), quantize_rows);
+  else quantize_rows(0, size_t(rows));
   return formats::FineqFormat::pack(rows, cols, bytes, scales, p);
 }
 
 formats::PackedTensor quantize_fineq_gptq(const Tensor& w_in, const std::vector<double>& h_in, const MethodOptions& o,
-                                          std::span<const float> fixed_steps) {
+                                          std::span<const float> fixed_steps, ThreadPool* pool) {
   const formats::FineqParams& p = o.get<FineqOptions>().format;
   p.validate();
   check_weight(w_in, "fineq-gptq");
@@ -136,10 +144,15 @@ formats::PackedTensor quantize_fineq_gptq(const Tensor& w_in, const std::vector<
         const int64_t c = j / 3, t = j % 3, gi = j / gs;
         if (j == 0)
           for (int64_t k = 0; k < cp; ++k) importance[size_t(k)] = 1.f / (u_diag[k] * u_diag[k]);
-        if (!fixed && j % gs == 0)  // a new group: its step from the error-updated weights
-          for (int64_t r = 0; r < rows; ++r)
-            scales[size_t(r * groups + gi)] =
-                search_step(&cur[size_t(r * cp + j)], std::min(cp, j + gs) - j, p, g, &importance[size_t(j)]);
+        if (!fixed && j % gs == 0) {  // a new group: its step from the error-updated weights
+          auto search_rows = [&](size_t r0, size_t r1) {
+            for (int64_t r = int64_t(r0); r < int64_t(r1); ++r)
+              scales[size_t(r * groups + gi)] =
+                  search_step(&cur[size_t(r * cp + j)], std::min(cp, j + gs) - j, p, g, &importance[size_t(j)]);
+          };
+          if (pool) pool->parallel_for(size_t(rows), search_rows);
+          else search_rows(0, size_t(rows));
+        }
         for (int64_t r = 0; r < rows; ++r) {
           const float delta = scales[size_t(r * groups + gi)];
           float* cl = &cluster[size_t(r * 3)];
@@ -207,11 +220,11 @@ std::string fineq_label(const MethodOptions& o) {
 }
 
 formats::PackedTensor fineq_rtn_method(const Tensor& w, const LayerCalibration& c, const MethodOptions& o) {
-  return quantize_fineq_rtn(w, c.hessian, o);
+  return quantize_fineq_rtn(w, c.hessian, o, c.pool);
 }
 
 formats::PackedTensor fineq_gptq_method(const Tensor& w, const LayerCalibration& c, const MethodOptions& o) {
-  return quantize_fineq_gptq(w, c.hessian, o);
+  return quantize_fineq_gptq(w, c.hessian, o, {}, c.pool);
 }
 
 constexpr const char* kFineqGrammar =

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mixq/core/tensor.hpp"
+#include "mixq/core/thread_pool.hpp"
 #include "mixq/formats/fineq.hpp"
 #include "mixq/quant/methods/method_row.hpp"
 
@@ -18,11 +19,14 @@ struct FineqOptions {
   formats::FineqParams format;
 };
 
-formats::PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<double>& h, const MethodOptions& o);
+// Rows are independent: with a pool they are searched in parallel (the same bytes for any count).
+formats::PackedTensor quantize_fineq_rtn(const Tensor& w, const std::vector<double>& h, const MethodOptions& o,
+                                         ThreadPool* pool = nullptr);
 // `fixed_steps` (Δ per (row, group), when given) replace the step search (fineq-gptq+: the trained
-// steps); each cluster's mode is still chosen from the error-updated weights.
+// steps); each cluster's mode is still chosen from the error-updated weights. With a pool, each
+// group's rows are searched in parallel.
 formats::PackedTensor quantize_fineq_gptq(const Tensor& w, const std::vector<double>& h, const MethodOptions& o,
-                                          std::span<const float> fixed_steps = {});
+                                          std::span<const float> fixed_steps = {}, ThreadPool* pool = nullptr);
 // A cluster's mode (−1: three INT2 codes, else the pruned position) at step Δ under p's rule;
 // importance (best-mode only, may be null) weighs each weight's error.
 int fineq_cluster_mode(const float w[3], float delta, const formats::FineqParams& p, const formats::FineqGrids& g,
