@@ -28,14 +28,11 @@ V RoundHalfAway(D d, V t) {
   return hn::Add(r, hn::IfThenElseZero(hn::Ge(hn::Abs(hn::Sub(t, r)), hn::Set(d, 0.5f)), away));
 }
 
-// One cluster's terms at once: the error of a weight on the INT2 and INT3 grids, and pruned.
-template <class V>
-struct Terms {
-  V int2, int3, pruned;
-};
-
+// One weight's terms: its error on the INT2 and on the INT3 grid, and pruned. (Out-parameters, not
+// a struct: SVE vectors cannot be members.)
 template <class D, class V = hn::Vec<D>>
-Terms<V> WeightTerms(D d, V w, V imp, bool weighted, float half, float inv, const formats::FineqGrids& g) {
+void WeightTerms(D d, V w, V imp, bool weighted, float half, float inv, const formats::FineqGrids& g, V& int2, V& int3,
+                 V& pruned) {
   const V x = hn::Mul(w, hn::Set(d, inv));
   auto term = [&](V value) {
     const V diff = hn::Sub(w, value);
@@ -46,7 +43,9 @@ Terms<V> WeightTerms(D d, V w, V imp, bool weighted, float half, float inv, cons
   const V v2 = hn::Mul(hn::Add(hn::Mul(hn::Set(d, float(g.int2_unit)), q2), hn::Set(d, float(g.int2_offset))), hn::Set(d, half));
   const V q3 = clamp(RoundHalfAway(d, hn::Div(x, hn::Set(d, float(g.int3_unit)))), -4.f, 3.f);
   const V v3 = hn::Mul(hn::Mul(hn::Set(d, float(g.int3_unit)), q3), hn::Set(d, half));
-  return {term(v2), term(v3), weighted ? hn::Mul(hn::Mul(imp, w), w) : hn::Mul(w, w)};
+  int2 = term(v2);
+  int3 = term(v3);
+  pruned = weighted ? hn::Mul(hn::Mul(imp, w), w) : hn::Mul(w, w);
 }
 
 float BestModeError(const float* v, int64_t n, float delta, const formats::FineqGrids& g, const float* importance) {
@@ -64,12 +63,14 @@ float BestModeError(const float* v, int64_t n, float delta, const formats::Fineq
     V w0, w1, w2, i0 = hn::Zero(d), i1 = i0, i2 = i0;
     hn::LoadInterleaved3(d, v + 3 * c, w0, w1, w2);
     if (weighted) hn::LoadInterleaved3(d, importance + 3 * c, i0, i1, i2);
-    const auto t0 = WeightTerms(d, w0, i0, weighted, half, inv, g), t1 = WeightTerms(d, w1, i1, weighted, half, inv, g),
-               t2 = WeightTerms(d, w2, i2, weighted, half, inv, g);
-    V e = hn::Add(hn::Add(t0.int2, t1.int2), t2.int2);                          // three INT2 codes
-    e = hn::Min(e, hn::Add(hn::Add(t0.pruned, t1.int3), t2.int3));             // weight 0 pruned
-    e = hn::Min(e, hn::Add(hn::Add(t0.int3, t1.pruned), t2.int3));             // weight 1 pruned
-    e = hn::Min(e, hn::Add(hn::Add(t0.int3, t1.int3), t2.pruned));             // weight 2 pruned
+    V a2, a3, ap, b2, b3, bp, c2, c3, cp;  // weights 0, 1, 2 of each cluster: INT2, INT3, pruned
+    WeightTerms(d, w0, i0, weighted, half, inv, g, a2, a3, ap);
+    WeightTerms(d, w1, i1, weighted, half, inv, g, b2, b3, bp);
+    WeightTerms(d, w2, i2, weighted, half, inv, g, c2, c3, cp);
+    V e = hn::Add(hn::Add(a2, b2), c2);               // three INT2 codes
+    e = hn::Min(e, hn::Add(hn::Add(ap, b3), c3));     // weight 0 pruned
+    e = hn::Min(e, hn::Add(hn::Add(a3, bp), c3));     // weight 1 pruned
+    e = hn::Min(e, hn::Add(hn::Add(a3, b3), cp));     // weight 2 pruned
     hn::StoreU(e, d, best.data());
     for (int64_t j = 0; j < L; ++j) total += best[size_t(j)];
   }
