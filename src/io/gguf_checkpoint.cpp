@@ -74,7 +74,7 @@ void read_rope_freqs(const StoredTensor& t, LlamaConfig& c) {
     fail(t.source(), "GGUF tensor '{}' has shape {}, not the head's {} rotation pairs", t.name(), shape_string(t.shape()),
          c.head_size() / 2);
   if (c.rope_scaling.type != RopeScaling::Type::None)
-    fail(t.source(), "GGUF has both rope.scaling.type '{}' and '{}'; mixq applies one RoPE scaling", "linear", t.name());
+    fail(t.source(), "GGUF has both rope.scaling.type 'linear' and '{}'; mixq applies one RoPE scaling", t.name());
   c.rope_scaling = rope_scaling_of_freq_factors(t.to_f32().data, c);
   c.validate(t.source());
 }
@@ -90,22 +90,12 @@ std::map<std::string, std::string> canonical_names(const LlamaConfig& c) {
   return m;
 }
 
-// Rotate-half architectures: q/k rows (weights, biases, norms) read in mixq's order from HF's.
-void read_rows_in_rope_order(StoredCheckpoint& ck) {
-  for (int l = 0; l < ck.config.n_layers; ++l)
-    for (const auto& [name, heads] : rope_permuted_tensors(ck.config, l)) {
-      auto it = ck.tensors.find(name);
-      if (it == ck.tensors.end()) continue;  // validate_llama_shapes reports it
-      if (it->second.rows() % (2 * heads) != 0)
-        fail(ck.source, "tensor '{}' has shape {}, not whole heads of {}", name, shape_string(it->second.shape()), heads);
-      it->second.set_row_order(hf_rows_of_llama2c_rows(it->second.rows(), heads));
-    }
-}
-
 }  // namespace
 
-StoredCheckpoint open_gguf(const std::string& path, bool tokenizer) {
-  const GgufFile f(path);
+StoredCheckpoint open_gguf(const std::string& path, bool tokenizer) { return open_gguf(GgufFile(path), tokenizer); }
+
+StoredCheckpoint open_gguf(const GgufFile& f, bool tokenizer) {
+  const std::string& path = f.path();
   const gguf_names::Architecture& arch = architecture_of(f);
   StoredCheckpoint ck;
   ck.source = path;
@@ -128,7 +118,7 @@ StoredCheckpoint open_gguf(const std::string& path, bool tokenizer) {
   ck.config.validate(path);
   if (rope_freqs) read_rope_freqs(*rope_freqs, ck.config);  // needs the validated head size
   validate_llama_shapes(ck, /*exact=*/true);
-  if (arch.rotate_half) read_rows_in_rope_order(ck);
+  if (arch.rotate_half) read_rope_rows_from_hf_order(ck);
   if (tokenizer) {
     ck.tokenizer = gguf_vocab_tokenizer(read_gguf_vocab(f), path);
     check_tokenizer_fits(*ck.tokenizer, ck.config.vocab_size, path);

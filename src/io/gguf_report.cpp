@@ -9,8 +9,8 @@
 namespace mixq::io {
 
 nlohmann::json describe_gguf(const std::string& path) {
-  const StoredCheckpoint ck = open_gguf(path, /*tokenizer=*/false);  // every check import makes
   const GgufFile f(path);
+  const StoredCheckpoint ck = open_gguf(f, /*tokenizer=*/false);  // every check import makes
   nlohmann::json j = {{"file", path},
                       {"gguf_version", f.version()},
                       {"architecture", f.get_string("general.architecture").value_or("")},

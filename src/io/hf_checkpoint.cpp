@@ -56,6 +56,19 @@ std::vector<int64_t> hf_rows_of_llama2c_rows(int64_t rows, int n_heads) {
   return out;
 }
 
+void read_rope_rows_from_hf_order(StoredCheckpoint& ck) {
+  for (int l = 0; l < ck.config.n_layers; ++l)
+    for (const auto& [name, heads] : rope_permuted_tensors(ck.config, l)) {
+      auto it = ck.tensors.find(name);
+      if (it == ck.tensors.end()) continue;  // validate_llama_shapes reports it
+      const size_t rank = it->second.shape().size();
+      if (rank < 1 || rank > 2 || it->second.rows() % (2 * heads) != 0)
+        fail(ck.source, "tensor '{}' has shape {}, not [heads x head_size{}]", name, shape_string(it->second.shape()),
+             rank == 1 ? "" : ", dim");
+      it->second.set_row_order(hf_rows_of_llama2c_rows(it->second.rows(), heads));
+    }
+}
+
 StoredCheckpoint open_hf_dir(const std::string& dir) {
   const fs::path root(dir);
   note_input(dir);  // an export must never write into the directory it reads
@@ -64,7 +77,6 @@ StoredCheckpoint open_hf_dir(const std::string& dir) {
   const std::string cfg_path = (root / "config.json").string();
   if (!fs::exists(cfg_path)) fail(dir, "no config.json: not a Hugging Face model directory");
   ck.config = parse_hf_config(read_whole_file(cfg_path), cfg_path);
-  const LlamaConfig& c = ck.config;
 
   // Which file holds each tensor: one model.safetensors, or the shards of an index.
   std::vector<std::string> shard_files;
@@ -99,16 +111,7 @@ StoredCheckpoint open_hf_dir(const std::string& dir) {
       ck.tensors.emplace(e.name, StoredTensor(file, e.name, e.dtype, e.shape, e.bytes, st->mapping()));
     }
   }
-  for (int l = 0; l < c.n_layers; ++l)
-    for (const auto& [name, heads] : rope_permuted_tensors(c, l)) {
-      auto it = ck.tensors.find(name);
-      if (it == ck.tensors.end()) continue;  // validate_llama_shapes reports it
-      const size_t rank = it->second.shape().size();
-      if (rank < 1 || rank > 2 || it->second.rows() % (2 * heads) != 0)
-        fail(dir, "tensor '{}' has shape {}, not [heads x head_size{}]", name, shape_string(it->second.shape()),
-             rank == 1 ? "" : ", dim");
-      it->second.set_row_order(hf_rows_of_llama2c_rows(it->second.rows(), heads));
-    }
+  read_rope_rows_from_hf_order(ck);
   validate_llama_shapes(ck, true);
   return ck;
 }

@@ -133,9 +133,12 @@ class GgufFile {
 };
 
 // A GGUF model as a checkpoint: architecture "llama" (Llama, Mistral and their fine-tunes as
-// llama.cpp's converter writes them), hyper-parameters from llama.*, tensors under mixq's names in
+// llama.cpp's converter writes them), "qwen2" or "qwen3", hyper-parameters from <arch>.*, Llama-3's
+// RoPE scaling from rope_freqs.weight, tensors under mixq's names in
 // their stored type (ggml blocks are decoded row by row when read), and, unless `tokenizer` is
 // false, the tokenizer its metadata holds (gguf_vocab.hpp: "llama" and "gpt2" vocabularies). Error naming the key, tensor or feature mixq cannot read.
 StoredCheckpoint open_gguf(const std::string& path, bool tokenizer = true);
+// The same from a file already opened (its tensors keep the mapping alive).
+StoredCheckpoint open_gguf(const GgufFile& f, bool tokenizer = true);
 
 }  // namespace mixq::io

@@ -32,5 +32,9 @@ Tensor permute_rows_from_hf(const Tensor& w, int n_heads);
 std::vector<std::pair<std::string, int>> rope_permuted_tensors(const LlamaConfig& c, int l);
 // For llama2.c row r of such a projection, the HF row that holds it.
 std::vector<int64_t> hf_rows_of_llama2c_rows(int64_t rows, int n_heads);
+// Makes every rope_permuted_tensors tensor of `ck`, stored in HF's rotate-half row order (an HF
+// directory, a qwen2/qwen3 GGUF), read in mixq's order; Error(ck.source) naming a tensor whose
+// shape is not whole heads.
+void read_rope_rows_from_hf_order(StoredCheckpoint& ck);
 
 }  // namespace mixq::io
