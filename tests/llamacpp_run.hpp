@@ -44,9 +44,7 @@ inline Agreement agreement(model::LlamaModel& m, const LlamaCppRun& ref) {
   std::vector<int> seq = {ref.bos};
   seq.insert(seq.end(), ref.ids.begin(), ref.ids.end());
   const size_t V = size_t(m.config().vocab_size);
-  std::vector<float> logits(seq.size() * V);
-  model::KvCache cache(m.config(), int(seq.size()));
-  m.forward(seq, 0, cache, logits.data());
+  const std::vector<float> logits = logits_of(m, seq);
   Agreement a;
   size_t same = 0;
   for (size_t i = 0; i < seq.size(); ++i) {

@@ -3,6 +3,8 @@
 // own copy of stories260K. A test whose input is missing is skipped with the reason, never passed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -46,6 +48,22 @@ inline LoadedModel load_model(const std::string& path, int threads = 2) {
   l.tok = std::move(ck.tokenizer);
   l.model = std::make_unique<model::LlamaModel>(model::LlamaModel::from_checkpoint(ck, threads));
   return l;
+}
+
+// The model's logits at every position of `tokens`, in one batch from position 0.
+inline std::vector<float> logits_of(model::LlamaModel& m, const std::vector<int>& tokens) {
+  model::KvCache cache(m.config(), int(tokens.size()));
+  std::vector<float> out(tokens.size() * size_t(m.config().vocab_size));
+  m.forward(tokens, 0, cache, out.data());
+  return out;
+}
+
+// The largest |a[i] − b[i]|; a and b must be as long.
+inline float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  float worst = 0.f;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
+  return worst;
 }
 
 // A fresh temporary directory removed at the end of the test.

@@ -20,11 +20,7 @@ std::vector<float> read_f32(const std::string& path) {
   return v;
 }
 
-float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  float m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
-}
+using test::max_abs_diff;
 
 }  // namespace
 

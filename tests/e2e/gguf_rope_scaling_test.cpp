@@ -23,19 +23,10 @@ namespace {
 // The model's logits on a short text (its tensors are moved into the model).
 std::vector<float> logits_of(io::Checkpoint ck) {
   model::LlamaModel m = model::LlamaModel::from_checkpoint(ck, 1);
-  const auto ids = ck.tokenizer->encode("Once upon a time, there was a little dog named Max. He liked to run.", true);
-  std::vector<float> out(ids.size() * size_t(ck.config.vocab_size));
-  model::KvCache cache(ck.config, int(ids.size()));
-  m.forward(ids, 0, cache, out.data());
-  return out;
+  return test::logits_of(m, ck.tokenizer->encode("Once upon a time, there was a little dog named Max. He liked to run.", true));
 }
 
-float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  float d = 0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) d = std::max(d, std::fabs(a[i] - b[i]));
-  return d;
-}
+using test::max_abs_diff;
 
 std::vector<float> rope_freqs_in(const std::string& gguf) {
   const io::GgufFile f(gguf);

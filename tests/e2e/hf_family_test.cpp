@@ -48,19 +48,7 @@ Reference write_family(const std::string& family, const std::string& dir) {
   return ref;
 }
 
-std::vector<float> logits_of(model::LlamaModel& m, const std::vector<int>& tokens) {
-  model::KvCache cache(m.config(), int(tokens.size()));
-  std::vector<float> out(tokens.size() * size_t(m.config().vocab_size));
-  m.forward(tokens, 0, cache, out.data());
-  return out;
-}
-
-float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  float worst = 0.f;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
-  return worst;
-}
+using test::logits_of, test::max_abs_diff;
 
 // ‖a − b‖² / ‖b‖²: how much of the logits a quantized model loses.
 double relative_error(const std::vector<float>& a, const std::vector<float>& b) {
